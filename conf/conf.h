@@ -1,0 +1,168 @@
+/* strata configuration: YAML (libyaml) into typed settings.
+ *
+ * The schema lives in code (conf_schema.c): every key has a type, a
+ * default, bounds and a doc string. The same table drives parsing,
+ * validation, `strata config default` and the docs. */
+#ifndef STRATA_CONF_H
+#define STRATA_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dataplane/dp_pkt.h"
+
+#define CONF_NAME_MAX 32
+#define CONF_PATH_MAX 256
+#define CONF_MAX_PORTS 16
+#define CONF_MAX_ADDRS 8
+#define CONF_MAX_ROUTES 16
+#define CONF_MAX_RULES 64
+#define CONF_MAX_EAL_ARGS 32
+
+/* An address with a prefix length ("10.0.0.1/24", "fd00::1/64").
+ * IPv4 is stored IPv4-mapped; prefix_len counts within the family
+ * (0..32 for v4, 0..128 for v6). */
+struct conf_prefix {
+	union dp_addr addr;
+	uint8_t prefix_len;
+	bool v4;
+};
+
+enum conf_port_kind {
+	CONF_PORT_DPDK = 0,
+	CONF_PORT_TUN,
+	CONF_PORT_PCAP,
+};
+
+struct conf_port {
+	char name[CONF_NAME_MAX];      /* unique; used in counters */
+	enum conf_port_kind kind;
+
+	/* kind: dpdk */
+	char devargs[CONF_PATH_MAX];   /* vdev args ("net_tap0,iface=x")
+					  or a PCI address */
+	uint16_t rx_queues;            /* 0 = one per rx/tx lcore */
+	uint16_t rx_desc, tx_desc;
+
+	/* kind: tun */
+	char ifname[CONF_NAME_MAX];    /* TUN device name */
+	struct conf_prefix kernel_addrs[CONF_MAX_ADDRS]; /* kernel side */
+	unsigned n_kernel_addrs;
+	struct conf_prefix routes[CONF_MAX_ROUTES]; /* routed into the TUN */
+	unsigned n_routes;
+
+	/* kind: pcap */
+	char pcap_in[CONF_PATH_MAX];
+	char pcap_out[CONF_PATH_MAX];
+
+	uint16_t mtu;                  /* L3 MTU */
+	uint8_t mac[6];                /* Ethernet ports: strata's MAC */
+	bool mac_set;                  /* false: use the device's MAC */
+	struct conf_prefix addrs[CONF_MAX_ADDRS]; /* strata's own addresses */
+	unsigned n_addrs;
+};
+
+enum conf_action {
+	CONF_ACTION_ALLOW = 0, /* no opinion: fall through to the default path */
+	CONF_ACTION_DROP,
+	CONF_ACTION_LOCAL,     /* answer locally (echo, unreachable) */
+	CONF_ACTION_STACK,     /* deliver to the userspace stack */
+	CONF_ACTION_FORWARD,   /* send out of another port */
+};
+
+struct conf_rule {
+	enum conf_action action;
+	struct conf_prefix src;  /* prefix_len 0 and !set = any */
+	bool src_set;
+	struct conf_prefix dst;
+	bool dst_set;
+	uint8_t proto;           /* 0 = any; else IPPROTO_* */
+	uint16_t dport_lo, dport_hi; /* 0,65535 = any */
+	char out_port[CONF_NAME_MAX]; /* for forward */
+	uint16_t out_port_id;    /* resolved index into conf.ports */
+};
+
+struct conf {
+	struct conf_port ports[CONF_MAX_PORTS];
+	unsigned n_ports;
+
+	struct {
+		uint16_t rxtx;     /* rx/tx lcores */
+		uint16_t workers;  /* worker lcores */
+		char cpus[64];     /* EAL -l list; "" = derived */
+	} lcores;
+
+	struct {
+		char *args[CONF_MAX_EAL_ARGS]; /* extra EAL args; owned */
+		unsigned n_args;
+		bool no_huge;    /* default true unless a PCI port is set */
+		uint32_t memory_mb;
+	} eal;
+
+	struct {
+		uint32_t pool_size;  /* mbufs per pool */
+		uint16_t burst;      /* rx/tx burst, default 32 */
+		uint32_t ring_size;  /* inter-lcore rings */
+	} mbuf;
+
+	struct {
+		uint32_t max;               /* per rx/tx lcore */
+		uint32_t tcp_idle_s;
+		uint32_t udp_idle_s;
+		uint32_t other_idle_s;
+	} flows;
+
+	struct {
+		uint32_t max_datagrams;     /* in flight per lcore */
+		uint32_t timeout_ms;
+		uint32_t max_fragments;     /* per datagram */
+	} reassembly;
+
+	struct {
+		uint32_t max;
+		uint32_t reachable_s;
+		uint32_t retrans_ms;
+		uint32_t queue_len;         /* packets held while resolving */
+	} neighbors;
+
+	struct {
+		bool echo;                  /* answer echo requests */
+		bool errors;                /* generate unreachable/too big */
+		uint32_t errors_per_s;      /* rate limit per lcore */
+	} icmp;
+
+	struct {
+		enum conf_action default_action; /* for packets to other hosts */
+		struct conf_rule rules[CONF_MAX_RULES];
+		unsigned n_rules;
+	} policy;
+
+	struct {
+		uint32_t stats_interval_s;  /* 0 = only on SIGUSR1 */
+	} admin;
+};
+
+/* Fill *c with every default. The built-in default config is this plus
+ * the default port list (a TUN port for laptop mode). */
+void conf_defaults(struct conf *c);
+
+/* Parse YAML from a file (path) or a string (name used in errors).
+ * On error returns -1 and writes "FILE:LINE:COL: path.to.key: what is
+ * wrong" (one line per error) to err; *c is then undefined but safe to
+ * conf_free(). */
+int conf_load_file(struct conf *c, const char *path, FILE *err);
+int conf_load_string(struct conf *c, const char *yaml, size_t len,
+		     const char *name, FILE *err);
+
+/* Print the full default config as YAML, every key with its doc. */
+void conf_print_default(FILE *out);
+
+/* Release what conf_load_* allocated (EAL args). */
+void conf_free(struct conf *c);
+
+/* Parse "a.b.c.d/n" or "x::y/n" (prefix optional: full length). */
+int conf_parse_prefix(const char *s, struct conf_prefix *p);
+int conf_parse_mac(const char *s, uint8_t mac[6]);
+
+#endif

@@ -1,0 +1,66 @@
+/* Flow table: one per rx/tx lcore, keyed by the 5-tuple.
+ *
+ * Both directions map to one flow (the key is normalised). Bounded: when
+ * full, a new flow is refused and the caller counts FLOW_TABLE_FULL.
+ * Idle flows expire by protocol timeout. Not thread-safe by design: the
+ * lcore that owns the table is the only one touching it. */
+#ifndef STRATA_DP_FLOW_H
+#define STRATA_DP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dp_pkt.h"
+#include "strata/hooks.h"
+
+struct dp_flow_key {
+	union dp_addr lo_addr, hi_addr; /* lo < hi (memcmp) */
+	uint16_t lo_port, hi_port;      /* ports that go with each address */
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+struct dp_flow {
+	struct dp_flow_key key;
+	uint32_t hash;              /* dp_rss_hash_view of the first packet */
+	struct strata_flow_info info; /* direction of the first packet */
+	struct strata_ip_flow_decision decision;
+	uint64_t pkts[2], bytes[2]; /* [0] = first packet's direction */
+	uint64_t last_ns;
+	uint32_t idle_timeout_s;
+	uint8_t *app_ctx;           /* per-app contexts, zeroed */
+	/* table-private links follow in the implementation */
+};
+
+struct dp_flow_table_params {
+	uint32_t max_flows;
+	uint32_t tcp_idle_s, udp_idle_s, other_idle_s;
+	size_t app_ctx_size;        /* sum of registered apps' flow_ctx_size */
+};
+
+struct dp_flow_table *dp_flow_table_create(const struct dp_flow_table_params *p);
+void dp_flow_table_destroy(struct dp_flow_table *t,
+			   void (*on_end)(struct dp_flow *f, void *arg), void *arg);
+
+/* Find the flow of v, or create it. *created tells which. dir is set to
+ * 0 when v goes in the first packet's direction, 1 otherwise. Returns
+ * NULL when the table is full. hash is dp_rss_hash_view(v). */
+struct dp_flow *dp_flow_lookup_or_create(struct dp_flow_table *t,
+					 const struct dp_pkt_view *v,
+					 uint32_t hash, uint16_t in_port,
+					 uint64_t now_ns, bool *created,
+					 int *dir);
+
+/* Account a packet of len bytes in direction dir at now_ns. */
+void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns);
+
+/* Expire idle flows, at most budget of them per call (so a timer tick
+ * never stalls the lcore); on_end is called for each before it is freed.
+ * Returns the number expired. */
+unsigned dp_flow_expire(struct dp_flow_table *t, uint64_t now_ns,
+			unsigned budget,
+			void (*on_end)(struct dp_flow *f, void *arg), void *arg);
+
+uint32_t dp_flow_count(const struct dp_flow_table *t);
+
+#endif

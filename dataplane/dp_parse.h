@@ -1,0 +1,36 @@
+/* Packet parser: bytes in, a dp_pkt_view out, or a drop reason.
+ *
+ * Pure function of its input: no allocation, no global state, safe on
+ * any bytes (it is fuzzed). Lengths in headers are checked against the
+ * buffer before any read. */
+#ifndef STRATA_DP_PARSE_H
+#define STRATA_DP_PARSE_H
+
+#include "dp_drop.h"
+#include "dp_pkt.h"
+
+/* Flags for dp_parse(). */
+#define DP_PARSE_L3_CSUM_OK (1u << 0) /* NIC verified the IPv4 header csum */
+#define DP_PARSE_L4_CSUM_OK (1u << 1) /* NIC verified the L4 checksum */
+
+/* Parse one packet.
+ * Returns 0 and fills *v, or a negative enum dp_drop_reason
+ * (-DP_DROP_IP4_TRUNCATED, ...) when the packet must be dropped.
+ * Fragments parse successfully with DP_PKT_F_FRAGMENT set and L4 fields
+ * unset; reassemble and parse the whole datagram again.
+ * Unknown ethertypes return -DP_DROP_ETHERTYPE_UNSUPPORTED; unknown L4
+ * protocols parse successfully (l4 fields zero) so that the flow table
+ * and the protocol-unreachable answer can see them. */
+int dp_parse(const uint8_t *buf, uint32_t len, enum dp_link link,
+	     uint32_t flags, struct dp_pkt_view *v);
+
+/* Internet checksum helpers (RFC 1071), used by parser and responders. */
+uint32_t dp_csum_partial(const void *buf, uint32_t len, uint32_t sum);
+uint16_t dp_csum_fold(uint32_t sum);
+/* Pseudo-header sum for L4 checksums of v (v4 or v6), for l4_len bytes. */
+uint32_t dp_csum_pseudo(const struct dp_pkt_view *v, uint8_t proto,
+			uint32_t l4_len);
+/* Full L4 checksum over buf[v->l4_off .. +l4_len]; 0 means valid. */
+uint16_t dp_csum_l4(const uint8_t *buf, const struct dp_pkt_view *v);
+
+#endif
