@@ -14,6 +14,7 @@
 	X(VLAN_TOO_DEEP, "vlan_too_deep")                               \
 	X(ETHERTYPE_UNSUPPORTED, "ethertype_unsupported")               \
 	X(LINKTYPE_UNSUPPORTED, "linktype_unsupported")                 \
+	X(PCAP_UNUSABLE, "pcap_unusable")  /* record not deliverable */ \
 	X(NOT_FOR_US_L2, "not_for_us_l2")                               \
 	/* ARP */                                                       \
 	X(ARP_TRUNCATED, "arp_truncated")                               \

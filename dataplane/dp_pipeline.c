@@ -1,1 +1,975 @@
-/* placeholder */
+/* The packet path of one rx/tx lcore. See dp_pipeline.h.
+ *
+ * Life of a received packet:
+ *   parse -> [fragment: reassemble into lc->scratch, parse again]
+ *   -> ARP: answer / learn           (no flow)
+ *   -> flow lookup or create (+ ip_flow hook on creation)
+ *   -> verdict: LOCAL   answer for our addresses (echo, NDP, errors)
+ *               FORWARD TTL, MTU, neighbour, out of another port
+ *               STACK   ring to a worker lcore
+ *               DROP
+ * Each packet ends in exactly one disposition (dp_counters.h). */
+#include "dp_pipeline.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "apps/apps.h"
+#include "dp_flow.h"
+#include "dp_l3.h"
+#include "dp_neigh.h"
+#include "dp_parse.h"
+#include "dp_port.h"
+#include "dp_reass.h"
+#include "dp_rss.h"
+
+#define DP_SCRATCH_LEN (DP_REASS_MAX_DATAGRAM + 64)
+#define DP_TIMER_PERIOD_NS (100ull * 1000 * 1000)
+#define DP_FLOW_EXPIRE_BUDGET 1024
+
+/* A packet being processed: either an mbuf's data or, for reassembled
+ * datagrams, lc->scratch (m is then NULL). */
+struct dp_pkt {
+	struct rte_mbuf *m;
+	uint8_t *buf;
+	uint32_t len;
+	struct dp_port *port;
+	struct dp_pkt_view v;
+};
+
+static void dp_flow_ended(struct dp_flow *f, void *arg);
+static void dp_neigh_resolicit(uint16_t port, const union dp_addr *ip,
+			       void *arg);
+
+struct dp_lcore *dp_lcore_create(unsigned idx, const struct dp_shared *sh,
+				 struct rte_mempool *mp)
+{
+	const struct conf *c = sh->conf;
+	struct dp_lcore *lc;
+	unsigned i;
+
+	lc = rte_zmalloc("dp_lcore", sizeof(*lc), 64);
+	if (!lc)
+		goto err;
+	lc->idx = idx;
+	lc->sh = sh;
+	lc->mp = mp;
+	for (i = 0; i < sh->n_ports; i++)
+		lc->txq[i] = idx % sh->ports[i]->n_txq;
+
+	struct dp_flow_table_params fp = {
+		.max_flows = c->flows.max,
+		.tcp_idle_s = c->flows.tcp_idle_s,
+		.udp_idle_s = c->flows.udp_idle_s,
+		.other_idle_s = c->flows.other_idle_s,
+		.app_ctx_size = apps_flow_ctx_size(),
+	};
+	lc->flows = dp_flow_table_create(&fp);
+	if (!lc->flows)
+		goto err_free_lc;
+
+	struct dp_reass_params rp = {
+		.max_datagrams = c->reassembly.max_datagrams,
+		.max_fragments = c->reassembly.max_fragments,
+		.timeout_ms = c->reassembly.timeout_ms,
+	};
+	lc->reass = dp_reass_create(&rp);
+	if (!lc->reass)
+		goto err_free_flows;
+
+	struct dp_neigh_params np = {
+		.max_entries = c->neighbors.max,
+		.reachable_s = c->neighbors.reachable_s,
+		.retrans_ms = c->neighbors.retrans_ms,
+		.queue_len = c->neighbors.queue_len,
+	};
+	lc->neigh = dp_neigh_create(&np);
+	if (!lc->neigh)
+		goto err_free_reass;
+
+	lc->scratch = malloc(DP_SCRATCH_LEN);
+	if (!lc->scratch)
+		goto err_free_neigh;
+
+	lc->icmp_err_cost_ns = c->icmp.errors_per_s ?
+		1000000000ull / c->icmp.errors_per_s : 0;
+	lc->ip4_id = (uint16_t)(idx * 7919u);
+	lc->ip6_frag_id = idx * 0x01000193u;
+	return lc;
+
+err_free_neigh:
+	dp_neigh_destroy(lc->neigh, NULL);
+err_free_reass:
+	dp_reass_destroy(lc->reass);
+err_free_flows:
+	dp_flow_table_destroy(lc->flows, NULL, NULL);
+err_free_lc:
+	rte_free(lc);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void dp_free_held(void *pkt)
+{
+	rte_pktmbuf_free(pkt);
+}
+
+void dp_lcore_destroy(struct dp_lcore *lc)
+{
+	unsigned i;
+
+	if (!lc)
+		return;
+	for (i = 0; i < lc->sh->n_ports; i++)
+		rte_pktmbuf_free_bulk(lc->tx[i].pkts, lc->tx[i].n);
+	dp_flow_table_destroy(lc->flows, dp_flow_ended, lc);
+	dp_neigh_destroy(lc->neigh, dp_free_held);
+	dp_reass_destroy(lc->reass);
+	free(lc->scratch);
+	rte_free(lc);
+}
+
+/* ---- small helpers ---- */
+
+static inline void dp_count_drop(struct dp_lcore *lc, int reason)
+{
+	lc->ctr.drops[reason]++;
+	lc->ctr.disp[DP_DISP_DROPPED]++;
+}
+
+static inline void dp_drop(struct dp_lcore *lc, struct dp_pkt *p, int reason)
+{
+	dp_count_drop(lc, reason);
+	if (p->m)
+		rte_pktmbuf_free(p->m);
+	p->m = NULL;
+}
+
+static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
+{
+	struct dp_txbuf *tb = &lc->tx[port];
+
+	if (tb->n == DP_TXBUF) {
+		/* flush this port early rather than drop */
+		uint16_t q = lc->txq[port];
+		struct dp_port *p = lc->sh->ports[port];
+		uint16_t sent = dp_port_tx_burst(p, q, tb->pkts, tb->n);
+		unsigned i;
+
+		for (i = 0; i < sent; i++) {
+			lc->ctr.tx_pkts++;
+			lc->ctr.tx_bytes += rte_pktmbuf_pkt_len(tb->pkts[i]);
+		}
+		for (i = sent; i < tb->n; i++) {
+			lc->ctr.drops[DP_DROP_TX_FULL]++;
+			rte_pktmbuf_free(tb->pkts[i]);
+		}
+		tb->n = 0;
+	}
+	tb->pkts[tb->n++] = m;
+}
+
+/* Copy len bytes into a fresh mbuf and queue it on port. Returns 0 or a
+ * negative drop reason. */
+static int dp_tx_copy(struct dp_lcore *lc, uint16_t port, const uint8_t *buf,
+		      uint32_t len)
+{
+	struct rte_mbuf *m;
+	char *d;
+
+	if (len > rte_pktmbuf_data_room_size(lc->mp) - RTE_PKTMBUF_HEADROOM)
+		return -DP_DROP_PKT_TOO_BIG;
+	m = rte_pktmbuf_alloc(lc->mp);
+	if (!m)
+		return -DP_DROP_NO_MBUF;
+	d = rte_pktmbuf_append(m, len);
+	if (!d) {
+		rte_pktmbuf_free(m);
+		return -DP_DROP_PKT_TOO_BIG;
+	}
+	memcpy(d, buf, len);
+	m->port = port;
+	dp_tx_mbuf(lc, port, m);
+	return 0;
+}
+
+struct dp_frag_emit {
+	struct dp_lcore *lc;
+	uint16_t port;
+	const uint8_t *l2;
+	uint16_t l2_len;
+	int err;
+};
+
+static void dp_frag_emit_one(const uint8_t *frag, uint32_t frag_len, void *arg)
+{
+	struct dp_frag_emit *e = arg;
+	struct rte_mbuf *m;
+	char *d;
+
+	if (e->err)
+		return;
+	m = rte_pktmbuf_alloc(e->lc->mp);
+	if (!m) {
+		e->err = -DP_DROP_NO_MBUF;
+		return;
+	}
+	d = rte_pktmbuf_append(m, e->l2_len + frag_len);
+	if (!d) {
+		rte_pktmbuf_free(m);
+		e->err = -DP_DROP_PKT_TOO_BIG;
+		return;
+	}
+	memcpy(d, e->l2, e->l2_len);
+	memcpy(d + e->l2_len, frag, frag_len);
+	m->port = e->port;
+	e->lc->ctr.tx_generated++;
+	dp_tx_mbuf(e->lc, e->port, m);
+}
+
+/* Send the packet in buf[0..len) (L2 header of l2_len bytes, then IP)
+ * out of port, fragmenting the IP part when it exceeds the MTU.
+ * Consumes p->m when the reply was built in it. Returns 0 or a negative
+ * drop reason. */
+static int dp_tx_ip(struct dp_lcore *lc, struct dp_pkt *p, uint16_t port,
+		    uint8_t *buf, uint32_t len, uint16_t l2_len)
+{
+	struct dp_port *out = lc->sh->ports[port];
+	int rc;
+
+	if (len - l2_len <= out->mtu) {
+		if (p->m && buf == rte_pktmbuf_mtod(p->m, uint8_t *)) {
+			rte_pktmbuf_data_len(p->m) = len;
+			rte_pktmbuf_pkt_len(p->m) = len;
+			p->m->port = port;
+			dp_tx_mbuf(lc, port, p->m);
+			p->m = NULL;
+			return 0;
+		}
+		return dp_tx_copy(lc, port, buf, len);
+	}
+
+	struct dp_frag_emit e = { .lc = lc, .port = port, .l2 = buf,
+				  .l2_len = l2_len };
+	uint32_t id = (buf[l2_len] >> 4) == 4 ? lc->ip4_id++ : lc->ip6_frag_id++;
+
+	rc = dp_frag_split(buf + l2_len, len - l2_len, out->mtu, id,
+			   dp_frag_emit_one, &e);
+	if (rc < 0)
+		return rc;
+	if (e.err)
+		return e.err;
+	if (p->m) {
+		rte_pktmbuf_free(p->m);
+		p->m = NULL;
+	}
+	return 0;
+}
+
+static bool dp_port_owns(const struct dp_port *port, const union dp_addr *a)
+{
+	const struct conf_port *c = port->conf;
+	unsigned i;
+
+	for (i = 0; i < c->n_addrs; i++)
+		if (dp_addr_eq(&c->addrs[i].addr, a))
+			return true;
+	return false;
+}
+
+/* ff02::1 or the solicited-node group of one of our addresses: NDP
+ * and all-nodes echo requests arrive there. */
+static bool dp_port_joined6(const struct dp_port *port, const union dp_addr *a)
+{
+	const struct conf_port *c = port->conf;
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t sn_prefix[13] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+	unsigned i;
+
+	if (memcmp(a->b, all_nodes, 16) == 0)
+		return true;
+	if (memcmp(a->b, sn_prefix, 13) != 0)
+		return false;
+	for (i = 0; i < c->n_addrs; i++)
+		if (!c->addrs[i].v4 && memcmp(c->addrs[i].addr.b + 13, a->b + 13, 3) == 0)
+			return true;
+	return false;
+}
+
+/* Our address on port in the family of want_v4, preferring one whose
+ * prefix holds peer. */
+static const union dp_addr *dp_port_src_addr(const struct dp_port *port,
+					     const union dp_addr *peer)
+{
+	const struct conf_port *c = port->conf;
+	const union dp_addr *any = NULL;
+	bool v4 = dp_addr_is_v4(peer);
+	unsigned i;
+
+	for (i = 0; i < c->n_addrs; i++) {
+		const struct conf_prefix *pf = &c->addrs[i];
+		unsigned bits = pf->v4 ? 96u + pf->prefix_len : pf->prefix_len;
+		unsigned full = bits / 8, rem = bits % 8;
+
+		if (pf->v4 != v4)
+			continue;
+		if (!any)
+			any = &pf->addr;
+		if (memcmp(pf->addr.b, peer->b, full) == 0 &&
+		    (!rem || ((pf->addr.b[full] ^ peer->b[full]) >>
+			      (8 - rem)) == 0))
+			return &pf->addr;
+	}
+	return any;
+}
+
+static bool dp_icmp_err_allowed(struct dp_lcore *lc)
+{
+	const uint64_t burst = 10; /* errors allowed back to back */
+
+	if (!lc->icmp_err_cost_ns)
+		return true;
+	if (lc->icmp_tokens_ns + burst * lc->icmp_err_cost_ns < lc->now_ns)
+		lc->icmp_tokens_ns = lc->now_ns - burst * lc->icmp_err_cost_ns;
+	if (lc->icmp_tokens_ns + lc->icmp_err_cost_ns > lc->now_ns)
+		return false;
+	lc->icmp_tokens_ns += lc->icmp_err_cost_ns;
+	return true;
+}
+
+/* ---- local answers ---- */
+
+static void dp_send_icmp_error(struct dp_lcore *lc, struct dp_pkt *p,
+			       uint8_t type, uint8_t code, uint32_t info,
+			       int reason_if_not_sent)
+{
+	uint8_t out[1600];
+	const union dp_addr *src;
+	int len;
+
+	if (!lc->sh->conf->icmp.errors) {
+		dp_drop(lc, p, reason_if_not_sent);
+		return;
+	}
+	src = dp_port_owns(p->port, &p->v.dst) ? &p->v.dst :
+		dp_port_src_addr(p->port, &p->v.src);
+	if (!src) {
+		dp_drop(lc, p, reason_if_not_sent);
+		return;
+	}
+	if (!dp_icmp_err_allowed(lc)) {
+		dp_drop(lc, p, DP_DROP_ICMP_ERR_RATE_LIMITED);
+		return;
+	}
+	len = dp_l3_build_icmp_error(out, sizeof(out), p->buf, &p->v, type,
+				     code, info, src, p->port->mac);
+	if (len < 0) {
+		dp_drop(lc, p, -len);
+		return;
+	}
+	len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
+	if (len < 0) {
+		dp_drop(lc, p, -len);
+		return;
+	}
+	lc->ctr.tx_generated++;
+	/* The offending packet itself was not delivered: it is dropped, and
+	 * the error is what strata answered with. */
+	lc->ctr.disp[DP_DISP_ANSWERED]++;
+	if (p->m)
+		rte_pktmbuf_free(p->m);
+	p->m = NULL;
+}
+
+static void dp_answer_inplace(struct dp_lcore *lc, struct dp_pkt *p, int len)
+{
+	int rc;
+
+	if (len < 0) {
+		dp_drop(lc, p, -len);
+		return;
+	}
+	rc = dp_tx_ip(lc, p, p->port->id, p->buf, (uint32_t)len,
+		      p->port->link == DP_LINK_ETH ? p->v.l3_off : 0);
+	if (rc < 0) {
+		dp_drop(lc, p, -rc);
+		return;
+	}
+	lc->ctr.disp[DP_DISP_ANSWERED]++;
+}
+
+static void dp_neigh_release(void *pkt, const uint8_t mac[6], void *arg)
+{
+	struct dp_lcore *lc = arg;
+	struct rte_mbuf *m = pkt;
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	memcpy(eh->dst_addr.addr_bytes, mac, 6);
+	dp_tx_mbuf(lc, m->port, m);
+}
+
+static void dp_local_icmp6(struct dp_lcore *lc, struct dp_pkt *p)
+{
+	struct dp_pkt_view *v = &p->v;
+	uint8_t out[256];
+	int len;
+
+	switch (v->icmp_type) {
+	case 128: /* echo request */
+		if (!lc->sh->conf->icmp.echo ||
+		    !dp_port_owns(p->port, &v->dst)) {
+			dp_drop(lc, p, DP_DROP_ICMP6_UNHANDLED_TYPE);
+			return;
+		}
+		dp_answer_inplace(lc, p, dp_l3_echo_reply_inplace(p->buf, p->len,
+						v, p->port->mac));
+		return;
+	case 135: /* neighbour solicitation */
+		if (p->port->link != DP_LINK_ETH) {
+			dp_drop(lc, p, DP_DROP_NDP_NOT_FOR_US);
+			return;
+		}
+		len = dp_l3_build_ndp_na(out, sizeof(out), p->buf, v,
+					 p->port->mac);
+		if (len < 0) {
+			dp_drop(lc, p, -len);
+			return;
+		}
+		if (!dp_addr_is_v4(&v->src) && v->src.q[0] | v->src.q[1])
+			dp_neigh_learn(lc->neigh, p->port->id, &v->src,
+				       v->eth_src, lc->now_ns,
+				       dp_neigh_release, lc);
+		len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
+		if (len < 0) {
+			dp_drop(lc, p, -len);
+			return;
+		}
+		lc->ctr.disp[DP_DISP_ANSWERED]++;
+		rte_pktmbuf_free(p->m);
+		p->m = NULL;
+		return;
+	case 136: /* neighbour advertisement: learn the target */
+		if (p->port->link == DP_LINK_ETH &&
+		    v->l4_len >= 24) {
+			union dp_addr target;
+
+			memcpy(target.b, p->buf + v->l4_off + 8, 16);
+			dp_neigh_learn(lc->neigh, p->port->id, &target,
+				       v->eth_src, lc->now_ns,
+				       dp_neigh_release, lc);
+		}
+		lc->ctr.disp[DP_DISP_CONSUMED]++;
+		rte_pktmbuf_free(p->m);
+		p->m = NULL;
+		return;
+	default:
+		dp_drop(lc, p, DP_DROP_ICMP6_UNHANDLED_TYPE);
+	}
+}
+
+/* Packets for one of strata's addresses (or groups it joined). */
+static void dp_local(struct dp_lcore *lc, struct dp_pkt *p)
+{
+	struct dp_pkt_view *v = &p->v;
+	bool v4 = v->ip_version == 4;
+	uint8_t out[128];
+	int len;
+
+	switch (v->l4_proto) {
+	case IPPROTO_ICMP:
+		if (!v4) {
+			dp_drop(lc, p, DP_DROP_L4_PROTO_UNSUPPORTED);
+			return;
+		}
+		if (v->icmp_type == 8 && lc->sh->conf->icmp.echo) {
+			dp_answer_inplace(lc, p, dp_l3_echo_reply_inplace(
+				p->buf, p->len, v, p->port->mac));
+			return;
+		}
+		dp_drop(lc, p, DP_DROP_ICMP_UNHANDLED_TYPE);
+		return;
+	case IPPROTO_ICMPV6:
+		if (v4) {
+			dp_drop(lc, p, DP_DROP_L4_PROTO_UNSUPPORTED);
+			return;
+		}
+		dp_local_icmp6(lc, p);
+		return;
+	case IPPROTO_UDP:
+		/* No listener until the stack arrives: port unreachable. */
+		dp_send_icmp_error(lc, p, v4 ? 3 : 1, v4 ? 3 : 4, 0, DP_DROP_NO_STACK);
+		return;
+	case IPPROTO_TCP:
+		if (v->tcp_flags & 0x04) { /* never answer a RST */
+			dp_drop(lc, p, DP_DROP_NO_STACK);
+			return;
+		}
+		len = dp_l3_build_tcp_rst(out, sizeof(out), p->buf, v,
+					  p->port->mac);
+		if (len < 0) {
+			dp_drop(lc, p, -len);
+			return;
+		}
+		len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
+		if (len < 0) {
+			dp_drop(lc, p, -len);
+			return;
+		}
+		lc->ctr.tx_generated++;
+		lc->ctr.disp[DP_DISP_ANSWERED]++;
+		rte_pktmbuf_free(p->m);
+		p->m = NULL;
+		return;
+	default:
+		/* v4: protocol unreachable; v6: parameter problem pointing
+		 * at the next-header field (RFC 4443 3.4). */
+		if (v4)
+			dp_send_icmp_error(lc, p, 3, 2, 0,
+					   DP_DROP_L4_PROTO_UNSUPPORTED);
+		else
+			dp_send_icmp_error(lc, p, 4, 1, 6,
+					   DP_DROP_L4_PROTO_UNSUPPORTED);
+	}
+}
+
+/* ---- forwarding ---- */
+
+static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
+{
+	struct dp_pkt_view *v = &p->v;
+	struct dp_port *out;
+	uint8_t *ip;
+	uint32_t ip_len;
+	int rc;
+
+	if (out_id >= lc->sh->n_ports) {
+		dp_drop(lc, p, DP_DROP_NO_ROUTE);
+		return;
+	}
+	out = lc->sh->ports[out_id];
+	if (v->ttl <= 1) {
+		if (v->ip_version == 4)
+			dp_send_icmp_error(lc, p, 11, 0, 0, DP_DROP_IP4_TTL_EXPIRED);
+		else
+			dp_send_icmp_error(lc, p, 3, 0, 0, DP_DROP_IP6_HOP_LIMIT_EXPIRED);
+		return;
+	}
+	ip = p->buf + v->l3_off;
+	ip_len = v->l3_len;
+	if (ip_len > out->mtu) {
+		bool df = v->ip_version == 6 || (ip[6] & 0x40);
+
+		if (df) {
+			if (v->ip_version == 4)
+				dp_send_icmp_error(lc, p, 3, 4, out->mtu, DP_DROP_TOO_BIG);
+			else
+				dp_send_icmp_error(lc, p, 2, 0, out->mtu, DP_DROP_TOO_BIG);
+			return;
+		}
+	}
+
+	/* TTL / hop limit, with an incremental v4 header checksum update
+	 * (RFC 1624: the TTL is the high byte of a 16-bit word). */
+	if (v->ip_version == 4) {
+		uint32_t sum = (uint32_t)((ip[10] << 8) | ip[11]) + 0x0100;
+
+		ip[8]--;
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip[10] = (uint8_t)(sum >> 8);
+		ip[11] = (uint8_t)sum;
+	} else {
+		ip[7]--;
+	}
+
+	/* Re-frame for the out port: the L2 header is rebuilt in front of
+	 * the IP datagram (trailing link padding is dropped). */
+	uint8_t l2[RTE_ETHER_HDR_LEN];
+	uint16_t l2_len = 0;
+
+	if (out->link == DP_LINK_ETH) {
+		struct rte_ether_hdr *eh = (struct rte_ether_hdr *)l2;
+
+		memcpy(eh->src_addr.addr_bytes, out->mac, 6);
+		memset(eh->dst_addr.addr_bytes, 0, 6);
+		eh->ether_type = rte_cpu_to_be_16(v->ip_version == 4 ?
+			RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
+		l2_len = sizeof(l2);
+	}
+
+	uint8_t *nb;
+	if (p->m && v->l3_off >= l2_len) {
+		/* reuse the mbuf: move the start to just before the IP header */
+		rte_pktmbuf_adj(p->m, v->l3_off - l2_len);
+		rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) - l2_len - ip_len);
+		nb = rte_pktmbuf_mtod(p->m, uint8_t *);
+	} else if (p->m && rte_pktmbuf_headroom(p->m) + v->l3_off >= l2_len) {
+		rte_pktmbuf_prepend(p->m, l2_len - v->l3_off);
+		rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) - l2_len - ip_len);
+		nb = rte_pktmbuf_mtod(p->m, uint8_t *);
+	} else if (!p->m && v->l3_off >= l2_len) {
+		nb = ip - l2_len;
+	} else {
+		dp_drop(lc, p, DP_DROP_PKT_TOO_BIG);
+		return;
+	}
+	memcpy(nb, l2, l2_len);
+	p->buf = nb;
+	p->len = l2_len + ip_len;
+
+	if (out->link == DP_LINK_ETH) {
+		uint8_t mac[6];
+
+		if (dp_neigh_lookup(lc->neigh, out_id, &v->dst, lc->now_ns, mac) == 0) {
+			memcpy(nb, mac, 6);
+		} else {
+			uint8_t req[128];
+			const union dp_addr *src = dp_port_src_addr(out, &v->dst);
+
+			if (!p->m) {
+				/* a reassembled datagram lives in scratch and
+				 * cannot wait for resolution */
+				dp_neigh_resolicit(out_id, &v->dst, lc);
+				dp_drop(lc, p, DP_DROP_NEIGH_UNRESOLVED);
+				return;
+			}
+			if (!src) {
+				dp_drop(lc, p, DP_DROP_NO_ROUTE);
+				return;
+			}
+			p->m->port = out_id;
+			rc = dp_neigh_hold(lc->neigh, out_id, &v->dst, p->m, lc->now_ns);
+			if (rc < 0) {
+				dp_drop(lc, p, -rc);
+				return;
+			}
+			p->m = NULL;
+			lc->ctr.disp[DP_DISP_FORWARDED]++;
+			if (rc == 1) {
+				int len = dp_addr_is_v4(&v->dst) ?
+					dp_l3_build_arp_request(req, sizeof(req), out->mac, src, &v->dst) :
+					dp_l3_build_ndp_ns(req, sizeof(req), out->mac, src, &v->dst);
+				if (len > 0 && dp_tx_copy(lc, out_id, req, (uint32_t)len) == 0)
+					lc->ctr.tx_generated++;
+			}
+			return;
+		}
+	}
+
+	rc = dp_tx_ip(lc, p, out_id, nb, p->len, l2_len);
+	if (rc < 0) {
+		dp_drop(lc, p, -rc);
+		return;
+	}
+	lc->ctr.disp[DP_DISP_FORWARDED]++;
+}
+
+/* ---- the per-packet path ---- */
+
+static void dp_arp(struct dp_lcore *lc, struct dp_pkt *p)
+{
+	struct dp_pkt_view *v = &p->v;
+
+	if (!dp_port_owns(p->port, &v->arp_tpa)) {
+		dp_drop(lc, p, DP_DROP_ARP_NOT_FOR_US);
+		return;
+	}
+	if (v->arp_spa.w[3] != 0)
+		dp_neigh_learn(lc->neigh, p->port->id, &v->arp_spa, v->arp_sha,
+			       lc->now_ns, dp_neigh_release, lc);
+	if (v->arp_op == 1) {
+		dp_answer_inplace(lc, p, dp_l3_arp_reply_inplace(p->buf, p->len, v,
+								  p->port->mac));
+		return;
+	}
+	lc->ctr.disp[DP_DISP_CONSUMED]++;
+	rte_pktmbuf_free(p->m);
+	p->m = NULL;
+}
+
+static enum strata_verdict dp_default_verdict(const struct dp_lcore *lc,
+					      const struct dp_flow *f)
+{
+	if (f->info.to_local)
+		return STRATA_LOCAL;
+	switch (lc->sh->conf->policy.default_action) {
+	case CONF_ACTION_DROP:
+		return STRATA_DROP;
+	case CONF_ACTION_STACK:
+		return STRATA_STACK;
+	case CONF_ACTION_FORWARD:
+		return STRATA_FORWARD;
+	default:
+		return STRATA_LOCAL;
+	}
+}
+
+static void dp_flow_ended(struct dp_flow *f, void *arg)
+{
+	struct dp_lcore *lc = arg;
+
+	apps_flow_end(f);
+	lc->ctr.flows_expired++;
+}
+
+static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
+{
+	const struct dp_shared *sh = lc->sh;
+	struct rte_ring *r;
+
+	if (!sh->n_workers || !p->m) {
+		dp_drop(lc, p, DP_DROP_NO_STACK);
+		return;
+	}
+	r = sh->to_worker[lc->idx][hash % sh->n_workers];
+	if (rte_ring_sp_enqueue(r, p->m) != 0) {
+		dp_drop(lc, p, DP_DROP_RING_FULL);
+		return;
+	}
+	p->m = NULL;
+	lc->ctr.disp[DP_DISP_STACK]++;
+}
+
+static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
+{
+	struct dp_pkt_view *v = &p->v;
+	struct dp_flow *f;
+	bool created;
+	int dir;
+
+	f = dp_flow_lookup_or_create(lc->flows, v, hash, p->port->id,
+				     lc->now_ns, &created, &dir);
+	if (!f) {
+		dp_drop(lc, p, DP_DROP_FLOW_TABLE_FULL);
+		return;
+	}
+	if (created) {
+		lc->ctr.flows_created++;
+		f->info.to_local = dp_port_owns(p->port, &v->dst) ||
+			(v->ip_version == 6 && dp_port_joined6(p->port, &v->dst));
+		apps_ip_flow(f, v);
+		if (f->decision.verdict == STRATA_CONTINUE)
+			f->decision.verdict = dp_default_verdict(lc, f);
+	}
+	dp_flow_touch(f, dir, p->len, lc->now_ns);
+
+	switch (f->decision.verdict) {
+	case STRATA_LOCAL:
+		if (dp_port_owns(p->port, &v->dst) ||
+		    (v->ip_version == 6 && dp_port_joined6(p->port, &v->dst)))
+			dp_local(lc, p);
+		else
+			dp_drop(lc, p, DP_DROP_NOT_FOR_US);
+		return;
+	case STRATA_FORWARD:
+		dp_forward(lc, p, f->decision.out_port);
+		return;
+	case STRATA_STACK:
+		dp_to_worker(lc, p, hash);
+		return;
+	case STRATA_DROP:
+	default:
+		dp_drop(lc, p, DP_DROP_POLICY_DROP);
+		return;
+	}
+}
+
+static inline uint32_t dp_parse_flags(const struct rte_mbuf *m)
+{
+	uint32_t fl = 0;
+
+	if (!m)
+		return DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK;
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		fl |= DP_PARSE_L3_CSUM_OK;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		fl |= DP_PARSE_L4_CSUM_OK;
+	return fl;
+}
+
+/* A fragment: feed it to reassembly; when the datagram completes, go
+ * on with it in lc->scratch (the completing fragment carries the
+ * datagram's disposition; the others end as FRAGMENT). */
+static bool dp_reassemble(struct dp_lcore *lc, struct dp_pkt *p)
+{
+	uint16_t l2_len = p->v.l3_off;
+	int rc;
+
+	rc = dp_reass_feed(lc->reass, p->buf, &p->v, lc->now_ns,
+			   lc->scratch + l2_len, DP_SCRATCH_LEN - l2_len);
+	if (rc < 0) {
+		dp_drop(lc, p, -rc);
+		return false;
+	}
+	if (rc == 0) {
+		lc->ctr.disp[DP_DISP_FRAGMENT]++;
+		rte_pktmbuf_free(p->m);
+		p->m = NULL;
+		return false;
+	}
+	lc->ctr.reass_completed++;
+	memcpy(lc->scratch, p->buf, l2_len);
+	rte_pktmbuf_free(p->m);
+	p->m = NULL;
+	p->buf = lc->scratch;
+	p->len = l2_len + (uint32_t)rc;
+	rc = dp_parse(p->buf, p->len, p->port->link, 0, &p->v);
+	if (rc < 0 || (p->v.flags & DP_PKT_F_FRAGMENT)) {
+		dp_count_drop(lc, rc < 0 ? -rc : DP_DROP_FRAG_BAD);
+		return false;
+	}
+	return true;
+}
+
+static void dp_packet(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	struct dp_pkt p;
+	uint32_t hash;
+	int rc;
+
+	lc->ctr.rx_pkts++;
+	lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
+	p.m = m;
+	if (unlikely(m->port >= lc->sh->n_ports)) {
+		dp_drop(lc, &p, DP_DROP_LINKTYPE_UNSUPPORTED);
+		return;
+	}
+	p.port = lc->sh->ports[m->port];
+	if (unlikely(m->nb_segs > 1)) {
+		dp_drop(lc, &p, DP_DROP_PKT_TOO_BIG);
+		return;
+	}
+	p.buf = rte_pktmbuf_mtod(m, uint8_t *);
+	p.len = rte_pktmbuf_data_len(m);
+
+	rc = dp_parse(p.buf, p.len, p.port->link, dp_parse_flags(m), &p.v);
+	if (unlikely(rc < 0)) {
+		dp_drop(lc, &p, -rc);
+		return;
+	}
+	if (p.port->link == DP_LINK_ETH &&
+	    !(p.v.flags & (DP_PKT_F_L2_BCAST | DP_PKT_F_L2_MCAST)) &&
+	    memcmp(p.v.eth_dst, p.port->mac, 6) != 0) {
+		dp_drop(lc, &p, DP_DROP_NOT_FOR_US_L2);
+		return;
+	}
+	if (p.v.l3 == DP_L3_ARP) {
+		dp_arp(lc, &p);
+		return;
+	}
+	if (unlikely(p.v.flags & DP_PKT_F_FRAGMENT)) {
+		if (!dp_reassemble(lc, &p))
+			return;
+		hash = dp_rss_hash_view(&p.v);
+	} else if (p.port->hw_rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
+		hash = m->hash.rss;
+	} else {
+		hash = dp_rss_hash_view(&p.v);
+	}
+	dp_ip(lc, &p, hash);
+}
+
+void dp_lcore_rx(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		dp_packet(lc, pkts[i]);
+	}
+}
+
+void dp_lcore_flush(struct dp_lcore *lc)
+{
+	unsigned port, i;
+
+	for (port = 0; port < lc->sh->n_ports; port++) {
+		struct dp_txbuf *tb = &lc->tx[port];
+		uint16_t sent;
+
+		if (!tb->n)
+			continue;
+		sent = dp_port_tx_burst(lc->sh->ports[port], lc->txq[port],
+					tb->pkts, tb->n);
+		for (i = 0; i < sent; i++) {
+			lc->ctr.tx_pkts++;
+			lc->ctr.tx_bytes += rte_pktmbuf_pkt_len(tb->pkts[i]);
+		}
+		for (i = sent; i < tb->n; i++) {
+			lc->ctr.drops[DP_DROP_TX_FULL]++;
+			rte_pktmbuf_free(tb->pkts[i]);
+		}
+		tb->n = 0;
+	}
+}
+
+/* ---- timers ---- */
+
+static void dp_neigh_resolicit(uint16_t port, const union dp_addr *ip, void *arg)
+{
+	struct dp_lcore *lc = arg;
+	struct dp_port *out = lc->sh->ports[port];
+	const union dp_addr *src = dp_port_src_addr(out, ip);
+	uint8_t req[128];
+	int len;
+
+	if (!src || out->link != DP_LINK_ETH)
+		return;
+	len = dp_addr_is_v4(ip) ?
+		dp_l3_build_arp_request(req, sizeof(req), out->mac, src, ip) :
+		dp_l3_build_ndp_ns(req, sizeof(req), out->mac, src, ip);
+	if (len > 0 && dp_tx_copy(lc, port, req, (uint32_t)len) == 0)
+		lc->ctr.tx_generated++;
+}
+
+static void dp_neigh_drop(void *pkt, void *arg)
+{
+	struct dp_lcore *lc = arg;
+
+	/* Counted FORWARDED when held; a held packet that never resolved
+	 * moves to DROPPED. */
+	lc->ctr.disp[DP_DISP_FORWARDED]--;
+	dp_count_drop(lc, DP_DROP_NEIGH_UNRESOLVED);
+	rte_pktmbuf_free(pkt);
+}
+
+uint64_t dp_lcore_timers(struct dp_lcore *lc)
+{
+	unsigned n;
+
+	if (lc->now_ns < lc->next_timer_ns)
+		return lc->next_timer_ns;
+	lc->next_timer_ns = lc->now_ns + DP_TIMER_PERIOD_NS;
+
+	dp_flow_expire(lc->flows, lc->now_ns, DP_FLOW_EXPIRE_BUDGET,
+		       dp_flow_ended, lc);
+	/* Fragments held for a datagram that times out already ended as
+	 * FRAGMENT; the lost datagram is counted here. */
+	lc->ctr.reass_timeouts += dp_reass_expire(lc->reass, lc->now_ns);
+	dp_neigh_tick(lc->neigh, lc->now_ns, dp_neigh_resolicit,
+		      dp_neigh_drop, lc);
+	lc->ctr.flows_active = dp_flow_count(lc->flows);
+	return lc->next_timer_ns;
+}
+
+void dp_lcore_drain(struct dp_lcore *lc)
+{
+	/* Far enough in the future that every timeout has passed. */
+	uint64_t end = lc->now_ns + 3600ull * 1000000000ull;
+	unsigned i;
+
+	for (i = 0; i < 8; i++) {
+		lc->now_ns = end + i * 10ull * 1000000000ull;
+		lc->next_timer_ns = 0;
+		dp_lcore_timers(lc);
+	}
+	dp_lcore_flush(lc);
+}
