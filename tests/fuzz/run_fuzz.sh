@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run one libFuzzer target for a bounded time: run_fuzz.sh EXE SECONDS SEED_DIR...
+# The seeds are copied to a scratch corpus so the tree stays clean. For
+# the parser, one-packet seeds from the tcpdump captures are added.
+set -euo pipefail
+exe=$1 secs=$2
+shift 2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus"
+for d in "$@"; do
+	[[ -d $d ]] && cp -r "$d"/. "$work/corpus/" 2>/dev/null || true
+done
+here=$(cd "$(dirname "$0")" && pwd)
+corpus=${STRATA_CORPUS:-$here/../../../shared/corpus/tcpdump-pcaps}
+if [[ $(basename "$exe") == fuzz_parse* || $(basename "$exe") == fuzz_l3* ]] &&
+	[[ -d $corpus && -f $here/../../tools/pcap_to_seeds.py ]]; then
+	python3 "$here/../../tools/pcap_to_seeds.py" "$corpus" "$work/corpus" >/dev/null ||
+		echo "run_fuzz: could not extract seeds from $corpus"
+fi
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+"$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 "$work/corpus" 2>&1 | tail -n 25
+exit "${PIPESTATUS[0]}"
