@@ -185,7 +185,8 @@ static int dp_tx_copy(struct dp_lcore *lc, uint16_t port, const uint8_t *buf,
 	struct rte_mbuf *m;
 	char *d;
 
-	if (len > rte_pktmbuf_data_room_size(lc->mp) - RTE_PKTMBUF_HEADROOM)
+	if (len > (uint32_t)rte_pktmbuf_data_room_size(lc->mp) -
+		  RTE_PKTMBUF_HEADROOM)
 		return -DP_DROP_PKT_TOO_BIG;
 	m = rte_pktmbuf_alloc(lc->mp);
 	if (!m)
@@ -943,8 +944,6 @@ static void dp_neigh_drop(void *pkt, void *arg)
 
 uint64_t dp_lcore_timers(struct dp_lcore *lc)
 {
-	unsigned n;
-
 	if (lc->now_ns < lc->next_timer_ns)
 		return lc->next_timer_ns;
 	lc->next_timer_ns = lc->now_ns + DP_TIMER_PERIOD_NS;
