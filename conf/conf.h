@@ -158,6 +158,9 @@ int conf_load_string(struct conf *c, const char *yaml, size_t len,
 /* Print the full default config as YAML, every key with its doc. */
 void conf_print_default(FILE *out);
 
+/* Print the Markdown reference of every key (docs/CONFIG.md). */
+void conf_print_reference(FILE *out);
+
 /* Release what conf_load_* allocated (EAL args). */
 void conf_free(struct conf *c);
 

@@ -1,1 +1,525 @@
-/* placeholder */
+/* The configuration schema: every key strata reads, with its type,
+ * bounds, default and documentation. Parsing, validation,
+ * `strata config default` and docs/CONFIG.md all come from these
+ * tables, so a new setting is one entry here plus its struct field. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/conf_private.h"
+
+#define FLD(st, m) .off = offsetof(st, m), .size = sizeof(((st *)0)->m)
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MAP_OF(k, chk) { .keys = (k), .n_keys = ARRAY_LEN(k), .check = (chk) }
+
+/* ---- value checks ---------------------------------------------------- */
+
+static bool conf_is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+}
+
+static const char *conf_check_name(const void *field)
+{
+	const char *s = field;
+
+	if (!*s)
+		return "must not be empty";
+	for (; *s; s++)
+		if (!conf_is_name_char(*s))
+			return "may only hold letters, digits, '_', '-' and '.'";
+	return NULL;
+}
+
+static const char *conf_check_name_or_empty(const void *field)
+{
+	return *(const char *)field ? conf_check_name(field) : NULL;
+}
+
+/* Linux takes any byte but '/', ':' and whitespace; keep to printable
+ * ASCII so that names show up sanely in `ip link`. */
+static const char *conf_check_ifname(const void *field)
+{
+	const char *s = field;
+
+	if (!*s)
+		return "must not be empty";
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '/' || *s == ':')
+			return "may not hold '/', ':', spaces or control "
+			       "characters";
+	return NULL;
+}
+
+/* "" or a list like "0-3,8,10-11" of CPU numbers below 1024. */
+static const char *conf_check_cpus(const void *field)
+{
+	const char *s = field;
+
+	if (!*s)
+		return NULL;
+	for (;;) {
+		unsigned lo = 0, hi, nd = 0;
+
+		for (; *s >= '0' && *s <= '9' && nd < 5; s++, nd++)
+			lo = lo * 10 + (unsigned)(*s - '0');
+		if (!nd)
+			return "expected a CPU list like \"0-3,6\"";
+		hi = lo;
+		if (*s == '-') {
+			s++;
+			hi = 0;
+			for (nd = 0; *s >= '0' && *s <= '9' && nd < 5;
+			     s++, nd++)
+				hi = hi * 10 + (unsigned)(*s - '0');
+			if (!nd)
+				return "expected a CPU list like \"0-3,6\"";
+		}
+		if (lo > hi || hi > 1023)
+			return "CPU ranges must be ascending and below 1024";
+		if (!*s)
+			return NULL;
+		if (*s != ',')
+			return "expected a CPU list like \"0-3,6\"";
+		s++;
+	}
+}
+
+static const char *conf_check_pow2_16(const void *field)
+{
+	uint16_t v;
+
+	memcpy(&v, field, sizeof(v));
+	return v && !(v & (v - 1)) ? NULL : "must be a power of two";
+}
+
+static const char *conf_check_pow2_32(const void *field)
+{
+	uint32_t v;
+
+	memcpy(&v, field, sizeof(v));
+	return v && !(v & (v - 1)) ? NULL : "must be a power of two";
+}
+
+/* ---- enums ----------------------------------------------------------- */
+
+static const char *const conf_port_kinds[] = {
+	[CONF_PORT_DPDK] = "dpdk",
+	[CONF_PORT_TUN] = "tun",
+	[CONF_PORT_PCAP] = "pcap",
+	NULL,
+};
+
+static const char *const conf_actions[] = {
+	[CONF_ACTION_ALLOW] = "allow",
+	[CONF_ACTION_DROP] = "drop",
+	[CONF_ACTION_LOCAL] = "local",
+	[CONF_ACTION_STACK] = "stack",
+	[CONF_ACTION_FORWARD] = "forward",
+	NULL,
+};
+
+/* ---- ports ----------------------------------------------------------- */
+
+static const struct conf_key conf_dpdk_keys[] = {
+	{ .name = "devargs", .type = CONF_T_STR,
+	  FLD(struct conf_port, devargs), .def = "",
+	  .doc = "PCI address (0000:01:00.0) or virtual device arguments "
+		 "(net_tap0,iface=x); required for kind dpdk" },
+	{ .name = "rx_queues", .type = CONF_T_UINT,
+	  FLD(struct conf_port, rx_queues), .min = 0, .max = 64, .def = "0",
+	  .doc = "receive queues; 0 = one per rx/tx lcore" },
+	{ .name = "rx_desc", .type = CONF_T_UINT,
+	  FLD(struct conf_port, rx_desc), .min = 64, .max = 32768,
+	  .def = "1024", .check = conf_check_pow2_16,
+	  .doc = "descriptors per receive queue (a power of two)" },
+	{ .name = "tx_desc", .type = CONF_T_UINT,
+	  FLD(struct conf_port, tx_desc), .min = 64, .max = 32768,
+	  .def = "1024", .check = conf_check_pow2_16,
+	  .doc = "descriptors per transmit queue (a power of two)" },
+};
+
+static const struct conf_key conf_tun_keys[] = {
+	{ .name = "ifname", .type = CONF_T_STR,
+	  FLD(struct conf_port, ifname), .max_len = 15, .def = "strata0",
+	  .check = conf_check_ifname,
+	  .doc = "name of the TUN device strata creates (unique, at most "
+		 "15 characters)" },
+	{ .name = "kernel_addresses", .type = CONF_T_PREFIX_LIST,
+	  FLD(struct conf_port, kernel_addrs[0]),
+	  .aux_off = offsetof(struct conf_port, n_kernel_addrs),
+	  .max = CONF_MAX_ADDRS,
+	  .doc = "addresses given to the kernel side of the TUN device" },
+	{ .name = "routes", .type = CONF_T_PREFIX_LIST,
+	  FLD(struct conf_port, routes[0]),
+	  .aux_off = offsetof(struct conf_port, n_routes),
+	  .max = CONF_MAX_ROUTES,
+	  .doc = "prefixes the kernel routes into the TUN device" },
+};
+
+static const struct conf_key conf_pcap_keys[] = {
+	{ .name = "input", .type = CONF_T_STR,
+	  FLD(struct conf_port, pcap_in), .def = "",
+	  .doc = "capture file to read packets from; required for kind "
+		 "pcap" },
+	{ .name = "output", .type = CONF_T_STR,
+	  FLD(struct conf_port, pcap_out), .def = "",
+	  .doc = "capture file transmitted packets are written to; "
+		 "\"\" = discard them" },
+};
+
+static const struct conf_map conf_dpdk_map = MAP_OF(conf_dpdk_keys, NULL);
+static const struct conf_map conf_tun_map = MAP_OF(conf_tun_keys, NULL);
+static const struct conf_map conf_pcap_map = MAP_OF(conf_pcap_keys, NULL);
+
+/* What each kind of port cannot work without. */
+static void conf_check_port(struct conf_ctx *x, void *base, yaml_node_t *node)
+{
+	struct conf_port *p = base;
+	yaml_node_t *kind = conf__find(x, node, "kind");
+
+	if (p->kind == CONF_PORT_DPDK && !p->devargs[0])
+		conf__err(x, kind, "dpdk.devargs", "required for kind dpdk");
+	if (p->kind == CONF_PORT_PCAP && !p->pcap_in[0])
+		conf__err(x, kind, "pcap.input", "required for kind pcap");
+}
+
+static const struct conf_key conf_port_keys[] = {
+	{ .name = "name", .type = CONF_T_STR, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_port, name), .def = "", .check = conf_check_name,
+	  .doc = "unique name of the port, used in counters and rules "
+		 "(letters, digits, '_', '-', '.')" },
+	{ .name = "kind", .type = CONF_T_ENUM, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_port, kind), .names = conf_port_kinds,
+	  .def = "tun",
+	  .doc = "backend: dpdk (a NIC or DPDK virtual device), tun (a TUN "
+		 "device on this host) or pcap (replay a capture file)" },
+	{ .name = "mtu", .type = CONF_T_UINT, FLD(struct conf_port, mtu),
+	  .min = 1280, .max = 9216, .def = "1500",
+	  .doc = "largest IP packet sent out of this port, in bytes" },
+	{ .name = "mac", .type = CONF_T_MAC, .flags = CONF_F_OPTIONAL,
+	  FLD(struct conf_port, mac),
+	  .aux_off = offsetof(struct conf_port, mac_set), .def = "",
+	  .doc = "strata's unicast MAC on Ethernet ports; \"\" = the "
+		 "device's own" },
+	{ .name = "addresses", .type = CONF_T_PREFIX_LIST,
+	  FLD(struct conf_port, addrs[0]),
+	  .aux_off = offsetof(struct conf_port, n_addrs),
+	  .max = CONF_MAX_ADDRS,
+	  .doc = "strata's own addresses on this port, with the prefix "
+		 "of the attached network" },
+	{ .name = "dpdk", .type = CONF_T_MAP, .sub = &conf_dpdk_map,
+	  .doc = "settings for kind dpdk" },
+	{ .name = "tun", .type = CONF_T_MAP, .sub = &conf_tun_map,
+	  .doc = "settings for kind tun" },
+	{ .name = "pcap", .type = CONF_T_MAP, .sub = &conf_pcap_map,
+	  .doc = "settings for kind pcap" },
+};
+
+static const struct conf_map conf_port_map =
+	MAP_OF(conf_port_keys, conf_check_port);
+
+void conf__default_ports(struct conf *c)
+{
+	struct conf_port *p = &c->ports[0];
+
+	snprintf(p->name, sizeof(p->name), "tun0");
+	p->kind = CONF_PORT_TUN;
+	conf_parse_prefix("10.77.0.2/24", &p->addrs[0]);
+	conf_parse_prefix("fd77::2/64", &p->addrs[1]);
+	p->n_addrs = 2;
+	conf_parse_prefix("10.77.0.1/24", &p->kernel_addrs[0]);
+	conf_parse_prefix("fd77::1/64", &p->kernel_addrs[1]);
+	p->n_kernel_addrs = 2;
+	c->n_ports = 1;
+}
+
+/* ---- policy ---------------------------------------------------------- */
+
+static void conf_check_rule(struct conf_ctx *x, void *base, yaml_node_t *node)
+{
+	struct conf_rule *r = base;
+	bool ports = r->dport_lo != 0 || r->dport_hi != 65535;
+
+	if (r->src_set && r->dst_set && r->src.v4 != r->dst.v4)
+		conf__err(x, conf__find(x, node, "dst"), "dst",
+			  "address family differs from src");
+	if (ports && r->proto != 6 && r->proto != 17 && r->proto != 132)
+		conf__err(x, conf__find(x, node, "dports"), "dports",
+			  "needs proto tcp, udp or sctp (132)");
+	if (r->action == CONF_ACTION_FORWARD && !r->out_port[0])
+		conf__err(x, conf__find(x, node, "action"), "out_port",
+			  "required for action forward");
+	if (r->action != CONF_ACTION_FORWARD && r->out_port[0])
+		conf__err(x, conf__find(x, node, "out_port"), "out_port",
+			  "only valid with action forward");
+}
+
+static const struct conf_key conf_rule_keys[] = {
+	{ .name = "action", .type = CONF_T_ENUM, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_rule, action), .names = conf_actions,
+	  .def = "drop",
+	  .doc = "what to do with a matching packet: allow (no opinion, "
+		 "take the default path), drop, local (answer it here), "
+		 "stack (hand it to the userspace stack) or forward (send "
+		 "it out of out_port)" },
+	{ .name = "src", .type = CONF_T_PREFIX, .flags = CONF_F_OPTIONAL,
+	  FLD(struct conf_rule, src),
+	  .aux_off = offsetof(struct conf_rule, src_set), .def = "any",
+	  .doc = "source prefix to match; any (or \"\") matches all; "
+		 "host bits are kept, the matcher masks them" },
+	{ .name = "dst", .type = CONF_T_PREFIX, .flags = CONF_F_OPTIONAL,
+	  FLD(struct conf_rule, dst),
+	  .aux_off = offsetof(struct conf_rule, dst_set), .def = "any",
+	  .doc = "destination prefix to match; any (or \"\") matches all" },
+	{ .name = "proto", .type = CONF_T_PROTO,
+	  FLD(struct conf_rule, proto), .def = "any",
+	  .doc = "IP protocol to match" },
+	{ .name = "dports", .type = CONF_T_PORT_RANGE,
+	  FLD(struct conf_rule, dport_lo),
+	  .aux_off = offsetof(struct conf_rule, dport_hi), .def = "any",
+	  .doc = "destination port or range to match (tcp, udp, sctp)" },
+	{ .name = "out_port", .type = CONF_T_STR,
+	  FLD(struct conf_rule, out_port), .def = "",
+	  .check = conf_check_name_or_empty,
+	  .doc = "name of the port to forward out of; only with action "
+		 "forward" },
+};
+
+static const struct conf_map conf_rule_map =
+	MAP_OF(conf_rule_keys, conf_check_rule);
+
+static const struct conf_key conf_policy_keys[] = {
+	{ .name = "default_action", .type = CONF_T_ENUM,
+	  FLD(struct conf, policy.default_action), .names = conf_actions,
+	  .def = "local",
+	  .doc = "action for packets that no rule matches: allow, drop, "
+		 "local or stack (forward needs a rule with out_port)" },
+	{ .name = "rules", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, policy.rules[0]),
+	  .aux_off = offsetof(struct conf, policy.n_rules),
+	  .max = CONF_MAX_RULES, .sub = &conf_rule_map,
+	  .doc = "rules tried in order; the first match decides" },
+};
+
+/* ---- the other sections ---------------------------------------------- */
+
+static const struct conf_key conf_lcores_keys[] = {
+	{ .name = "rxtx", .type = CONF_T_UINT,
+	  FLD(struct conf, lcores.rxtx), .min = 1, .max = 64, .def = "1",
+	  .doc = "lcores polling ports (receive, parse, answer, send)" },
+	{ .name = "workers", .type = CONF_T_UINT,
+	  FLD(struct conf, lcores.workers), .min = 0, .max = 64,
+	  .def = "1", .doc = "worker lcores (stack and protocol engines)" },
+	{ .name = "cpus", .type = CONF_T_STR, FLD(struct conf, lcores.cpus),
+	  .def = "", .check = conf_check_cpus,
+	  .doc = "CPUs to run lcores on, like \"0-3,6\"; \"\" = the CPUs "
+		 "this process may use" },
+};
+
+static const struct conf_key conf_eal_keys[] = {
+	{ .name = "args", .type = CONF_T_STR_LIST,
+	  FLD(struct conf, eal.args[0]),
+	  .aux_off = offsetof(struct conf, eal.n_args),
+	  .max = CONF_MAX_EAL_ARGS, .max_len = 255,
+	  .doc = "extra DPDK EAL arguments, appended to the generated ones" },
+	{ .name = "no_huge", .type = CONF_T_BOOL,
+	  FLD(struct conf, eal.no_huge), .def = "true",
+	  .doc = "run without hugepages (fine for TUN, pcap and virtual "
+		 "devices; NICs want hugepages)" },
+	{ .name = "memory_mb", .type = CONF_T_UINT,
+	  FLD(struct conf, eal.memory_mb), .min = 64, .max = 1048576,
+	  .def = "256", .doc = "memory DPDK reserves, in MiB" },
+};
+
+static const struct conf_key conf_mbuf_keys[] = {
+	{ .name = "pool_size", .type = CONF_T_UINT,
+	  FLD(struct conf, mbuf.pool_size), .min = 1023, .max = 16777215,
+	  .def = "8191",
+	  .doc = "packet buffers in the pool (2^n - 1 uses memory best)" },
+	{ .name = "burst", .type = CONF_T_UINT, FLD(struct conf, mbuf.burst),
+	  .min = 1, .max = 512, .def = "32",
+	  .doc = "packets received or sent per call" },
+	{ .name = "ring_size", .type = CONF_T_UINT,
+	  FLD(struct conf, mbuf.ring_size), .min = 64, .max = 1048576,
+	  .def = "1024", .check = conf_check_pow2_32,
+	  .doc = "slots in each ring between lcores (a power of two)" },
+};
+
+static const struct conf_key conf_flows_keys[] = {
+	{ .name = "max", .type = CONF_T_UINT, FLD(struct conf, flows.max),
+	  .min = 16, .max = 16777216, .def = "65536",
+	  .doc = "flow table entries per rx/tx lcore" },
+	{ .name = "tcp_idle_s", .type = CONF_T_UINT,
+	  FLD(struct conf, flows.tcp_idle_s), .min = 1, .max = 86400,
+	  .def = "300", .doc = "seconds before an idle TCP flow expires" },
+	{ .name = "udp_idle_s", .type = CONF_T_UINT,
+	  FLD(struct conf, flows.udp_idle_s), .min = 1, .max = 86400,
+	  .def = "60", .doc = "seconds before an idle UDP flow expires" },
+	{ .name = "other_idle_s", .type = CONF_T_UINT,
+	  FLD(struct conf, flows.other_idle_s), .min = 1, .max = 86400,
+	  .def = "30",
+	  .doc = "seconds before an idle flow of another protocol expires" },
+};
+
+static const struct conf_key conf_reass_keys[] = {
+	{ .name = "max_datagrams", .type = CONF_T_UINT,
+	  FLD(struct conf, reassembly.max_datagrams), .min = 1,
+	  .max = 65536, .def = "64",
+	  .doc = "datagrams being reassembled at once per lcore" },
+	{ .name = "timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, reassembly.timeout_ms), .min = 100,
+	  .max = 120000, .def = "2000",
+	  .doc = "milliseconds to wait for the rest of a datagram" },
+	{ .name = "max_fragments", .type = CONF_T_UINT,
+	  FLD(struct conf, reassembly.max_fragments), .min = 2,
+	  .max = 1024, .def = "64",
+	  .doc = "fragments accepted per datagram" },
+};
+
+static const struct conf_key conf_neigh_keys[] = {
+	{ .name = "max", .type = CONF_T_UINT, FLD(struct conf, neighbors.max),
+	  .min = 16, .max = 1048576, .def = "1024",
+	  .doc = "ARP/NDP cache entries per lcore" },
+	{ .name = "reachable_s", .type = CONF_T_UINT,
+	  FLD(struct conf, neighbors.reachable_s), .min = 1, .max = 3600,
+	  .def = "30",
+	  .doc = "seconds a resolved neighbor is trusted without news" },
+	{ .name = "retrans_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, neighbors.retrans_ms), .min = 100, .max = 60000,
+	  .def = "1000",
+	  .doc = "milliseconds between ARP requests / neighbor "
+		 "solicitations" },
+	{ .name = "queue_len", .type = CONF_T_UINT,
+	  FLD(struct conf, neighbors.queue_len), .min = 0, .max = 256,
+	  .def = "4",
+	  .doc = "packets held per neighbor while it is resolved; 0 = "
+		 "drop them" },
+};
+
+static const struct conf_key conf_icmp_keys[] = {
+	{ .name = "echo", .type = CONF_T_BOOL, FLD(struct conf, icmp.echo),
+	  .def = "true",
+	  .doc = "answer echo requests (ping) to strata's addresses" },
+	{ .name = "errors", .type = CONF_T_BOOL,
+	  FLD(struct conf, icmp.errors), .def = "true",
+	  .doc = "send ICMP errors (unreachable, packet too big, time "
+		 "exceeded)" },
+	{ .name = "errors_per_s", .type = CONF_T_UINT,
+	  FLD(struct conf, icmp.errors_per_s), .min = 0, .max = 1000000,
+	  .def = "1000",
+	  .doc = "ICMP errors sent per second per lcore; 0 = no limit" },
+};
+
+static const struct conf_key conf_admin_keys[] = {
+	{ .name = "stats_interval_s", .type = CONF_T_UINT,
+	  FLD(struct conf, admin.stats_interval_s), .min = 0, .max = 86400,
+	  .def = "0",
+	  .doc = "print counters every this many seconds; 0 = only on "
+		 "SIGUSR1" },
+};
+
+static const struct conf_map conf_lcores_map = MAP_OF(conf_lcores_keys, NULL);
+static const struct conf_map conf_eal_map = MAP_OF(conf_eal_keys, NULL);
+static const struct conf_map conf_mbuf_map = MAP_OF(conf_mbuf_keys, NULL);
+static const struct conf_map conf_flows_map = MAP_OF(conf_flows_keys, NULL);
+static const struct conf_map conf_reass_map = MAP_OF(conf_reass_keys, NULL);
+static const struct conf_map conf_neigh_map = MAP_OF(conf_neigh_keys, NULL);
+static const struct conf_map conf_icmp_map = MAP_OF(conf_icmp_keys, NULL);
+static const struct conf_map conf_policy_map = MAP_OF(conf_policy_keys, NULL);
+static const struct conf_map conf_admin_map = MAP_OF(conf_admin_keys, NULL);
+
+/* ---- across sections ------------------------------------------------- */
+
+/* Names and TUN devices are unique; forward rules name a real port. */
+static void conf_check_root(struct conf_ctx *x, void *base, yaml_node_t *node)
+{
+	struct conf *c = base;
+	yaml_node_t *ports = conf__find(x, node, "ports");
+	yaml_node_t *policy = conf__find(x, node, "policy");
+	yaml_node_t *rules = conf__find(x, policy, "rules");
+	unsigned i, j;
+	size_t saved;
+
+	for (i = 0; i < c->n_ports; i++) {
+		const struct conf_port *p = &c->ports[i];
+		yaml_node_t *elem = conf__item(x, ports, i);
+
+		for (j = 0; j < i; j++) {
+			const struct conf_port *q = &c->ports[j];
+
+			saved = conf__path_push(x, "ports[%u]", i);
+			if (!strcmp(p->name, q->name))
+				conf__err(x, conf__find(x, elem, "name"),
+					  "name", "port name '%s' is already "
+					  "used by ports[%u]", p->name, j);
+			if (p->kind == CONF_PORT_TUN &&
+			    q->kind == CONF_PORT_TUN &&
+			    !strcmp(p->ifname, q->ifname))
+				conf__err(x, conf__find(x, elem, "kind"),
+					  "tun.ifname", "TUN device '%s' is "
+					  "already used by ports[%u]",
+					  p->ifname, j);
+			conf__path_pop(x, saved);
+		}
+	}
+
+	if (c->policy.default_action == CONF_ACTION_FORWARD) {
+		saved = conf__path_push(x, "policy");
+		conf__err(x, conf__find(x, policy, "default_action"),
+			  "default_action", "forward cannot be the default "
+			  "(it needs out_port); use a rule");
+		conf__path_pop(x, saved);
+	}
+
+	for (i = 0; i < c->policy.n_rules; i++) {
+		struct conf_rule *r = &c->policy.rules[i];
+
+		r->out_port_id = 0;
+		if (r->action != CONF_ACTION_FORWARD)
+			continue;
+		for (j = 0; j < c->n_ports; j++)
+			if (!strcmp(r->out_port, c->ports[j].name))
+				break;
+		if (j < c->n_ports) {
+			r->out_port_id = (uint16_t)j;
+			continue;
+		}
+		saved = conf__path_push(x, "policy.rules[%u]", i);
+		conf__err(x, conf__find(x, conf__item(x, rules, i), "out_port"),
+			  "out_port", "no port named '%s'", r->out_port);
+		conf__path_pop(x, saved);
+	}
+}
+
+static const struct conf_key conf_root_keys[] = {
+	{ .name = "ports", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, ports[0]),
+	  .aux_off = offsetof(struct conf, n_ports), .min = 1,
+	  .max = CONF_MAX_PORTS, .sub = &conf_port_map,
+	  .doc = "where packets come in and go out; a list here replaces "
+		 "the default list" },
+	{ .name = "lcores", .type = CONF_T_MAP, .sub = &conf_lcores_map,
+	  .doc = "threads pinned to CPUs; one more (the main lcore) runs "
+		 "control and stats" },
+	{ .name = "eal", .type = CONF_T_MAP, .sub = &conf_eal_map,
+	  .doc = "DPDK environment (EAL) settings" },
+	{ .name = "mbuf", .type = CONF_T_MAP, .sub = &conf_mbuf_map,
+	  .doc = "packet buffers, bursts and rings" },
+	{ .name = "flows", .type = CONF_T_MAP, .sub = &conf_flows_map,
+	  .doc = "the flow table" },
+	{ .name = "reassembly", .type = CONF_T_MAP, .sub = &conf_reass_map,
+	  .doc = "IPv4/IPv6 fragment reassembly" },
+	{ .name = "neighbors", .type = CONF_T_MAP, .sub = &conf_neigh_map,
+	  .doc = "ARP and NDP neighbor cache" },
+	{ .name = "icmp", .type = CONF_T_MAP, .sub = &conf_icmp_map,
+	  .doc = "ICMP and ICMPv6 answers and errors" },
+	{ .name = "policy", .type = CONF_T_MAP, .sub = &conf_policy_map,
+	  .doc = "what happens to packets that are not for strata's own "
+		 "addresses" },
+	{ .name = "admin", .type = CONF_T_MAP, .sub = &conf_admin_map,
+	  .doc = "operator interface" },
+};
+
+const struct conf_map conf__root = MAP_OF(conf_root_keys, conf_check_root);
