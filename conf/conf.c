@@ -631,6 +631,7 @@ static void conf_parse_list(struct conf_ctx *x, const struct conf_key *k,
 {
 	unsigned *count = (unsigned *)((char *)base + k->aux_off);
 	char *arr = (char *)base + k->off;
+	unsigned before_list = x->n_errors;
 	size_t n, i;
 
 	if (v->type == YAML_SCALAR_NODE && conf_is_null(v)) {
@@ -723,6 +724,8 @@ static void conf_parse_list(struct conf_ctx *x, const struct conf_key *k,
 	if (n < k->min)
 		conf__err(x, v, "", "at least %" PRIu64 " item%s required",
 			  k->min, k->min == 1 ? " is" : "s are");
+	if (k->check_list && x->n_errors == before_list)
+		k->check_list(x, base, v);
 }
 
 static void conf_parse_value(struct conf_ctx *x, const struct conf_key *k,
@@ -818,7 +821,8 @@ static void conf_parse_map(struct conf_ctx *x, const struct conf_map *m,
 
 /* ---- loading --------------------------------------------------------- */
 
-static void conf_yaml_error(struct conf_ctx *x, const yaml_parser_t *p)
+static void conf_yaml_error(struct conf_ctx *x, const yaml_parser_t *p,
+			    const char *in, size_t len)
 {
 	yaml_mark_t mark = p->problem_mark;
 	const char *what = p->problem ? p->problem : "cannot parse";
@@ -827,8 +831,19 @@ static void conf_yaml_error(struct conf_ctx *x, const yaml_parser_t *p)
 	if (!x->err)
 		return;
 	if (p->error == YAML_READER_ERROR) {
-		/* The reader has no mark of its own; the offset is exact. */
-		mark = p->mark;
+		/* The reader sets no mark; count lines up to the offset. */
+		size_t i, end = p->problem_offset < len ? p->problem_offset :
+			len;
+
+		memset(&mark, 0, sizeof(mark));
+		for (i = 0; i < end; i++) {
+			if (in[i] == '\n') {
+				mark.line++;
+				mark.column = 0;
+			} else {
+				mark.column++;
+			}
+		}
 		fprintf(x->err, "%s:%zu:%zu: YAML: %s at byte %zu\n", x->name,
 			mark.line + 1, mark.column + 1, what,
 			p->problem_offset);
@@ -863,7 +878,7 @@ int conf_load_string(struct conf *c, const char *yaml, size_t len,
 				     len);
 	memset(&doc, 0, sizeof(doc));
 	if (!yaml_parser_load(&parser, &doc)) {
-		conf_yaml_error(&x, &parser);
+		conf_yaml_error(&x, &parser, yaml, len);
 		goto out_parser;
 	}
 	x.doc = &doc;
@@ -876,7 +891,7 @@ int conf_load_string(struct conf *c, const char *yaml, size_t len,
 	/* A second document would be silently ignored: say so instead. */
 	memset(&extra, 0, sizeof(extra));
 	if (!yaml_parser_load(&parser, &extra)) {
-		conf_yaml_error(&x, &parser);
+		conf_yaml_error(&x, &parser, yaml, len);
 	} else {
 		yaml_node_t *r = yaml_document_get_root_node(&extra);
 

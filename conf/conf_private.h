@@ -49,6 +49,9 @@ struct conf_key {
 	const struct conf_map *sub; /* MAP, MAP_LIST */
 	/* Extra rule on a parsed value; returns what is wrong or NULL. */
 	const char *(*check)(const void *field);
+	/* Rules across the items of a list of maps, run when all of them
+	 * parsed cleanly; node is the sequence node. */
+	void (*check_list)(struct conf_ctx *x, void *base, yaml_node_t *node);
 	const char *doc;
 };
 

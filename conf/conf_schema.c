@@ -102,6 +102,16 @@ static const char *conf_check_pow2_32(const void *field)
 	return v && !(v & (v - 1)) ? NULL : "must be a power of two";
 }
 
+/* Forward needs an out_port, which only a rule has. */
+static const char *conf_check_default_action(const void *field)
+{
+	enum conf_action a;
+
+	memcpy(&a, field, sizeof(a));
+	return a == CONF_ACTION_FORWARD ? "forward cannot be the default "
+		"(it needs out_port); use a rule" : NULL;
+}
+
 /* ---- enums ----------------------------------------------------------- */
 
 static const char *const conf_port_kinds[] = {
@@ -220,6 +230,48 @@ static const struct conf_key conf_port_keys[] = {
 static const struct conf_map conf_port_map =
 	MAP_OF(conf_port_keys, conf_check_port);
 
+/* Names and TUN devices are unique. */
+static void conf_check_ports(struct conf_ctx *x, void *base, yaml_node_t *node)
+{
+	struct conf *c = base;
+	unsigned i, j;
+	size_t saved;
+
+	for (i = 0; i < c->n_ports; i++) {
+		const struct conf_port *p = &c->ports[i];
+		yaml_node_t *elem = conf__item(x, node, i);
+
+		saved = conf__path_push(x, "[%u]", i);
+		for (j = 0; j < i; j++) {
+			const struct conf_port *q = &c->ports[j];
+
+			if (!strcmp(p->name, q->name)) {
+				conf__err(x, conf__find(x, elem, "name"),
+					  "name", "port name '%s' is already "
+					  "used by ports[%u]", p->name, j);
+				break;
+			}
+		}
+		for (j = 0; j < i && p->kind == CONF_PORT_TUN; j++) {
+			const struct conf_port *q = &c->ports[j];
+
+			if (q->kind == CONF_PORT_TUN &&
+			    !strcmp(p->ifname, q->ifname)) {
+				yaml_node_t *at = conf__find(x,
+					conf__find(x, elem, "tun"), "ifname");
+
+				conf__err(x, at ? at : conf__find(x, elem,
+								  "kind"),
+					  "tun.ifname", "TUN device '%s' is "
+					  "already used by ports[%u]",
+					  p->ifname, j);
+				break;
+			}
+		}
+		conf__path_pop(x, saved);
+	}
+}
+
 void conf__default_ports(struct conf *c)
 {
 	struct conf_port *p = &c->ports[0];
@@ -293,7 +345,7 @@ static const struct conf_map conf_rule_map =
 static const struct conf_key conf_policy_keys[] = {
 	{ .name = "default_action", .type = CONF_T_ENUM,
 	  FLD(struct conf, policy.default_action), .names = conf_actions,
-	  .def = "local",
+	  .def = "local", .check = conf_check_default_action,
 	  .doc = "action for packets that no rule matches: allow, drop, "
 		 "local or stack (forward needs a rule with out_port)" },
 	{ .name = "rules", .type = CONF_T_MAP_LIST,
@@ -432,46 +484,14 @@ static const struct conf_map conf_admin_map = MAP_OF(conf_admin_keys, NULL);
 
 /* ---- across sections ------------------------------------------------- */
 
-/* Names and TUN devices are unique; forward rules name a real port. */
+/* Forward rules name a real port. */
 static void conf_check_root(struct conf_ctx *x, void *base, yaml_node_t *node)
 {
 	struct conf *c = base;
-	yaml_node_t *ports = conf__find(x, node, "ports");
 	yaml_node_t *policy = conf__find(x, node, "policy");
 	yaml_node_t *rules = conf__find(x, policy, "rules");
 	unsigned i, j;
 	size_t saved;
-
-	for (i = 0; i < c->n_ports; i++) {
-		const struct conf_port *p = &c->ports[i];
-		yaml_node_t *elem = conf__item(x, ports, i);
-
-		for (j = 0; j < i; j++) {
-			const struct conf_port *q = &c->ports[j];
-
-			saved = conf__path_push(x, "ports[%u]", i);
-			if (!strcmp(p->name, q->name))
-				conf__err(x, conf__find(x, elem, "name"),
-					  "name", "port name '%s' is already "
-					  "used by ports[%u]", p->name, j);
-			if (p->kind == CONF_PORT_TUN &&
-			    q->kind == CONF_PORT_TUN &&
-			    !strcmp(p->ifname, q->ifname))
-				conf__err(x, conf__find(x, elem, "kind"),
-					  "tun.ifname", "TUN device '%s' is "
-					  "already used by ports[%u]",
-					  p->ifname, j);
-			conf__path_pop(x, saved);
-		}
-	}
-
-	if (c->policy.default_action == CONF_ACTION_FORWARD) {
-		saved = conf__path_push(x, "policy");
-		conf__err(x, conf__find(x, policy, "default_action"),
-			  "default_action", "forward cannot be the default "
-			  "(it needs out_port); use a rule");
-		conf__path_pop(x, saved);
-	}
 
 	for (i = 0; i < c->policy.n_rules; i++) {
 		struct conf_rule *r = &c->policy.rules[i];
@@ -498,6 +518,7 @@ static const struct conf_key conf_root_keys[] = {
 	  FLD(struct conf, ports[0]),
 	  .aux_off = offsetof(struct conf, n_ports), .min = 1,
 	  .max = CONF_MAX_PORTS, .sub = &conf_port_map,
+	  .check_list = conf_check_ports,
 	  .doc = "where packets come in and go out; a list here replaces "
 		 "the default list" },
 	{ .name = "lcores", .type = CONF_T_MAP, .sub = &conf_lcores_map,
