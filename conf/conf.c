@@ -305,7 +305,7 @@ static const struct {
 	uint8_t num;
 } conf_protos[] = {
 	{ "any", 0 }, { "icmp", 1 }, { "tcp", 6 }, { "udp", 17 },
-	{ "icmpv6", 58 },
+	{ "icmpv6", 58 }, { "sctp", 132 },
 };
 
 static int conf_parse_proto(const char *s, uint8_t *proto)
@@ -492,7 +492,7 @@ static const char *conf_set_scalar(const struct conf_key *k, void *base,
 	case CONF_T_PROTO:
 		if (conf_parse_proto(s, f)) {
 			snprintf(msg, msglen, "%s is not tcp, udp, icmp, "
-				 "icmpv6, any or a number 0..255", q);
+				 "icmpv6, sctp, any or a number 0..255", q);
 			return msg;
 		}
 		break;
@@ -1189,7 +1189,8 @@ static void conf_describe(const struct conf_key *k, char *buf, size_t n)
 			 "at most %" PRIu64, conf_max_len(k), k->max);
 		break;
 	case CONF_T_PROTO:
-		snprintf(buf, n, "tcp, udp, icmp, icmpv6, any or 0..255");
+		snprintf(buf, n, "tcp, udp, icmp, icmpv6, sctp, any or "
+			 "0..255");
 		break;
 	case CONF_T_PORT_RANGE:
 		snprintf(buf, n, "\"N\", \"N-M\" (0..65535) or any");

@@ -299,7 +299,7 @@ static void conf_check_rule(struct conf_ctx *x, void *base, yaml_node_t *node)
 			  "address family differs from src");
 	if (ports && r->proto != 6 && r->proto != 17 && r->proto != 132)
 		conf__err(x, conf__find(x, node, "dports"), "dports",
-			  "needs proto tcp, udp or sctp (132)");
+			  "needs proto tcp, udp or sctp");
 	if (r->action == CONF_ACTION_FORWARD && !r->out_port[0])
 		conf__err(x, conf__find(x, node, "action"), "out_port",
 			  "required for action forward");
