@@ -43,7 +43,8 @@ const char *conf__quote(char *buf, size_t n, const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (o + 8 > n) {
+		/* room for one escape, or for "...'" and the NUL */
+		if (o + 9 > n) {
 			buf[o++] = '.';
 			buf[o++] = '.';
 			buf[o++] = '.';
@@ -246,7 +247,8 @@ int conf_parse_prefix(const char *s, struct conf_prefix *p)
 	if (inet_pton(AF_INET, buf, &v4) == 1) {
 		dp_addr_from_v4(&p->addr, v4);
 		v4fam = true;
-	} else if (strchr(buf, ':') && inet_pton(AF_INET6, buf, p->addr.b) == 1) {
+	} else if (strchr(buf, ':') &&
+		   inet_pton(AF_INET6, buf, p->addr.b) == 1) {
 		v4fam = false;
 	} else {
 		return -EINVAL;
@@ -600,7 +602,8 @@ static void conf_parse_scalar(struct conf_ctx *x, const struct conf_key *k,
 	}
 	if (conf_is_null(v)) {
 		conf__err(x, v, "", "missing value%s",
-			  k->type == CONF_T_STR ? " (write \"\" for none)" : "");
+			  k->type == CONF_T_STR ? " (write \"\" for none)" :
+			  "");
 		return;
 	}
 	bad = conf_set_scalar(k, base, (const char *)v->data.scalar.value,
@@ -651,7 +654,8 @@ static void conf_parse_list(struct conf_ctx *x, const struct conf_key *k,
 	*count = 0;
 
 	for (i = 0; i < n; i++) {
-		yaml_node_t *item = conf_node(x, v->data.sequence.items.start[i]);
+		yaml_node_t *item = conf_node(x,
+					      v->data.sequence.items.start[i]);
 		size_t saved;
 		int before = (int)x->n_errors;
 

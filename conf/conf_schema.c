@@ -28,7 +28,8 @@ static const char *conf_check_name(const void *field)
 		return "must not be empty";
 	for (; *s; s++)
 		if (!conf_is_name_char(*s))
-			return "may only hold letters, digits, '_', '-' and '.'";
+			return "may only hold letters, digits, '_', '-' "
+			       "and '.'";
 	return NULL;
 }
 
