@@ -874,6 +874,8 @@ int conf_load_string(struct conf *c, const char *yaml, size_t len,
 	yaml_node_t *root;
 
 	conf_defaults(c);
+	if (!yaml) /* libyaml asserts on a NULL input */
+		yaml = "", len = 0;
 	if (!yaml_parser_initialize(&parser)) {
 		conf__err(&x, NULL, "", "out of memory");
 		return -1;
