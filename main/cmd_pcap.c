@@ -1,5 +1,6 @@
 /* strata pcap [-c FILE] IN.pcap OUT.pcap */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,13 @@ static void pcap_bind_ports(struct conf *c, const char *in, const char *out)
 		c->ports[0] = keep;
 		c->n_ports = 1;
 		p = &c->ports[0];
+	}
+	/* Forward rules now name either the one port left or none. */
+	for (i = 0; i < c->policy.n_rules; i++) {
+		struct conf_rule *r = &c->policy.rules[i];
+
+		if (r->action == CONF_ACTION_FORWARD)
+			r->out_port_id = strcmp(r->out_port, p->name) ? UINT16_MAX : 0;
 	}
 	snprintf(p->pcap_in, sizeof(p->pcap_in), "%s", in);
 	snprintf(p->pcap_out, sizeof(p->pcap_out), "%s", out);
