@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -52,8 +53,7 @@ struct dp_rxtx {
 	unsigned n_rxq;
 	bool can_sleep;        /* every rxq has a wait fd */
 	int epfd;
-	int wake_fd;           /* eventfd: another lcore handed us packets */
-	atomic_int sleeping;
+	struct dp_wake wake;   /* eventfd: another lcore handed us packets */
 	/* handoff[from] : packets other rx/tx lcores steered to us */
 	struct rte_ring *handoff[DP_MAX_RXTX];
 };
@@ -61,8 +61,6 @@ struct dp_rxtx {
 struct dp_worker {
 	unsigned idx;
 	struct dp_counters ctr;
-	int wake_fd;
-	atomic_int sleeping;
 };
 
 struct dp_dataplane {
@@ -233,10 +231,10 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 	dp->sh.n_workers = c->lcores.workers;
 	for (i = 0; i < DP_MAX_RXTX; i++) {
 		dp->rxtx[i].epfd = -1;
-		dp->rxtx[i].wake_fd = -1;
+		dp->rxtx[i].wake.fd = -1;
 	}
 	for (i = 0; i < DP_MAX_WORKERS; i++)
-		dp->workers[i].wake_fd = -1;
+		dp->sh.worker_wake[i].fd = -1;
 
 	dp->mp = rte_pktmbuf_pool_create("strata_mbuf", c->mbuf.pool_size,
 					 256, 0, dp_mbuf_data_room(c),
@@ -316,12 +314,12 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 		dp_lcore_destroy(dp->rxtx[i].lc);
 		if (dp->rxtx[i].epfd >= 0)
 			close(dp->rxtx[i].epfd);
-		if (dp->rxtx[i].wake_fd >= 0)
-			close(dp->rxtx[i].wake_fd);
+		if (dp->rxtx[i].wake.fd >= 0)
+			close(dp->rxtx[i].wake.fd);
 	}
 	for (i = 0; i < DP_MAX_WORKERS; i++)
-		if (dp->workers[i].wake_fd >= 0)
-			close(dp->workers[i].wake_fd);
+		if (dp->sh.worker_wake[i].fd >= 0)
+			close(dp->sh.worker_wake[i].fd);
 	for (i = 0; i < dp->sh.n_ports; i++)
 		dp_port_close(dp->sh.ports[i]);
 	rte_mempool_free(dp->mp);
@@ -448,15 +446,6 @@ static uint32_t dp_soft_hash(struct rte_mbuf *m, enum dp_link link)
 	return dp_rss_hash_view(&v);
 }
 
-static void dp_wake(int fd, atomic_int *sleeping)
-{
-	uint64_t one = 1;
-
-	if (atomic_load(sleeping) && write(fd, &one, sizeof(one)) < 0) {
-		/* eventfd counter full: the sleeper is awake anyway */
-	}
-}
-
 /* Sleep until a port or another lcore has work, or the next timer. */
 static void dp_rxtx_sleep(struct dp_rxtx *r, uint64_t next_timer_ns,
 			  bool (*pending)(struct dp_rxtx *r))
@@ -468,15 +457,15 @@ static void dp_rxtx_sleep(struct dp_rxtx *r, uint64_t next_timer_ns,
 
 	if (next_timer_ns > now && (next_timer_ns - now) / 1000000 < (uint64_t)ms)
 		ms = (int)((next_timer_ns - now) / 1000000) + 1;
-	atomic_store(&r->sleeping, 1);
+	atomic_store(&r->wake.sleeping, 1);
 	if (!pending(r)) {
 		r->lc->ctr.idle_sleeps++;
 		if (epoll_wait(r->epfd, ev, 8, ms) > 0 &&
-		    read(r->wake_fd, &drain, sizeof(drain)) < 0) {
+		    read(r->wake.fd, &drain, sizeof(drain)) < 0) {
 			/* not the eventfd that woke us */
 		}
 	}
-	atomic_store(&r->sleeping, 0);
+	atomic_store(&r->wake.sleeping, 0);
 }
 
 static bool dp_rxtx_handoff_pending(struct dp_rxtx *r)
@@ -550,7 +539,7 @@ static int dp_rxtx_main(void *arg)
 				lc->ctr.disp[DP_DISP_DROPPED] += n_theirs[i] - k;
 				lc->ctr.drops[DP_DROP_RING_FULL] += n_theirs[i] - k;
 				rte_pktmbuf_free_bulk(theirs[i] + k, n_theirs[i] - k);
-				dp_wake(to->wake_fd, &to->sleeping);
+				dp_wake(&to->wake);
 			}
 		}
 		for (i = 0; i < n_rxtx; i++) {
@@ -580,6 +569,32 @@ static int dp_rxtx_main(void *arg)
 	return 0;
 }
 
+static bool dp_worker_pending(struct dp_dataplane *dp, unsigned w)
+{
+	for (unsigned i = 0; i < dp->sh.n_rxtx; i++)
+		if (!rte_ring_empty(dp->sh.to_worker[i][w]))
+			return true;
+	return false;
+}
+
+/* Sleep until an rx/tx lcore rings us (or 100 ms, to see *stop). */
+static void dp_worker_sleep(struct dp_dataplane *dp, unsigned w)
+{
+	struct dp_wake *wk = &dp->sh.worker_wake[w];
+	struct pollfd pfd = { .fd = wk->fd, .events = POLLIN };
+	uint64_t drain;
+
+	atomic_store(&wk->sleeping, 1);
+	if (!dp_worker_pending(dp, w)) {
+		dp->workers[w].ctr.idle_sleeps++;
+		if (poll(&pfd, 1, DP_SLEEP_MAX_MS) > 0 &&
+		    read(wk->fd, &drain, sizeof(drain)) < 0) {
+			/* raced with another reader: nothing to drain */
+		}
+	}
+	atomic_store(&wk->sleeping, 0);
+}
+
 static int dp_worker_main(void *arg)
 {
 	struct dp_lcore_arg *a = arg;
@@ -605,11 +620,7 @@ static int dp_worker_main(void *arg)
 		if (total) {
 			idle = 0;
 		} else if (++idle >= DP_IDLE_POLLS) {
-			/* Nothing wakes workers yet but their rings: nap. */
-			struct timespec ts = { 0, 1000000 };
-
-			w->ctr.idle_sleeps++;
-			nanosleep(&ts, NULL);
+			dp_worker_sleep(dp, a->idx);
 			idle = 0;
 		} else {
 			rte_pause();
@@ -629,11 +640,11 @@ static int dp_assign_queues(struct dp_dataplane *dp)
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		r->epfd = epoll_create1(EPOLL_CLOEXEC);
-		r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (r->epfd < 0 || r->wake_fd < 0)
+		r->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (r->epfd < 0 || r->wake.fd < 0)
 			return -1;
-		ev.data.fd = r->wake_fd;
-		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wake_fd, &ev) < 0)
+		ev.data.fd = r->wake.fd;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wake.fd, &ev) < 0)
 			return -1;
 		r->can_sleep = true;
 	}
@@ -655,8 +666,12 @@ static int dp_assign_queues(struct dp_dataplane *dp)
 				r->can_sleep = false;
 		}
 	}
-	for (i = 0; i < dp->sh.n_workers; i++)
+	for (i = 0; i < dp->sh.n_workers; i++) {
 		dp->workers[i].idx = i;
+		dp->sh.worker_wake[i].fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (dp->sh.worker_wake[i].fd < 0)
+			return -1;
+	}
 	return 0;
 }
 

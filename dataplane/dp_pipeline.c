@@ -12,6 +12,8 @@
 #include "dp_pipeline.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -720,6 +722,15 @@ static void dp_flow_ended(struct dp_flow *f, void *arg)
 	lc->ctr.flows_expired++;
 }
 
+void dp_wake(const struct dp_wake *w)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&w->sleeping) && write(w->fd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the sleeper is awake anyway */
+	}
+}
+
 static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 {
 	const struct dp_shared *sh = lc->sh;
@@ -736,6 +747,7 @@ static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 	}
 	p->m = NULL;
 	lc->ctr.disp[DP_DISP_STACK]++;
+	dp_wake(&sh->worker_wake[hash % sh->n_workers]);
 }
 
 static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)

@@ -24,7 +24,14 @@ struct dp_port;
 #define DP_MAX_RXTX 16
 #define DP_MAX_WORKERS 16
 
-/* Read-only state shared by all lcores. */
+/* How a sleeping lcore is woken: producers write fd when sleeping is
+ * set (the sleeper sets it, re-checks its rings, then waits on fd). */
+struct dp_wake {
+	int fd;
+	_Atomic int sleeping;
+};
+
+/* Read-only state shared by all lcores (but for the wake flags). */
 struct dp_shared {
 	const struct conf *conf;
 	struct dp_port *ports[CONF_MAX_PORTS];
@@ -33,6 +40,7 @@ struct dp_shared {
 	 * with no workers STACK verdicts drop as NO_STACK */
 	struct rte_ring *to_worker[DP_MAX_RXTX][DP_MAX_WORKERS];
 	unsigned n_rxtx, n_workers;
+	struct dp_wake worker_wake[DP_MAX_WORKERS];
 };
 
 struct dp_txbuf {
@@ -81,6 +89,9 @@ void dp_lcore_flush(struct dp_lcore *lc);
 /* Run due timers (flow expiry, reassembly timeouts, neighbour retries).
  * Cheap to call often; returns the time of the next timer. */
 uint64_t dp_lcore_timers(struct dp_lcore *lc);
+
+/* Wake an lcore that may be sleeping on w. */
+void dp_wake(const struct dp_wake *w);
 
 /* End of input (pcap replay): expire everything still pending so that
  * every packet has its final disposition. */
