@@ -55,7 +55,7 @@ run_testpmd() {
 	grep -a 'Tx-pps:' "$log" | awk '{print $2}' | tail -n +3 |
 		sort -n | awk '{v[NR]=$1} END {
 			if (NR == 0) { print "nan"; exit }
-			print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'
+			printf "%.0f\n", (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'
 }
 
 # One strata run, in this shell (so the EXIT trap knows its PID); writes
