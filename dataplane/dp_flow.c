@@ -1,1 +1,455 @@
-/* placeholder */
+/* Flow table. See dp_flow.h.
+ *
+ * Layout: one array of entries and one array of per-app contexts, both
+ * sized for max_flows at create time; a power-of-two array of bucket
+ * heads (at least max_flows, so chains stay about one entry long); all
+ * links are 32-bit indices. Entries are handed out by a bump index
+ * first and then from a free list, so a large table costs memory only
+ * for the entries it has used (the pages are faulted in as it fills).
+ *
+ * Buckets are picked by a seeded hash of the normalised key, not by the
+ * RSS hash: the symmetric RSS key yields at most 2^16 distinct values
+ * (see dp_rss.c), too few for a table of millions, and a fixed public
+ * function would let a sender aim many flows at one chain.
+ *
+ * Expiry: one LRU list per timeout class (TCP, UDP, other). Every flow
+ * of a class has the same idle timeout, so a list ordered by last use
+ * is also ordered by deadline: expiry pops heads until the first one
+ * still alive, O(expired) per tick; touch moves a flow to its list's
+ * tail, O(1) per packet. */
+#include "dp_flow.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define DP_FLOW_NIL UINT32_MAX
+#define DP_FLOW_CTX_ALIGN 16
+
+enum dp_flow_class {
+	DP_FLOW_CLS_TCP = 0,
+	DP_FLOW_CLS_UDP,
+	DP_FLOW_CLS_OTHER,
+	DP_FLOW_CLS_MAX,
+};
+
+struct dp_flow_entry {
+	struct dp_flow f;           /* first: a flow pointer is an entry's */
+	struct dp_flow_table *t;    /* for dp_flow_touch */
+	uint32_t khash;             /* table hash of key */
+	uint32_t chain_next;        /* bucket chain, or free list */
+	uint32_t lru_prev, lru_next;
+	uint8_t cls;
+	uint8_t in_use;
+};
+
+struct dp_flow_lru {
+	uint32_t head, tail;        /* head = least recently used */
+	uint64_t timeout_ns;
+};
+
+struct dp_flow_table {
+	struct dp_flow_entry *e;
+	uint8_t *ctx;
+	size_t ctx_stride;
+	uint32_t *bucket;
+	uint32_t bucket_mask;
+	uint32_t max_flows;
+	uint32_t n_used;            /* entries ever handed out (bump) */
+	uint32_t free_head;
+	uint32_t count;
+	uint64_t seed[2];
+	uint64_t latest_ns;         /* largest now_ns seen */
+	unsigned expire_first;      /* class dp_flow_expire starts at */
+	struct dp_flow_lru lru[DP_FLOW_CLS_MAX];
+};
+
+static inline uint64_t dp_flow_mix(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint32_t dp_flow_key_hash(const struct dp_flow_table *t,
+					const struct dp_flow_key *k)
+{
+	const uint64_t p0 = 0xa0761d6478bd642full, p1 = 0xe7037ed1a0b428dbull;
+	uint64_t h, tail;
+
+	tail = (uint64_t)k->lo_port << 32 | (uint64_t)k->hi_port << 16 |
+	       k->proto;
+	h = dp_flow_mix(k->lo_addr.q[0] ^ t->seed[0], k->lo_addr.q[1] ^ p0);
+	h ^= dp_flow_mix(k->hi_addr.q[0] ^ t->seed[1], k->hi_addr.q[1] ^ p1);
+	h = dp_flow_mix(h ^ tail ^ p0, t->seed[0] ^ p1);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static void dp_flow_seed(uint64_t seed[2])
+{
+	struct timespec ts;
+
+	if (getrandom(seed, 2 * sizeof(seed[0]), GRND_NONBLOCK) ==
+	    (ssize_t)(2 * sizeof(seed[0])))
+		return;
+	/* No entropy yet (early boot): weaker, but still per process. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
+		  (uint64_t)(uintptr_t)seed;
+	seed[1] = dp_flow_mix(seed[0], (uint64_t)ts.tv_sec | 1);
+}
+
+static inline unsigned dp_flow_class_of(uint8_t proto)
+{
+	if (proto == IPPROTO_TCP)
+		return DP_FLOW_CLS_TCP;
+	if (proto == IPPROTO_UDP)
+		return DP_FLOW_CLS_UDP;
+	return DP_FLOW_CLS_OTHER;
+}
+
+struct dp_flow_table *dp_flow_table_create(const struct dp_flow_table_params *p)
+{
+	struct dp_flow_table *t;
+	uint32_t nb = 1, i;
+	size_t ctx_bytes = 0;
+	uint32_t idle[DP_FLOW_CLS_MAX];
+
+	if (!p || p->max_flows == 0 || p->max_flows > (1u << 30) ||
+	    p->app_ctx_size > (1u << 20)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto err;
+	t->max_flows = p->max_flows;
+	t->free_head = DP_FLOW_NIL;
+	dp_flow_seed(t->seed);
+
+	idle[DP_FLOW_CLS_TCP] = p->tcp_idle_s;
+	idle[DP_FLOW_CLS_UDP] = p->udp_idle_s;
+	idle[DP_FLOW_CLS_OTHER] = p->other_idle_s;
+	for (i = 0; i < DP_FLOW_CLS_MAX; i++) {
+		t->lru[i].head = t->lru[i].tail = DP_FLOW_NIL;
+		t->lru[i].timeout_ns = (uint64_t)idle[i] * 1000000000ull;
+	}
+
+	t->e = calloc(p->max_flows, sizeof(*t->e));
+	if (!t->e)
+		goto err_free_t;
+
+	if (p->app_ctx_size) {
+		t->ctx_stride = (p->app_ctx_size + DP_FLOW_CTX_ALIGN - 1) &
+				~(size_t)(DP_FLOW_CTX_ALIGN - 1);
+		if (__builtin_mul_overflow(t->ctx_stride, (size_t)p->max_flows,
+					   &ctx_bytes))
+			goto err_free_e;
+		t->ctx = aligned_alloc(DP_FLOW_CTX_ALIGN, ctx_bytes);
+		if (!t->ctx)
+			goto err_free_e;
+	}
+
+	while (nb < p->max_flows)
+		nb <<= 1;
+	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
+	if (!t->bucket)
+		goto err_free_ctx;
+	memset(t->bucket, 0xff, (size_t)nb * sizeof(*t->bucket));
+	t->bucket_mask = nb - 1;
+	return t;
+
+err_free_ctx:
+	free(t->ctx);
+err_free_e:
+	free(t->e);
+err_free_t:
+	free(t);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+static inline uint32_t dp_flow_idx(const struct dp_flow_table *t,
+				   const struct dp_flow_entry *e)
+{
+	return (uint32_t)(e - t->e);
+}
+
+static void dp_flow_lru_unlink(struct dp_flow_table *t,
+			       struct dp_flow_entry *e)
+{
+	struct dp_flow_lru *l = &t->lru[e->cls];
+
+	if (e->lru_prev != DP_FLOW_NIL)
+		t->e[e->lru_prev].lru_next = e->lru_next;
+	else
+		l->head = e->lru_next;
+	if (e->lru_next != DP_FLOW_NIL)
+		t->e[e->lru_next].lru_prev = e->lru_prev;
+	else
+		l->tail = e->lru_prev;
+}
+
+static void dp_flow_lru_append(struct dp_flow_table *t,
+			       struct dp_flow_entry *e)
+{
+	struct dp_flow_lru *l = &t->lru[e->cls];
+	uint32_t idx = dp_flow_idx(t, e);
+
+	e->lru_next = DP_FLOW_NIL;
+	e->lru_prev = l->tail;
+	if (l->tail != DP_FLOW_NIL)
+		t->e[l->tail].lru_next = idx;
+	else
+		l->head = idx;
+	l->tail = idx;
+}
+
+/* Normalise v's 5-tuple into k; returns true when v's source is the
+ * key's lo side. */
+static bool dp_flow_key_of(const struct dp_pkt_view *v, struct dp_flow_key *k,
+			   uint16_t *sport, uint16_t *dport)
+{
+	uint16_t sp = 0, dp = 0;
+	bool echo, src_lo;
+	int c;
+
+	if (!(v->flags & DP_PKT_F_FRAGMENT)) {
+		switch (v->l4_proto) {
+		case IPPROTO_TCP:
+		case IPPROTO_UDP:
+		case IPPROTO_SCTP:
+		case IPPROTO_UDPLITE:
+			sp = v->sport;
+			dp = v->dport;
+			break;
+		case IPPROTO_ICMP:
+		case IPPROTO_ICMPV6:
+			echo = v->l4_proto == IPPROTO_ICMP ?
+				(v->icmp_type == 8 || v->icmp_type == 0) :
+				(v->icmp_type == 128 || v->icmp_type == 129);
+			if (echo) {
+				/* Request and reply carry the same id:
+				 * use it on both sides. */
+				sp = v->sport;
+				dp = v->sport;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	*sport = sp;
+	*dport = dp;
+	if (v->l4_proto == IPPROTO_ICMP || v->l4_proto == IPPROTO_ICMPV6)
+		*dport = 0;
+
+	c = memcmp(v->src.b, v->dst.b, sizeof(v->src.b));
+	src_lo = c < 0 || (c == 0 && sp <= dp);
+	if (src_lo) {
+		k->lo_addr = v->src;
+		k->hi_addr = v->dst;
+		k->lo_port = sp;
+		k->hi_port = dp;
+	} else {
+		k->lo_addr = v->dst;
+		k->hi_addr = v->src;
+		k->lo_port = dp;
+		k->hi_port = sp;
+	}
+	k->proto = v->l4_proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	return src_lo;
+}
+
+static inline bool dp_flow_key_eq(const struct dp_flow_key *a,
+				  const struct dp_flow_key *b)
+{
+	return dp_addr_eq(&a->lo_addr, &b->lo_addr) &&
+	       dp_addr_eq(&a->hi_addr, &b->hi_addr) &&
+	       a->lo_port == b->lo_port && a->hi_port == b->hi_port &&
+	       a->proto == b->proto;
+}
+
+static struct dp_flow_entry *dp_flow_alloc(struct dp_flow_table *t)
+{
+	struct dp_flow_entry *e;
+
+	if (t->free_head != DP_FLOW_NIL) {
+		e = &t->e[t->free_head];
+		t->free_head = e->chain_next;
+		return e;
+	}
+	if (t->n_used < t->max_flows)
+		return &t->e[t->n_used++];
+	return NULL;
+}
+
+struct dp_flow *dp_flow_lookup_or_create(struct dp_flow_table *t,
+					 const struct dp_pkt_view *v,
+					 uint32_t hash, uint16_t in_port,
+					 uint64_t now_ns, bool *created,
+					 int *dir)
+{
+	struct dp_flow_key k;
+	struct dp_flow_entry *e;
+	uint16_t sport, dport;
+	uint32_t kh, idx, *head;
+	bool src_lo;
+
+	src_lo = dp_flow_key_of(v, &k, &sport, &dport);
+	kh = dp_flow_key_hash(t, &k);
+	head = &t->bucket[kh & t->bucket_mask];
+
+	for (idx = *head; idx != DP_FLOW_NIL; idx = e->chain_next) {
+		e = &t->e[idx];
+		if (e->khash == kh && dp_flow_key_eq(&e->f.key, &k)) {
+			bool first_lo = e->f.info.src == e->f.key.lo_addr.b;
+
+			*created = false;
+			/* Same address and port on both sides: the two
+			 * directions cannot be told apart, call it 0. */
+			if (dp_addr_eq(&k.lo_addr, &k.hi_addr) &&
+			    k.lo_port == k.hi_port)
+				*dir = 0;
+			else
+				*dir = src_lo == first_lo ? 0 : 1;
+			return &e->f;
+		}
+	}
+
+	e = dp_flow_alloc(t);
+	if (!e)
+		return NULL;
+	idx = dp_flow_idx(t, e);
+	memset(e, 0, sizeof(*e));
+	e->t = t;
+	e->khash = kh;
+	e->in_use = 1;
+	e->cls = (uint8_t)dp_flow_class_of(k.proto);
+	e->chain_next = *head;
+	*head = idx;
+
+	struct dp_flow *f = &e->f;
+
+	f->key = k;
+	f->hash = hash;
+	f->info.in_port = in_port;
+	f->info.proto = k.proto;
+	f->info.ip_version = v->ip_version;
+	f->info.src = src_lo ? f->key.lo_addr.b : f->key.hi_addr.b;
+	f->info.dst = src_lo ? f->key.hi_addr.b : f->key.lo_addr.b;
+	f->info.sport = sport;
+	f->info.dport = dport;
+	f->info.start_ns = now_ns;
+	f->decision.verdict = STRATA_CONTINUE;
+	if (now_ns < t->latest_ns)
+		now_ns = t->latest_ns;
+	t->latest_ns = now_ns;
+	f->last_ns = now_ns;
+	f->idle_timeout_s = (uint32_t)(t->lru[e->cls].timeout_ns /
+				       1000000000ull);
+	if (t->ctx) {
+		f->app_ctx = t->ctx + (size_t)idx * t->ctx_stride;
+		memset(f->app_ctx, 0, t->ctx_stride);
+	}
+	dp_flow_lru_append(t, e);
+	t->count++;
+	*created = true;
+	*dir = 0;
+	return f;
+}
+
+void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns)
+{
+	struct dp_flow_entry *e = (struct dp_flow_entry *)f;
+	struct dp_flow_table *t = e->t;
+
+	dir = dir ? 1 : 0;
+	f->pkts[dir]++;
+	f->bytes[dir] += len;
+	/* Keep each list sorted even if a clock steps back (pcap replay
+	 * of a file whose timestamps are not monotonic). */
+	if (now_ns < t->latest_ns)
+		now_ns = t->latest_ns;
+	t->latest_ns = now_ns;
+	f->last_ns = now_ns;
+	if (t->lru[e->cls].tail != dp_flow_idx(t, e)) {
+		dp_flow_lru_unlink(t, e);
+		dp_flow_lru_append(t, e);
+	}
+}
+
+static void dp_flow_free(struct dp_flow_table *t, struct dp_flow_entry *e)
+{
+	uint32_t idx = dp_flow_idx(t, e);
+	uint32_t *pp = &t->bucket[e->khash & t->bucket_mask];
+
+	while (*pp != idx)
+		pp = &t->e[*pp].chain_next;
+	*pp = e->chain_next;
+	dp_flow_lru_unlink(t, e);
+	e->in_use = 0;
+	e->chain_next = t->free_head;
+	t->free_head = idx;
+	t->count--;
+}
+
+unsigned dp_flow_expire(struct dp_flow_table *t, uint64_t now_ns,
+			unsigned budget,
+			void (*on_end)(struct dp_flow *f, void *arg), void *arg)
+{
+	unsigned n = 0, i;
+
+	/* Start at a different class each call so that one class with
+	 * more than budget to expire cannot starve the others. */
+	t->expire_first = (t->expire_first + 1) % DP_FLOW_CLS_MAX;
+	for (i = 0; i < DP_FLOW_CLS_MAX; i++) {
+		struct dp_flow_lru *l =
+			&t->lru[(t->expire_first + i) % DP_FLOW_CLS_MAX];
+
+		while (n < budget && l->head != DP_FLOW_NIL) {
+			struct dp_flow_entry *e = &t->e[l->head];
+
+			if (now_ns < e->f.last_ns ||
+			    now_ns - e->f.last_ns < l->timeout_ns)
+				break;
+			if (on_end)
+				on_end(&e->f, arg);
+			dp_flow_free(t, e);
+			n++;
+		}
+	}
+	return n;
+}
+
+uint32_t dp_flow_count(const struct dp_flow_table *t)
+{
+	return t ? t->count : 0;
+}
+
+void dp_flow_table_destroy(struct dp_flow_table *t,
+			   void (*on_end)(struct dp_flow *f, void *arg), void *arg)
+{
+	unsigned c;
+
+	if (!t)
+		return;
+	if (on_end) {
+		for (c = 0; c < DP_FLOW_CLS_MAX; c++) {
+			uint32_t idx;
+
+			for (idx = t->lru[c].head; idx != DP_FLOW_NIL;
+			     idx = t->e[idx].lru_next)
+				on_end(&t->e[idx].f, arg);
+		}
+	}
+	free(t->bucket);
+	free(t->ctx);
+	free(t->e);
+	free(t);
+}

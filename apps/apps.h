@@ -1,0 +1,42 @@
+/* The application registry and the built-in apps.
+ *
+ * Apps register (strata_app_register, include/strata/hooks.h) before the
+ * dataplane creates its flow tables: the per-flow context area is sized
+ * from apps_flow_ctx_size() at that point and must not change after.
+ * The registry is process-wide and read-only once the dataplane runs, so
+ * every lcore may call the hooks below without locks. */
+#ifndef STRATA_APPS_H
+#define STRATA_APPS_H
+
+#include <stddef.h>
+
+#include "dataplane/dp_flow.h"
+
+#define APPS_MAX 16
+#define APPS_CTX_ALIGN 16
+
+struct conf;
+
+/* Bytes of per-flow context all registered apps need together: the sum
+ * of their flow_ctx_size, each rounded up to APPS_CTX_ALIGN. */
+size_t apps_flow_ctx_size(void);
+
+/* Ask each app's ip_flow hook in registration order, each with its own
+ * slice of f->app_ctx (NULL when it asked for none); store the first
+ * verdict other than STRATA_CONTINUE in f->decision. When no app has an
+ * opinion, f->decision is left at STRATA_CONTINUE. */
+void apps_ip_flow(struct dp_flow *f, const struct dp_pkt_view *v);
+
+/* Tell each app the flow ended, with the packet and byte totals of both
+ * directions. */
+void apps_flow_end(struct dp_flow *f);
+
+/* Forget every registered app (tests, and re-initialisation). */
+void apps_reset(void);
+
+/* The built-in policy app: the rules of c->policy, first match wins.
+ * Copies the rules, so c may go away after. Returns 0, or -1 when the
+ * registry is full. */
+int app_policy_init(const struct conf *c);
+
+#endif
