@@ -547,6 +547,57 @@ static void test_max_size(void **s)
 	dp_reass_destroy(r);
 }
 
+/* The missing piece of datagram i of test_many_in_flight. */
+static void finish(struct dp_reass *r, unsigned i, const uint8_t *data,
+		   unsigned left)
+{
+	int rc;
+
+	if (i & 1) {
+		rc = feed6(r, i, (uint8_t)(i >> 4), false, data, 512, 40, false,
+			   1000);
+		check6(rc, false, data, 552);
+	} else {
+		rc = feed4(r, (uint16_t)i, (uint8_t)(i >> 4), 20, data, 0, 512,
+			   true, 1000);
+		check4(rc, 20, data, 612);
+	}
+	assert_int_equal(dp_reass_in_flight(r), left);
+}
+
+/* Many datagrams in flight at once, interleaved: hash chains and the
+ * age list stay consistent as contexts come and go in any order. */
+static void test_many_in_flight(void **s)
+{
+	static uint8_t data[2000];
+	struct dp_reass *r = mk(300, 4, 500);
+	unsigned i, left = 300;
+	int rc;
+
+	fill(data, sizeof(data), 21);
+	for (i = 0; i < 300; i++) {
+		rc = i & 1 ? feed6(r, i, (uint8_t)(i >> 4), false, data, 0, 512,
+				   true, i) :
+			     feed4(r, (uint16_t)i, (uint8_t)(i >> 4), 20, data,
+				   512, 100, false, i);
+		assert_int_equal(rc, 0);
+	}
+	assert_int_equal(dp_reass_in_flight(r), 300);
+	assert_int_equal(feed4(r, 999, 1, 20, data, 0, 8, true, 0),
+			 -DP_DROP_FRAG_TABLE_FULL);
+	/* complete every third, from the newest down, then the rest,
+	 * oldest first */
+	for (i = 300; i-- > 0;)
+		if (i % 3 == 0)
+			finish(r, i, data, --left);
+	for (i = 0; i < 300; i++)
+		if (i % 3)
+			finish(r, i, data, --left);
+	assert_int_equal(dp_reass_in_flight(r), 0);
+	assert_int_equal(dp_reass_expire(r, 1000 * MS), 0);
+	dp_reass_destroy(r);
+}
+
 static void test_atomic_and_bad_views(void **s)
 {
 	static uint8_t data[200], pkt[400];
@@ -558,6 +609,12 @@ static void test_atomic_and_bad_views(void **s)
 	/* v6 atomic fragment: rebuilt alone, the table is not touched */
 	assert_int_equal(feed4(r, 1, 1, 20, data, 0, 8, true, 0), 0);
 	check6(feed6(r, 1, 1, true, data, 0, 100, false, 0), true, data, 100);
+	assert_int_equal(dp_reass_in_flight(r), 1);
+	/* ... even when a datagram with its key is in flight */
+	assert_int_equal(feed6(r, 3, 1, true, data, 0, 8, true, 0), 0);
+	check6(feed6(r, 3, 1, true, data, 0, 64, false, 0), true, data, 64);
+	assert_int_equal(dp_reass_in_flight(r), 2);
+	check6(feed6(r, 3, 1, true, data, 8, 8, false, 0), true, data, 16);
 	assert_int_equal(dp_reass_in_flight(r), 1);
 
 	len = frag4(pkt, 2, 1, 20, data, 8, 16, true);
@@ -824,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_too_many),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_max_size),
+		cmocka_unit_test(test_many_in_flight),
 		cmocka_unit_test(test_atomic_and_bad_views),
 		cmocka_unit_test(test_split_v4),
 		cmocka_unit_test(test_split_v6),
