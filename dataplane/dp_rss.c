@@ -7,8 +7,11 @@
  *
  * With dp_rss_key the key repeats every two bytes, so the contribution
  * of a byte depends only on its value and on whether its position is
- * even or odd: two 256-entry tables (2 KiB, built at compile time) serve
- * every position, IPv4 and IPv6 alike. The same periodicity is what makes
+ * even or odd. Contributions are linear in the byte (T(a) ^ T(b) =
+ * T(a ^ b)), so the whole hash is T_even[XOR of the even-position bytes]
+ * ^ T_odd[XOR of the odd-position bytes]: fold the input with 64-bit
+ * XORs, then two lookups in 256-entry tables (2 KiB, built at compile
+ * time), for IPv4 and IPv6 alike. The same periodicity is what makes
  * the hash symmetric (addresses and ports move by an even number of bytes
  * when swapped), and also why it carries at most 16 bits of entropy: it
  * is a linear function of the XOR of the input's 16-bit words. It is fine
@@ -70,39 +73,34 @@ uint32_t dp_rss_toeplitz(const uint8_t *key, const uint8_t *input,
 	return hash;
 }
 
-static inline uint32_t dp_rss_bytes(uint32_t h, const uint8_t *p,
-				    unsigned n)
-{
-	unsigned i;
-
-	/* Callers feed an even number of bytes before each call, so the
-	 * parity of i is the parity of the position in the input. */
-	for (i = 0; i < n; i++)
-		h ^= dp_rss_tbl[i & 1][p[i]];
-	return h;
-}
-
 uint32_t dp_rss_hash_view(const struct dp_pkt_view *v)
 {
-	uint8_t ports[4];
-	uint32_t h;
+	unsigned even, odd;
+	uint64_t x;
 
-	if (v->l3 == DP_L3_IPV4) {
-		h = dp_rss_bytes(0, v->src.b + 12, 4);
-		h = dp_rss_bytes(h, v->dst.b + 12, 4);
-	} else if (v->l3 == DP_L3_IPV6) {
-		h = dp_rss_bytes(0, v->src.b, 16);
-		h = dp_rss_bytes(h, v->dst.b, 16);
-	} else {
+	/* x: the input's bytes, as loaded from memory, XORed together in
+	 * 64-bit words; every word starts at an even input position. */
+	if (v->l3 == DP_L3_IPV4)
+		x = v->src.w[3] ^ v->dst.w[3];
+	else if (v->l3 == DP_L3_IPV6)
+		x = v->src.q[0] ^ v->src.q[1] ^ v->dst.q[0] ^ v->dst.q[1];
+	else
 		return 0;
+	x ^= x >> 32;
+	x ^= x >> 16;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	even = (unsigned)(x & 0xff);
+	odd = (unsigned)((x >> 8) & 0xff);
+#else
+	even = (unsigned)((x >> 8) & 0xff);
+	odd = (unsigned)(x & 0xff);
+#endif
+	/* Ports follow the addresses in network order: the high byte of
+	 * each sits at an even position. */
+	if (!(v->flags & DP_PKT_F_FRAGMENT) &&
+	    (v->l4_proto == IPPROTO_TCP || v->l4_proto == IPPROTO_UDP)) {
+		even ^= (unsigned)((v->sport ^ v->dport) >> 8);
+		odd ^= (unsigned)((v->sport ^ v->dport) & 0xff);
 	}
-	if (v->flags & DP_PKT_F_FRAGMENT)
-		return h;
-	if (v->l4_proto != IPPROTO_TCP && v->l4_proto != IPPROTO_UDP)
-		return h;
-	ports[0] = (uint8_t)(v->sport >> 8);
-	ports[1] = (uint8_t)v->sport;
-	ports[2] = (uint8_t)(v->dport >> 8);
-	ports[3] = (uint8_t)v->dport;
-	return dp_rss_bytes(h, ports, 4);
+	return dp_rss_tbl[0][even] ^ dp_rss_tbl[1][odd];
 }

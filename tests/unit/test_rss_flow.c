@@ -574,6 +574,20 @@ static void test_flow_lru_touch(void **state)
 	dp_flow_touch(f[0], 0, 1, 5 * SEC);
 	assert_int_equal(f[0]->last_ns, 100 * SEC);
 	assert_int_equal(dp_flow_expire(t, 160 * SEC, 100, on_end, &e), 2);
+
+	/* Touches less than the slack (1 s for UDP) after a flow was last
+	 * queued do not move it: a flow behind it may then expire up to
+	 * the slack late, never early. */
+	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 9, 53);
+	f[0] = lookup(t, &v, 200 * SEC, &created, &dir);
+	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 10, 53);
+	f[1] = lookup(t, &v, 200 * SEC + SEC / 2, &created, &dir);
+	dp_flow_touch(f[0], 0, 1, 200 * SEC + SEC * 6 / 10);
+	assert_int_equal(dp_flow_expire(t, 260 * SEC + SEC / 2, 100, on_end,
+					&e), 0);
+	assert_int_equal(dp_flow_count(t), 2);
+	assert_int_equal(dp_flow_expire(t, 260 * SEC + SEC * 6 / 10, 100,
+					on_end, &e), 2);
 	dp_flow_table_destroy(t, NULL, NULL);
 }
 
