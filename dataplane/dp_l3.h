@@ -21,32 +21,44 @@ int dp_l3_arp_reply_inplace(uint8_t *buf, uint32_t len,
 			    const uint8_t our_mac[6]);
 
 /* ICMP echo request -> echo reply (v4 or v6 by v->ip_version). The IP
- * header is rebuilt the way Linux does (fresh id for v4, TTL/hop limit
- * 64, no options, DF copied), payload and identifiers kept, checksums
- * recomputed. Trailing link padding is trimmed from the result. */
+ * header is rebuilt the way Linux does: TTL/hop limit 64, no IPv4
+ * options or IPv6 extension headers (the message moves up), TOS/traffic
+ * class kept, DF clear (Linux's replies carry none), the request's v4 id
+ * and v6 flow label kept (Linux draws its own; they cannot match).
+ * Payload and identifiers kept, checksums updated. Trailing link padding
+ * is trimmed from the result. Multicast-destined v6 echoes are refused
+ * (-DP_DROP_ICMP6_UNHANDLED_TYPE): the reply needs a unicast source. */
 int dp_l3_echo_reply_inplace(uint8_t *buf, uint32_t len,
 			     const struct dp_pkt_view *v,
 			     const uint8_t our_mac[6]);
 
 /* Neighbour solicitation for one of our addresses -> neighbour
  * advertisement (solicited, override, with target link-layer option).
- * A solicitation from :: (DAD) is answered to ff02::1 as RFC 4861 asks. */
+ * A solicitation from :: (DAD) is answered to ff02::1 as RFC 4861 asks.
+ * The caller checks that the target is ours; the NS is validated per
+ * RFC 4861 7.1.1 (-DP_DROP_NDP_BAD). */
 int dp_l3_build_ndp_na(uint8_t *out, uint32_t cap, const uint8_t *req,
 		       const struct dp_pkt_view *v, const uint8_t our_mac[6]);
 
-/* ICMP / ICMPv6 error about packet orig (view v), from our_src, quoting
- * as much of orig as Linux does (v4: up to 576 bytes total; v6: up to
- * 1280). info is the next-hop MTU for "fragmentation needed" and
- * "packet too big", else 0. Never answers an ICMP error, a non-first
- * fragment, or a broadcast/multicast/unspecified source (returns
- * -DP_DROP_ICMP_UNHANDLED_TYPE then). */
+/* ICMP / ICMPv6 error about packet orig (view v, v->len bytes), from
+ * our_src, quoting as much of orig as Linux does (v4: up to 576 bytes
+ * total; v6: up to 1280). info is the next-hop MTU for "fragmentation
+ * needed" and "packet too big", the pointer for v4 parameter problems
+ * and v6 parameter problems other than code 1 (whose pointer, at the
+ * last next-header field, is computed here), else 0. Never answers an
+ * ICMP error, a non-first fragment, a broadcast/multicast/unspecified
+ * source or (except v6 "too big") a broadcast/multicast destination:
+ * returns -DP_DROP_ICMP_UNHANDLED_TYPE (v4) or
+ * -DP_DROP_ICMP6_UNHANDLED_TYPE (v6) then. */
 int dp_l3_build_icmp_error(uint8_t *out, uint32_t cap, const uint8_t *orig,
 			   const struct dp_pkt_view *v, uint8_t type,
 			   uint8_t code, uint32_t info,
 			   const union dp_addr *our_src,
 			   const uint8_t our_mac[6]);
 
-/* TCP RST answering a segment to a closed port (RFC 9293 3.10.7.1). */
+/* TCP RST answering a segment to a closed port (RFC 9293 3.10.7.1):
+ * with ACK, seq = its ack; else ACK with seq + data + SYN + FIN. A RST
+ * is never answered (-DP_DROP_NO_STACK). */
 int dp_l3_build_tcp_rst(uint8_t *out, uint32_t cap, const uint8_t *orig,
 			const struct dp_pkt_view *v, const uint8_t our_mac[6]);
 
