@@ -247,8 +247,9 @@ static void neigh_free(struct dp_neigh *n, uint32_t i)
 static bool neigh_expired(const struct dp_neigh *n,
 			  const struct neigh_entry *e, uint64_t now_ns)
 {
+	/* signed: a clock read a little behind the entry is not "old" */
 	return e->state == NEIGH_REACHABLE &&
-	       now_ns - e->time_ns >= n->reachable_ns;
+	       (int64_t)(now_ns - e->time_ns) >= (int64_t)n->reachable_ns;
 }
 
 /* Take a free entry, making room from expired ones if the table is
@@ -292,6 +293,40 @@ static uint32_t neigh_insert(struct dp_neigh *n, uint16_t port,
 	e->hnext = n->buckets[b];
 	n->buckets[b] = i;
 	return i;
+}
+
+/* Give every packet of the chain starting at slot q to release (with
+ * mac) or drop, returning each slot before its call so that callbacks
+ * may use the table. */
+static void neigh_flush_chain(struct dp_neigh *n, uint32_t q,
+			      void (*release)(void *, const uint8_t *, void *),
+			      void (*drop)(void *, void *), const uint8_t *mac,
+			      void *arg)
+{
+	while (q != NEIGH_NONE) {
+		uint32_t next = n->slots[q].next;
+		void *pkt = n->slots[q].pkt;
+
+		n->slots[q].next = n->slot_free;
+		n->slot_free = q;
+		q = next;
+		if (release)
+			release(pkt, mac, arg);
+		else if (drop)
+			drop(pkt, arg);
+	}
+}
+
+static void neigh_flush(struct dp_neigh *n, struct neigh_entry *e,
+			void (*release)(void *, const uint8_t *, void *),
+			void (*drop)(void *, void *), const uint8_t *mac,
+			void *arg)
+{
+	uint32_t q = e->qhead;
+
+	e->qhead = e->qtail = NEIGH_NONE;
+	e->qlen = 0;
+	neigh_flush_chain(n, q, release, drop, mac, arg);
 }
 
 int dp_neigh_lookup(struct dp_neigh *n, uint16_t port,
@@ -377,7 +412,6 @@ void dp_neigh_learn(struct dp_neigh *n, uint16_t port, const union dp_addr *ip,
 	uint32_t i = neigh_find(n, port, ip, b);
 	struct neigh_entry *e;
 	uint8_t m[6];
-	void *pkt;
 
 	if (i == NEIGH_NONE) {
 		i = neigh_insert(n, port, ip, b, now_ns);
@@ -392,11 +426,8 @@ void dp_neigh_learn(struct dp_neigh *n, uint16_t port, const union dp_addr *ip,
 	e->time_ns = now_ns;
 	memcpy(e->mac, mac, 6);
 	memcpy(m, mac, 6);
-	/* Pop before each call: release may come back into the table. */
-	while ((pkt = neigh_pop(n, &n->e[i])) != NULL) {
-		if (release)
-			release(pkt, m, arg);
-	}
+	/* Detach the queue first: release may come back into the table. */
+	neigh_flush(n, &n->e[i], release, NULL, m, arg);
 }
 
 void dp_neigh_tick(struct dp_neigh *n, uint64_t now_ns,
@@ -407,7 +438,6 @@ void dp_neigh_tick(struct dp_neigh *n, uint64_t now_ns,
 	struct neigh_entry *e;
 	union dp_addr ip;
 	uint16_t port;
-	void *pkt;
 
 	/* Resolving entries: each pass either re-queues at the tail with a
 	 * later deadline or frees, so this ends. */
@@ -417,23 +447,14 @@ void dp_neigh_tick(struct dp_neigh *n, uint64_t now_ns,
 		if ((int64_t)(now_ns - e->time_ns) < 0)
 			break;
 		if (e->probes >= NEIGH_MAX_PROBES) {
-			/* Never resolved: free the entry first, then hand
-			 * the detached queue to drop one by one. */
-			uint32_t s = e->qhead;
+			/* Never resolved: detach the queue and free the
+			 * entry before handing the packets to drop. */
+			uint32_t q = e->qhead;
 
 			e->qhead = e->qtail = NEIGH_NONE;
 			e->qlen = 0;
 			neigh_free(n, i);
-			while (s != NEIGH_NONE) {
-				uint32_t next = n->slots[s].next;
-
-				pkt = n->slots[s].pkt;
-				n->slots[s].next = n->slot_free;
-				n->slot_free = s;
-				s = next;
-				if (drop)
-					drop(pkt, arg);
-			}
+			neigh_flush_chain(n, q, NULL, drop, NULL, arg);
 			continue;
 		}
 		res_unlink(n, i);
