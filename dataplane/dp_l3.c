@@ -273,7 +273,8 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	uint8_t *icmp;
 	uint8_t tmp[4];
 
-	if (ip4_is_mcast_or_bcast(ip + 16) || ip4_bad_peer(ip + 12))
+	/* the reply's source is the request's destination */
+	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
 		return -DP_DROP_ICMP_UNHANDLED_TYPE;
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
 	    l3_fold(l3_sum(buf + v->l4_off, v->l4_len, 0)) != 0xffff)
@@ -310,7 +311,8 @@ static int l3_echo6(uint8_t *buf, const struct dp_pkt_view *v)
 	/* A multicast echo must be answered from one of our unicast
 	 * addresses, which this function is not given. */
 	if (ip6_is_mcast(v->dst.b) || ip6_is_mcast(v->src.b) ||
-	    ip6_is_unspec(&v->src))
+	    ip6_is_unspec(&v->src) || ip6_is_unspec(&v->dst) ||
+	    dp_addr_is_v4(&v->src) || dp_addr_is_v4(&v->dst))
 		return -DP_DROP_ICMP6_UNHANDLED_TYPE;
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
 	    l3_fold(l3_sum(buf + v->l4_off, v->l4_len,
@@ -381,6 +383,7 @@ int dp_l3_build_ndp_na(uint8_t *out, uint32_t cap, const uint8_t *req,
 	const uint8_t *dst_mac;
 	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t zero16[16];
 	bool dad;
 	uint8_t *ip, *na;
 	int l2;
@@ -395,7 +398,7 @@ int dp_l3_build_ndp_na(uint8_t *out, uint32_t cap, const uint8_t *req,
 	/* RFC 4861 7.1.1 */
 	if (ns[0] != 135 || ns[1] != 0 || v->ttl != 255)
 		return -DP_DROP_NDP_BAD;
-	if (ip6_is_mcast(ns + 8))
+	if (ip6_is_mcast(ns + 8) || !memcmp(ns + 8, zero16, 16))
 		return -DP_DROP_NDP_BAD;
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
 	    l3_fold(l3_sum(ns, v->l4_len,
@@ -451,11 +454,14 @@ int dp_l3_build_ndp_ns(uint8_t *out, uint32_t cap, const uint8_t our_mac[6],
 		       const union dp_addr *target)
 {
 	uint8_t *ip = out + ETH_HLEN, *ns = ip + IP6_HLEN;
+	/* from :: (DAD) a solicitation carries no link-layer option */
+	uint32_t plen = ip6_is_unspec(our_ip) ? 24 : 32;
 
 	if (dp_addr_is_v4(our_ip) || dp_addr_is_v4(target) ||
-	    ip6_is_mcast(target->b) || ip6_is_unspec(target))
+	    ip6_is_mcast(our_ip->b) || ip6_is_mcast(target->b) ||
+	    ip6_is_unspec(target))
 		return -DP_DROP_NDP_BAD;
-	if (cap < ETH_HLEN + IP6_HLEN + 32)
+	if (cap < ETH_HLEN + IP6_HLEN + plen)
 		return -DP_DROP_PKT_TOO_BIG;
 	out[0] = 0x33;
 	out[1] = 0x33;
@@ -464,7 +470,7 @@ int dp_l3_build_ndp_ns(uint8_t *out, uint32_t cap, const uint8_t our_mac[6],
 	memcpy(out + 6, our_mac, 6);
 	wr16(out + 12, ETH_P_IPV6);
 	wr32(ip, 6u << 28);
-	wr16(ip + 4, 32);
+	wr16(ip + 4, (uint16_t)plen);
 	ip[6] = 58;
 	ip[7] = 255;
 	memcpy(ip + 8, our_ip->b, 16);
@@ -480,12 +486,15 @@ int dp_l3_build_ndp_ns(uint8_t *out, uint32_t cap, const uint8_t our_mac[6],
 	wr16(ns + 2, 0);
 	wr32(ns + 4, 0);
 	memcpy(ns + 8, target->b, 16);
-	ns[24] = 1;
-	ns[25] = 1;
-	memcpy(ns + 26, our_mac, 6);
-	l3_put_csum(ns + 2, l3_sum(ns, 32,
-				   l3_pseudo(false, ip + 8, ip + 24, 58, 32)));
-	return (int)(ETH_HLEN + IP6_HLEN + 32);
+	if (plen == 32) {
+		ns[24] = 1;
+		ns[25] = 1;
+		memcpy(ns + 26, our_mac, 6);
+	}
+	l3_put_csum(ns + 2, l3_sum(ns, plen,
+				   l3_pseudo(false, ip + 8, ip + 24, 58,
+					     plen)));
+	return (int)(ETH_HLEN + IP6_HLEN + plen);
 }
 
 /* ---- ICMP errors ---- */
@@ -655,9 +664,9 @@ int dp_l3_build_tcp_rst(uint8_t *out, uint32_t cap, const uint8_t *orig,
 	/* Only segments unicast to us from a unicast peer get an answer. */
 	if (v->flags & (DP_PKT_F_L2_BCAST | DP_PKT_F_L2_MCAST))
 		return -DP_DROP_NOT_FOR_US;
-	if (v4 ? (ip4_bad_peer(oip + 12) || ip4_is_mcast_or_bcast(oip + 16)) :
+	if (v4 ? (ip4_bad_peer(oip + 12) || ip4_bad_peer(oip + 16)) :
 		 (ip6_is_unspec(&v->src) || ip6_is_mcast(v->src.b) ||
-		  ip6_is_mcast(v->dst.b)))
+		  ip6_is_unspec(&v->dst) || ip6_is_mcast(v->dst.b)))
 		return -DP_DROP_NOT_FOR_US;
 
 	l2 = l3_put_l2(out, cap, orig, v, v->eth_src, our_mac);

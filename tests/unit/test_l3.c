@@ -937,6 +937,17 @@ static void test_ndp_ns_build(void **state)
 			 -DP_DROP_PKT_TOO_BIG);
 	addr4(&tgt, a4);
 	assert_true(dp_l3_build_ndp_ns(out, sizeof(out), our_mac, &me, &tgt) < 0);
+	memcpy(tgt.b, a6, 16);
+	me.b[0] = 0xff;
+	assert_int_equal(dp_l3_build_ndp_ns(out, sizeof(out), our_mac, &me,
+					    &tgt), -DP_DROP_NDP_BAD);
+
+	/* DAD: from ::, without a source link-layer option; the NS Linux
+	 * answered in the capture is exactly this */
+	memset(&me, 0, sizeof(me));
+	memcpy(tgt.b, b6, 16);
+	n = dp_l3_build_ndp_ns(out, sizeof(out), peer_mac, &me, &tgt);
+	assert_golden(out, n, 42, 0);
 }
 
 /* ---- ICMP errors by hand ---- */
