@@ -3,7 +3,29 @@
  * The parser never copies or changes packet bytes: it records offsets
  * into the buffer it was given and the decoded header fields that the
  * rest of the dataplane keys on. Offsets are from the first byte of the
- * buffer (the Ethernet header, or the IP header on raw-IP links). */
+ * buffer (the Ethernet header, or the IP header on raw-IP links).
+ *
+ * What dp_parse() defines (it does not clear the whole view, to stay
+ * cheap per packet). On success:
+ * - always: len, flags, link, l3, vlan_tci (0 without a tag), ethertype
+ *   (0x0800/0x86dd on raw-IP links), eth_dst/eth_src (zero on raw-IP
+ *   links), all offsets and lengths, ip_version, ttl, tos, l4_proto,
+ *   src, dst, every frag_* field, sport, dport, tcp_flags, icmp_type,
+ *   icmp_code and arp_op. Fields that do not apply are 0.
+ * - ARP: l3_len 28, l4_off = payload_off = end of the ARP body, l4_len 0;
+ *   src/dst mirror arp_spa/arp_tpa.
+ * - arp_sha, arp_tha, arp_spa, arp_tpa: only when l3 == DP_L3_ARP.
+ * - fragments: l4_off is the first byte of fragment data (after the
+ *   IPv6 fragment header), l4_len the fragment data length,
+ *   payload_off = l4_off; sport/dport/tcp_flags/icmp_* stay 0.
+ * - other L4 protocols and IPv6 no-next-header: l4_off set, l4_len the
+ *   rest of the datagram, payload_off = l4_off, L4 fields 0.
+ * - F_L2_BCAST and F_L2_MCAST are exclusive (broadcast is not also
+ *   reported as multicast).
+ * - F_L4_CSUM_OK: TCP, UDP, ICMP and ICMPv6 checksums were verified, or
+ *   the caller vouched for them (DP_PARSE_L4_CSUM_OK), or a v4 UDP
+ *   datagram carries no checksum (zero).
+ * On failure the view is partly written and must not be used. */
 #ifndef STRATA_DP_PKT_H
 #define STRATA_DP_PKT_H
 
