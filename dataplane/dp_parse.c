@@ -180,19 +180,37 @@ uint16_t dp_csum_l4(const uint8_t *buf, const struct dp_pkt_view *v)
 
 /* ---- L4 ---- */
 
+/* Internal dp_parse flag: an IPv6 routing header still has segments
+ * left, so the pseudo-header's destination (the final one, RFC 8200
+ * 8.1) is not v->dst and the L4 checksum cannot be checked here. */
+#define PARSE_CSUM_UNKNOWN (1u << 31)
+
+/* 0: verified or vouched for; 1: wrong; -1: not checked. */
+static inline int l4_csum(const uint8_t *buf, uint32_t flags,
+			  const struct dp_pkt_view *v)
+{
+	if (flags & DP_PARSE_L4_CSUM_OK)
+		return 0;
+	if (unlikely(flags & PARSE_CSUM_UNKNOWN))
+		return -1;
+	return dp_csum_l4(buf, v) != 0;
+}
+
 static int parse_tcp(const uint8_t *l4, uint32_t flags,
 		     const uint8_t *buf, struct dp_pkt_view *v)
 {
 	uint32_t doff;
+	int rc;
 
 	if (unlikely(v->l4_len < 20))
 		return -DP_DROP_TCP_TRUNCATED;
 	doff = (l4[12] >> 4) * 4u;
 	if (unlikely(doff < 20 || doff > v->l4_len))
 		return -DP_DROP_TCP_BAD_OFFSET;
-	if (!(flags & DP_PARSE_L4_CSUM_OK) && dp_csum_l4(buf, v) != 0)
+	rc = l4_csum(buf, flags, v);
+	if (rc > 0)
 		return -DP_DROP_TCP_BAD_CHECKSUM;
-	v->flags |= DP_PKT_F_L4_CSUM_OK;
+	v->flags |= rc == 0 ? DP_PKT_F_L4_CSUM_OK : 0;
 	v->sport = rd16(l4);
 	v->dport = rd16(l4 + 2);
 	v->tcp_flags = l4[13];
@@ -203,23 +221,26 @@ static int parse_tcp(const uint8_t *l4, uint32_t flags,
 static int parse_udp(const uint8_t *l4, uint32_t flags,
 		     const uint8_t *buf, struct dp_pkt_view *v)
 {
+	int rc;
+
 	if (unlikely(v->l4_len < 8))
 		return -DP_DROP_UDP_TRUNCATED;
 	/* Strict: a UDP length shorter than the IP payload would leave
 	 * bytes that one reader counts as data and another does not. */
 	if (unlikely(rd16(l4 + 4) != v->l4_len))
 		return -DP_DROP_UDP_BAD_LEN;
-	if (!(flags & DP_PARSE_L4_CSUM_OK)) {
-		if (rd16(l4 + 6) == 0) {
-			/* No checksum: allowed on v4 only (RFC 768;
-			 * RFC 8200 8.1 forbids it on v6). */
-			if (v->ip_version == 6)
-				return -DP_DROP_UDP_BAD_CHECKSUM;
-		} else if (dp_csum_l4(buf, v) != 0) {
+	if (rd16(l4 + 6) == 0 && !(flags & DP_PARSE_L4_CSUM_OK)) {
+		/* No checksum: allowed on v4 only (RFC 768; RFC 8200 8.1
+		 * forbids it on v6). */
+		if (v->ip_version == 6)
 			return -DP_DROP_UDP_BAD_CHECKSUM;
-		}
+		rc = 0;
+	} else {
+		rc = l4_csum(buf, flags, v);
+		if (rc > 0)
+			return -DP_DROP_UDP_BAD_CHECKSUM;
 	}
-	v->flags |= DP_PKT_F_L4_CSUM_OK;
+	v->flags |= rc == 0 ? DP_PKT_F_L4_CSUM_OK : 0;
 	v->sport = rd16(l4);
 	v->dport = rd16(l4 + 2);
 	v->payload_off = (uint16_t)(v->l4_off + 8);
@@ -265,17 +286,19 @@ static int parse_ndp(const uint8_t *l4, const struct dp_pkt_view *v)
 static int parse_icmp6(const uint8_t *l4, uint32_t flags,
 		       const uint8_t *buf, struct dp_pkt_view *v)
 {
+	int rc;
+
 	if (unlikely(v->l4_len < 8))
 		return -DP_DROP_ICMP6_TRUNCATED;
-	if (!(flags & DP_PARSE_L4_CSUM_OK) && dp_csum_l4(buf, v) != 0)
+	rc = l4_csum(buf, flags, v);
+	if (rc > 0)
 		return -DP_DROP_ICMP6_BAD_CHECKSUM;
+	v->flags |= rc == 0 ? DP_PKT_F_L4_CSUM_OK : 0;
 	if (l4[0] >= 133 && l4[0] <= 137) {
-		int rc = parse_ndp(l4, v);
-
+		rc = parse_ndp(l4, v);
 		if (rc < 0)
 			return rc;
 	}
-	v->flags |= DP_PKT_F_L4_CSUM_OK;
 	v->icmp_type = l4[0];
 	v->icmp_code = l4[1];
 	if (l4[0] == 128 || l4[0] == 129)
@@ -439,6 +462,9 @@ static int parse_ip6(const uint8_t *buf, uint32_t len, uint32_t flags,
 			break;
 		case PARSE_P_ROUTING:
 			v->flags |= DP_PKT_F_IP6_ROUTING;
+			/* segments left: byte 3, inside the 8 checked below */
+			if (end - pos >= 8 && buf[pos + 3] != 0)
+				flags |= PARSE_CSUM_UNKNOWN;
 			break;
 		case PARSE_P_DSTOPTS:
 		case PARSE_P_FRAG:

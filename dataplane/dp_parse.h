@@ -9,7 +9,7 @@
 #include "dp_drop.h"
 #include "dp_pkt.h"
 
-/* Flags for dp_parse(). */
+/* Flags for dp_parse(); bit 31 is reserved for the parser itself. */
 #define DP_PARSE_L3_CSUM_OK (1u << 0) /* NIC verified the IPv4 header csum */
 #define DP_PARSE_L4_CSUM_OK (1u << 1) /* NIC verified the L4 checksum */
 
@@ -30,7 +30,11 @@ uint16_t dp_csum_fold(uint32_t sum);
 /* Pseudo-header sum for L4 checksums of v (v4 or v6), for l4_len bytes. */
 uint32_t dp_csum_pseudo(const struct dp_pkt_view *v, uint8_t proto,
 			uint32_t l4_len);
-/* Full L4 checksum over buf[v->l4_off .. +l4_len]; 0 means valid. */
+/* Full L4 checksum over buf[v->l4_off .. +l4_len] (pseudo-header from
+ * v->src/dst, none for ICMPv4); 0 means valid. Sums are kept as 16-bit
+ * big-endian words read as numbers: store dp_csum_fold()'s result in
+ * network order. dp_csum_partial() returns at most 0xffff, so partial
+ * sums can be added up before folding. */
 uint16_t dp_csum_l4(const uint8_t *buf, const struct dp_pkt_view *v);
 
 #endif

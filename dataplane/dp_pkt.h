@@ -24,7 +24,9 @@
  *   reported as multicast).
  * - F_L4_CSUM_OK: TCP, UDP, ICMP and ICMPv6 checksums were verified, or
  *   the caller vouched for them (DP_PARSE_L4_CSUM_OK), or a v4 UDP
- *   datagram carries no checksum (zero).
+ *   datagram carries no checksum (zero). Not set (and not checked) when
+ *   an IPv6 routing header has segments left: the pseudo-header then
+ *   uses the final destination, which v->dst is not.
  * On failure the view is partly written and must not be used. */
 #ifndef STRATA_DP_PKT_H
 #define STRATA_DP_PKT_H

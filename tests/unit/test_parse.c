@@ -1025,6 +1025,7 @@ static void test_ip6_ext(void **state)
 	e[en] = 6;                       /* AH -> TCP */
 	e[en + 1] = 2;
 	en += 16;
+	e[8 + 3] = 0;                    /* no segments left */
 	l3n = mk_ip6(l3b, 0, e, en, 6, l4b, l4n, 0, NULL);
 	n = mk_eth(pk, 0x86dd, l3b, l3n, 0, NULL);
 	assert_int_equal(parse(pk, n, DP_LINK_ETH, 0, &v), 0);
@@ -1035,9 +1036,42 @@ static void test_ip6_ext(void **state)
 	assert_int_equal(v.sport, 22);
 	assert_int_equal(v.payload_off, 54 + en + 20);
 	assert_true(v.flags & DP_PKT_F_IP6_ROUTING);
+	assert_true(v.flags & DP_PKT_F_L4_CSUM_OK);
 	check_prefixes(pk, n, DP_LINK_ETH);
 
+	/* A routing header with segments left: the pseudo-header would use
+	 * the final destination, so the checksum is neither checked nor
+	 * claimed. With none left it is checked against v->dst as usual. */
+	en = ext(e, 6, 1);
+	e[2] = 4;                        /* SRH */
+	e[3] = 1;                        /* segments left */
+	l4n = mk_tcp(l4b, 22, 60000, 0x10, 0, 9);
+	l3n = mk_ip6(l3b, 43, e, en, 6, l4b, l4n, 0, NULL);
+	l3b[l3n - 1] ^= 0x55;
+	assert_int_equal(parse(l3b, l3n, DP_LINK_RAW_IP, 0, &v), 0);
+	assert_true(v.flags & DP_PKT_F_IP6_ROUTING);
+	assert_false(v.flags & DP_PKT_F_L4_CSUM_OK);
+	assert_int_equal(v.sport, 22);
+	e[3] = 0;
+	l3n = mk_ip6(l3b, 43, e, en, 6, l4b, l4n, 0, NULL);
+	assert_int_equal(parse(l3b, l3n, DP_LINK_RAW_IP, 0, &v), 0);
+	assert_true(v.flags & DP_PKT_F_L4_CSUM_OK);
+	l3b[l3n - 1] ^= 0x55;
+	assert_int_equal(parse(l3b, l3n, DP_LINK_RAW_IP, 0, &v),
+			 E(TCP_BAD_CHECKSUM));
+
 	/* an extension header length that runs past the payload */
+	l4n = mk_tcp(l4b, 22, 60000, 0x10, 0, 9);
+	en = 0;
+	en += ext(e + en, 43, 0);        /* HBH -> routing */
+	en += ext(e + en, 60, 1);        /* routing -> dest opts */
+	en += ext(e + en, 51, 0);        /* dest opts -> AH */
+	memset(e + en, 0, 16);
+	e[en] = 6;                       /* AH -> TCP */
+	e[en + 1] = 2;
+	en += 16;
+	e[8 + 3] = 0;                    /* no segments left */
+	l3n = mk_ip6(l3b, 0, e, en, 6, l4b, l4n, 0, NULL);
 	n = mk_eth(pk, 0x86dd, l3b, l3n, 0, NULL);
 	pk[54 + 8 + 1] = 200;
 	assert_int_equal(parse(pk, n, DP_LINK_ETH, 0, &v),
