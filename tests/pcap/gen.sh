@@ -122,7 +122,8 @@ cap_stop() {
 	TCPDUMP_PID=
 }
 
-# Scapy in the client namespace; the script on stdin, sendp() on veth-cli.
+# Scapy in the client namespace: the script as an argument, sendp() on
+# veth-cli.
 cli_scapy() {
 	in_cli "$PY" -c "$1"
 }
