@@ -74,7 +74,8 @@ static inline uint64_t csum_add64(uint64_t s, uint64_t x)
 
 /* Ones' complement sum of p[0..n) as native 16-bit words, folded to
  * 16 bits (byte-swapped on little-endian hosts). */
-static uint32_t csum_native(const uint8_t *p, uint32_t n)
+static inline __attribute__((always_inline)) uint32_t
+csum_native(const uint8_t *p, uint32_t n)
 {
 	uint64_t s = 0, a, b, c, d;
 	uint32_t x32;

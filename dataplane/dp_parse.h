@@ -20,7 +20,12 @@
  * unset; reassemble and parse the whole datagram again.
  * Unknown ethertypes return -DP_DROP_ETHERTYPE_UNSUPPORTED; unknown L4
  * protocols parse successfully (l4 fields zero) so that the flow table
- * and the protocol-unreachable answer can see them. */
+ * and the protocol-unreachable answer can see them.
+ * A buffer shorter than an IP header's own length fields gives
+ * *_TRUNCATED; lengths that contradict each other (total length below
+ * IHL, UDP length not the IP payload length, ...) give the BAD_* reason
+ * of the header that lies. Bytes after the IP datagram (link padding)
+ * are ignored. Which view fields are defined is listed in dp_pkt.h. */
 int dp_parse(const uint8_t *buf, uint32_t len, enum dp_link link,
 	     uint32_t flags, struct dp_pkt_view *v);
 
