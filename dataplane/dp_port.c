@@ -1,1 +1,56 @@
-/* placeholder */
+/* Port construction: dispatch on the configured kind. */
+#include "dp_port.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+
+struct dp_port *dp_port_open(const struct conf_port *c, uint16_t id,
+			     struct rte_mempool *mp, uint16_t n_queues,
+			     char *errbuf, size_t errlen)
+{
+	struct dp_port *p, *r = NULL;
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(errbuf, errlen, "port %s: out of memory", c->name);
+		return NULL;
+	}
+	p->conf = c;
+	p->id = id;
+	p->mp = mp;
+	p->mtu = c->mtu;
+	snprintf(p->name, sizeof(p->name), "%s", c->name);
+	switch (c->kind) {
+	case CONF_PORT_DPDK:
+		r = dp_port_dpdk_open(c, p, n_queues, errbuf, errlen);
+		break;
+	case CONF_PORT_TUN:
+		r = dp_port_tun_open(c, p, n_queues, errbuf, errlen);
+		break;
+	case CONF_PORT_PCAP:
+		r = dp_port_pcap_open(c, p, errbuf, errlen);
+		break;
+	}
+	if (!r)
+		free(p);
+	return r;
+}
+
+void dp_port_close(struct dp_port *p)
+{
+	if (!p)
+		return;
+	if (p->ops && p->ops->close)
+		p->ops->close(p);
+	free(p);
+}
+
+void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (p->ops->stats)
+		p->ops->stats(p, s);
+}

@@ -4,6 +4,7 @@
 #define STRATA_DP_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dp_pkt.h"
@@ -12,6 +13,7 @@ struct rte_mbuf;
 struct rte_mempool;
 struct conf_port;
 struct dp_port;
+struct dp_port_stats;
 
 struct dp_port_ops {
 	const char *kind;
@@ -28,6 +30,7 @@ struct dp_port_ops {
 	 * polled. */
 	int (*rx_wait_fd)(struct dp_port *p, uint16_t q);
 	void (*close)(struct dp_port *p);
+	void (*stats)(const struct dp_port *p, struct dp_port_stats *s);
 };
 
 struct dp_port {
@@ -65,6 +68,22 @@ static inline uint16_t dp_port_tx_burst(struct dp_port *p, uint16_t q,
 {
 	return p->ops->tx_burst(p, q, pkts, n);
 }
+
+struct dp_port_stats {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+	uint64_t rx_errors, tx_errors, rx_nombuf;
+};
+
+/* Counters the backend keeps (or the NIC's, for DPDK ports). */
+void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s);
+
+/* Backends. */
+struct dp_port *dp_port_dpdk_open(const struct conf_port *c, struct dp_port *p,
+				  uint16_t n_queues, char *err, size_t errlen);
+struct dp_port *dp_port_tun_open(const struct conf_port *c, struct dp_port *p,
+				 uint16_t n_queues, char *err, size_t errlen);
+struct dp_port *dp_port_pcap_open(const struct conf_port *c, struct dp_port *p,
+				  char *err, size_t errlen);
 
 /* pcap backend extras for `strata pcap`: the capture's clock drives
  * timeouts so that replays are deterministic. */
