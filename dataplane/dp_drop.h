@@ -8,6 +8,7 @@
 #define STRATA_DP_DROP_H
 
 #define DP_DROP_REASONS(X)                                              \
+	X(NONE, "none") /* value 0: never a drop; keeps -reason != 0 */ \
 	/* link layer */                                                \
 	X(ETH_TRUNCATED, "eth_truncated")                               \
 	X(VLAN_TRUNCATED, "vlan_truncated")                             \

@@ -38,9 +38,8 @@ static int dp_pcap_strip(int dlt, const uint8_t *d, uint32_t len)
 	uint16_t proto;
 
 	switch (dlt) {
-	case DLT_RAW:
-	case 12: /* DLT_RAW on some BSDs */
-	case 14:
+	case DLT_RAW: /* 12 or 14 by platform */
+	case 101: /* LINKTYPE_RAW as stored in files */
 	case 228: /* LINKTYPE_IPV4 */
 	case 229: /* LINKTYPE_IPV6 */
 		return 0;
