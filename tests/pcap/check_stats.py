@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-DISPOSITIONS = ("answered", "forwarded", "stack", "dropped", "fragment")
+DISPOSITIONS = ("answered", "consumed", "forwarded", "stack", "dropped", "fragment")
 
 
 def check(s, rx=None, tx=None):
