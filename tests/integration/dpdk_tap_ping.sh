@@ -72,6 +72,15 @@ it_strata_start "$NS" "$STRATA" "$IT_WORK/strata.yaml"
 it_log "strata pid $IT_STRATA_PID in netns $NS, port $DEVARGS"
 it_wait_for 20 "$KIF to exist in $KNS" ip -n "$KNS" link show "$KIF"
 
+if [ "$MODE" = tap ]; then
+	# net_tap gives the kernel's end the PMD's MAC, which is strata's;
+	# the kernel side needs its own, and no DAD on a link it shares.
+	ip -n "$KNS" link set "$KIF" address 02:00:00:00:00:01 ||
+		fail "set $KIF MAC"
+	ip netns exec "$KNS" sysctl -qw "net.ipv6.conf.$KIF.accept_dad=0"
+	# a link-local made before that may sit in failed DAD forever
+	ip -n "$KNS" -6 addr flush dev "$KIF" scope link
+fi
 ip -n "$KNS" addr add "10.$NET.0.1/24" dev "$KIF" || fail "v4 addr on $KIF"
 ip -n "$KNS" addr add "fd$NET::1/64" dev "$KIF" nodad ||
 	fail "v6 addr on $KIF"
