@@ -436,7 +436,14 @@ static void dp_local_icmp6(struct dp_lcore *lc, struct dp_pkt *p)
 						v, p->port->mac));
 		return;
 	case 135: /* neighbour solicitation */
-		if (p->port->link != DP_LINK_ETH) {
+		if (p->port->link != DP_LINK_ETH || v->l4_len < 24) {
+			dp_drop(lc, p, DP_DROP_NDP_NOT_FOR_US);
+			return;
+		}
+		union dp_addr target;
+
+		memcpy(target.b, p->buf + v->l4_off + 8, 16);
+		if (!dp_port_owns(p->port, &target)) {
 			dp_drop(lc, p, DP_DROP_NDP_NOT_FOR_US);
 			return;
 		}

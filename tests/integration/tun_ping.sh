@@ -38,10 +38,12 @@ it_netns "$NS"
 it_strata_start "$NS" "$STRATA" "$IT_WORK/strata.yaml"
 it_log "strata pid $IT_STRATA_PID in netns $NS"
 it_wait_for 20 "$IFN up in $NS" it_link_ready "$NS" "$IFN"
-ip -n "$NS" addr show dev "$IFN" | grep -q 'inet 10\.77\.0\.1/24' ||
-	fail "kernel side of $IFN lacks 10.77.0.1/24"
-ip -n "$NS" addr show dev "$IFN" | grep -q 'inet6 fd77::1/64' ||
-	fail "kernel side of $IFN lacks fd77::1/64"
+# strata brings the link up, then adds the kernel side's addresses
+tun_has_addrs() {
+	ip -n "$NS" addr show dev "$IFN" | grep -q 'inet 10\.77\.0\.1/24' &&
+		ip -n "$NS" addr show dev "$IFN" | grep -q 'inet6 fd77::1/64'
+}
+it_wait_for 10 "10.77.0.1/24 and fd77::1/64 on $IFN" tun_has_addrs
 
 it_ping "$NS" 5 10.77.0.2 -i 0.2
 it_ping "$NS" 5 fd77::2 -6 -i 0.2
