@@ -419,8 +419,9 @@ static const struct conf_key conf_flows_keys[] = {
 static const struct conf_key conf_reass_keys[] = {
 	{ .name = "max_datagrams", .type = CONF_T_UINT,
 	  FLD(struct conf, reassembly.max_datagrams), .min = 1,
-	  .max = 65536, .def = "64",
-	  .doc = "datagrams being reassembled at once per lcore" },
+	  .max = 4096, .def = "64",
+	  .doc = "datagrams being reassembled at once per lcore (64 KiB "
+		 "each, allocated at start)" },
 	{ .name = "timeout_ms", .type = CONF_T_UINT,
 	  FLD(struct conf, reassembly.timeout_ms), .min = 100,
 	  .max = 120000, .def = "2000",
