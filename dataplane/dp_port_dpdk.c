@@ -2,6 +2,7 @@
  * symmetric Toeplitz key so both directions of a flow reach one lcore. */
 #include "dp_port.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,7 +69,7 @@ struct dp_port *dp_port_dpdk_open(const struct conf_port *c, struct dp_port *p,
 	struct rte_eth_conf ec;
 	struct rte_eth_dev_info info;
 	struct rte_ether_addr mac;
-	char name[RTE_ETH_NAME_MAX_LEN];
+	char name[CONF_PATH_MAX];
 	uint16_t port_id, q;
 	int rc;
 
@@ -122,17 +123,25 @@ struct dp_port *dp_port_dpdk_open(const struct conf_port *c, struct dp_port *p,
 	rc = rte_eth_dev_set_mtu(port_id, c->mtu);
 	if (rc != 0 && rc != -ENOTSUP)
 		goto fail;
+	bool soft_mac = false;
+
 	if (c->mac_set) {
 		memcpy(mac.addr_bytes, c->mac, 6);
-		rte_eth_dev_default_mac_addr_set(port_id, &mac);
+		/* A device that cannot take the MAC (net_pcap, some VFs)
+		 * runs promiscuous and strata filters on the MAC itself. */
+		soft_mac = rte_eth_dev_default_mac_addr_set(port_id, &mac) != 0;
+		memcpy(p->mac, c->mac, 6);
+	} else {
+		rc = rte_eth_macaddr_get(port_id, &mac);
+		if (rc != 0)
+			goto fail;
+		memcpy(p->mac, mac.addr_bytes, 6);
 	}
-	rc = rte_eth_macaddr_get(port_id, &mac);
-	if (rc != 0)
-		goto fail;
-	memcpy(p->mac, mac.addr_bytes, 6);
 	rc = rte_eth_dev_start(port_id);
 	if (rc != 0)
 		goto fail;
+	if (soft_mac)
+		rte_eth_promiscuous_enable(port_id);
 	/* NDP needs solicited-node multicast */
 	rte_eth_allmulticast_enable(port_id);
 	p->priv = (void *)(uintptr_t)port_id;
