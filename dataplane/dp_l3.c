@@ -5,14 +5,14 @@
  * Linux uses state we do not have (IPv4 id counters, hashed IPv6 flow
  * labels) the field differs; everything else matches.
  *
- * Checksums are summed over native 16-bit words (RFC 1071 is byte order
- * independent) and stored as they come out; fixed BE words folded in by
- * incremental updates are handled in host order on the read field. */
+ * Checksums use the parser's dp_csum_* helpers; incremental updates
+ * (RFC 1624) work on the big-endian field as read. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "dp_l3.h"
+#include "dp_parse.h"
 
 #define ETH_HLEN 14u
 #define ETH_P_IPV4 0x0800u
@@ -58,70 +58,32 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* One's complement sum over native 32-bit words (2^16 == 1 mod 0xffff,
- * so it folds to the same 16-bit sum). */
-static uint64_t l3_sum(const uint8_t *p, uint32_t len, uint64_t acc)
+/* Store the checksum of sum into the field at p. */
+static inline void l3_put_csum(uint8_t *p, uint32_t sum)
 {
-	uint32_t w;
-	uint16_t h;
-
-	while (len >= 4) {
-		memcpy(&w, p, 4);
-		acc += w;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		memcpy(&h, p, 2);
-		acc += h;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint8_t t[2] = { p[0], 0 };
-
-		memcpy(&h, t, 2);
-		acc += h;
-	}
-	return acc;
-}
-
-static uint16_t l3_fold(uint64_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
-/* Store ~sum into the checksum field at p (native order, see top). */
-static inline void l3_put_csum(uint8_t *p, uint64_t acc)
-{
-	uint16_t c = (uint16_t)~l3_fold(acc);
-
-	memcpy(p, &c, 2);
+	wr16(p, dp_csum_fold(sum));
 }
 
 /* Pseudo-header sum. v4 addresses are the last 4 bytes of src/dst. */
-static uint64_t l3_pseudo(bool v4, const uint8_t *src, const uint8_t *dst,
+static uint32_t l3_pseudo(bool v4, const uint8_t *src, const uint8_t *dst,
 			  uint8_t proto, uint32_t len)
 {
 	uint8_t t[8];
-	uint64_t acc;
+	unsigned alen = v4 ? 4 : 16;
+	uint32_t sum;
 
+	sum = dp_csum_partial(src, alen, 0);
+	sum = dp_csum_partial(dst, alen, sum);
 	if (v4) {
-		acc = l3_sum(src, 4, 0);
-		acc = l3_sum(dst, 4, acc);
 		t[0] = 0;
 		t[1] = proto;
 		wr16(t + 2, (uint16_t)len);
-		return l3_sum(t, 4, acc);
+		return dp_csum_partial(t, 4, sum);
 	}
-	acc = l3_sum(src, 16, 0);
-	acc = l3_sum(dst, 16, acc);
 	wr32(t, len);
 	t[4] = t[5] = t[6] = 0;
 	t[7] = proto;
-	return l3_sum(t, 8, acc);
+	return dp_csum_partial(t, 8, sum);
 }
 
 /* RFC 1624 eqn. 3: the 16-bit word m at a checksummed position becomes
@@ -277,7 +239,7 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
 		return -DP_DROP_ICMP_UNHANDLED_TYPE;
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
-	    l3_fold(l3_sum(buf + v->l4_off, v->l4_len, 0)) != 0xffff)
+	    dp_csum_fold(dp_csum_partial(buf + v->l4_off, v->l4_len, 0)) != 0)
 		return -DP_DROP_ICMP_BAD_CHECKSUM;
 
 	/* Linux answers with a fresh 20-byte header: options go, so the
@@ -295,7 +257,7 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	memcpy(ip + 12, ip + 16, 4);
 	memcpy(ip + 16, tmp, 4);
 	wr16(ip + 10, 0);
-	l3_put_csum(ip + 10, l3_sum(ip, IP4_HLEN, 0));
+	l3_put_csum(ip + 10, dp_csum_partial(ip, IP4_HLEN, 0));
 
 	l3_csum_replace16(icmp + 2, (uint16_t)(8u << 8 | icmp[1]),
 			  (uint16_t)(0u << 8 | icmp[1]));
@@ -315,9 +277,9 @@ static int l3_echo6(uint8_t *buf, const struct dp_pkt_view *v)
 	    dp_addr_is_v4(&v->src) || dp_addr_is_v4(&v->dst))
 		return -DP_DROP_ICMP6_UNHANDLED_TYPE;
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
-	    l3_fold(l3_sum(buf + v->l4_off, v->l4_len,
+	    dp_csum_fold(dp_csum_partial(buf + v->l4_off, v->l4_len,
 			   l3_pseudo(false, v->src.b, v->dst.b, 58,
-				     v->l4_len))) != 0xffff)
+				     v->l4_len))) != 0)
 		return -DP_DROP_ICMP6_BAD_CHECKSUM;
 
 	/* ip[0..3]: version, traffic class and flow label kept */
@@ -334,7 +296,7 @@ static int l3_echo6(uint8_t *buf, const struct dp_pkt_view *v)
 		icmp[0] = 129;
 		wr16(icmp + 2, 0);
 		l3_put_csum(icmp + 2,
-			    l3_sum(icmp, v->l4_len,
+			    dp_csum_partial(icmp, v->l4_len,
 				   l3_pseudo(false, ip + 8, ip + 24, 58,
 					     v->l4_len)));
 	} else {
@@ -401,9 +363,9 @@ int dp_l3_build_ndp_na(uint8_t *out, uint32_t cap, const uint8_t *req,
 	if (ip6_is_mcast(ns + 8) || !memcmp(ns + 8, zero16, 16))
 		return -DP_DROP_NDP_BAD;
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
-	    l3_fold(l3_sum(ns, v->l4_len,
+	    dp_csum_fold(dp_csum_partial(ns, v->l4_len,
 			   l3_pseudo(false, v->src.b, v->dst.b, 58,
-				     v->l4_len))) != 0xffff)
+				     v->l4_len))) != 0)
 		return -DP_DROP_ICMP6_BAD_CHECKSUM;
 	for (opt = ns + 24; opt < end; opt += opt[1] * 8u) {
 		if (end - opt < 2 || opt[1] == 0 || end - opt < opt[1] * 8)
@@ -444,7 +406,7 @@ int dp_l3_build_ndp_na(uint8_t *out, uint32_t cap, const uint8_t *req,
 	na[24] = 2;
 	na[25] = 1;
 	memcpy(na + 26, our_mac, 6);
-	l3_put_csum(na + 2, l3_sum(na, 32,
+	l3_put_csum(na + 2, dp_csum_partial(na, 32,
 				   l3_pseudo(false, ip + 8, ip + 24, 58, 32)));
 	return l2 + (int)IP6_HLEN + 32;
 }
@@ -491,7 +453,7 @@ int dp_l3_build_ndp_ns(uint8_t *out, uint32_t cap, const uint8_t our_mac[6],
 		ns[25] = 1;
 		memcpy(ns + 26, our_mac, 6);
 	}
-	l3_put_csum(ns + 2, l3_sum(ns, plen,
+	l3_put_csum(ns + 2, dp_csum_partial(ns, plen,
 				   l3_pseudo(false, ip + 8, ip + 24, 58,
 					     plen)));
 	return (int)(ETH_HLEN + IP6_HLEN + plen);
@@ -606,16 +568,16 @@ int dp_l3_build_icmp_error(uint8_t *out, uint32_t cap, const uint8_t *orig,
 		ip[1] = (uint8_t)(0xc0 | (v->tos & 0x1e));
 		wr16(ip + 2, (uint16_t)(hlen + quote));
 		/* No state for an id counter: derive one from the quote. */
-		wr16(ip + 4, (uint16_t)(l3_fold(l3_sum(oip, quote > 64 ? 64 :
-						       quote, quote)) | 1));
+		wr16(ip + 4, (uint16_t)(dp_csum_partial(oip, quote > 64 ? 64 :
+						    quote, quote) | 1));
 		wr16(ip + 6, 0);
 		ip[8] = L3_TTL;
 		ip[9] = 1;
 		memcpy(ip + 12, &our_src->b[12], 4);
 		memcpy(ip + 16, oip + 12, 4);
 		wr16(ip + 10, 0);
-		l3_put_csum(ip + 10, l3_sum(ip, IP4_HLEN, 0));
-		l3_put_csum(icmp + 2, l3_sum(icmp, ICMP_HLEN + quote, 0));
+		l3_put_csum(ip + 10, dp_csum_partial(ip, IP4_HLEN, 0));
+		l3_put_csum(icmp + 2, dp_csum_partial(icmp, ICMP_HLEN + quote, 0));
 	} else {
 		if (type == 2)
 			wr32(icmp + 4, info);
@@ -630,7 +592,7 @@ int dp_l3_build_icmp_error(uint8_t *out, uint32_t cap, const uint8_t *orig,
 		memcpy(ip + 8, our_src->b, 16);
 		memcpy(ip + 24, oip + 8, 16);
 		l3_put_csum(icmp + 2,
-			    l3_sum(icmp, ICMP_HLEN + quote,
+			    dp_csum_partial(icmp, ICMP_HLEN + quote,
 				   l3_pseudo(false, ip + 8, ip + 24, 58,
 					     ICMP_HLEN + quote)));
 	}
@@ -697,9 +659,9 @@ int dp_l3_build_tcp_rst(uint8_t *out, uint32_t cap, const uint8_t *orig,
 		ip[9] = 6;
 		memcpy(ip + 12, oip + 16, 4);
 		memcpy(ip + 16, oip + 12, 4);
-		l3_put_csum(ip + 10, l3_sum(ip, IP4_HLEN, 0));
+		l3_put_csum(ip + 10, dp_csum_partial(ip, IP4_HLEN, 0));
 		l3_put_csum(tcp + 16,
-			    l3_sum(tcp, TCP_HLEN,
+			    dp_csum_partial(tcp, TCP_HLEN,
 				   l3_pseudo(true, ip + 12, ip + 16, 6,
 					     TCP_HLEN)));
 	} else {
@@ -710,7 +672,7 @@ int dp_l3_build_tcp_rst(uint8_t *out, uint32_t cap, const uint8_t *orig,
 		memcpy(ip + 8, v->dst.b, 16);
 		memcpy(ip + 24, v->src.b, 16);
 		l3_put_csum(tcp + 16,
-			    l3_sum(tcp, TCP_HLEN,
+			    dp_csum_partial(tcp, TCP_HLEN,
 				   l3_pseudo(false, ip + 8, ip + 24, 6,
 					     TCP_HLEN)));
 	}

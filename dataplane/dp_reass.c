@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "dp_parse.h"
 #include "dp_reass.h"
 
 /* v6: 40-byte base header is not counted in the payload length */
@@ -89,24 +90,10 @@ static inline void wr16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/* Local RFC 1071 sum: dp_parse.c's dp_csum_* may not be linked yet. */
-static uint16_t reass_ip4_csum(const uint8_t *h, uint32_t len)
-{
-	uint32_t sum = 0, i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += rd16(h + i);
-	if (len & 1)
-		sum += (uint32_t)h[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void ip4_set_csum(uint8_t *h, uint32_t hl)
 {
 	wr16(h + 10, 0);
-	wr16(h + 10, reass_ip4_csum(h, hl));
+	wr16(h + 10, dp_csum_fold(dp_csum_partial(h, hl, 0)));
 }
 
 struct dp_reass *dp_reass_create(const struct dp_reass_params *p)
