@@ -31,8 +31,9 @@ struct dp_counters {
 	uint64_t tx_pkts, tx_bytes;
 	uint64_t disp[DP_DISP_MAX];
 	uint64_t drops[DP_DROP_MAX];
-	uint64_t tx_generated;      /* packets strata originated (ARP/NS
-				       requests, ICMP errors, fragments) */
+	uint64_t tx_generated;      /* packets built in a fresh buffer (not
+				       rewritten in place): NAs, RSTs, ICMP
+				       errors, ARP/NS requests, fragments */
 	uint64_t flows_created, flows_expired;
 	uint64_t flows_active;      /* gauge */
 	uint64_t reass_completed;   /* datagrams rebuilt */

@@ -141,6 +141,16 @@ void dp_lcore_destroy(struct dp_lcore *lc)
 
 /* ---- small helpers ---- */
 
+/* p is done with: count its disposition and free its mbuf. */
+static inline void dp_end(struct dp_lcore *lc, struct dp_pkt *p,
+			  enum dp_disp disp)
+{
+	lc->ctr.disp[disp]++;
+	if (p->m)
+		rte_pktmbuf_free(p->m);
+	p->m = NULL;
+}
+
 static inline void dp_count_drop(struct dp_lcore *lc, int reason)
 {
 	lc->ctr.drops[reason]++;
@@ -149,33 +159,37 @@ static inline void dp_count_drop(struct dp_lcore *lc, int reason)
 
 static inline void dp_drop(struct dp_lcore *lc, struct dp_pkt *p, int reason)
 {
-	dp_count_drop(lc, reason);
-	if (p->m)
-		rte_pktmbuf_free(p->m);
-	p->m = NULL;
+	lc->ctr.drops[reason]++;
+	dp_end(lc, p, DP_DISP_DROPPED);
+}
+
+/* Send what is buffered for port; untaken packets are counted and freed. */
+static void dp_txbuf_flush(struct dp_lcore *lc, uint16_t port)
+{
+	struct dp_txbuf *tb = &lc->tx[port];
+	uint16_t sent, i;
+
+	if (!tb->n)
+		return;
+	sent = dp_port_tx_burst(lc->sh->ports[port], lc->txq[port], tb->pkts,
+				tb->n);
+	for (i = 0; i < sent; i++) {
+		lc->ctr.tx_pkts++;
+		lc->ctr.tx_bytes += rte_pktmbuf_pkt_len(tb->pkts[i]);
+	}
+	for (i = sent; i < tb->n; i++) {
+		lc->ctr.drops[DP_DROP_TX_FULL]++;
+		rte_pktmbuf_free(tb->pkts[i]);
+	}
+	tb->n = 0;
 }
 
 static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
 {
 	struct dp_txbuf *tb = &lc->tx[port];
 
-	if (tb->n == DP_TXBUF) {
-		/* flush this port early rather than drop */
-		uint16_t q = lc->txq[port];
-		struct dp_port *p = lc->sh->ports[port];
-		uint16_t sent = dp_port_tx_burst(p, q, tb->pkts, tb->n);
-		unsigned i;
-
-		for (i = 0; i < sent; i++) {
-			lc->ctr.tx_pkts++;
-			lc->ctr.tx_bytes += rte_pktmbuf_pkt_len(tb->pkts[i]);
-		}
-		for (i = sent; i < tb->n; i++) {
-			lc->ctr.drops[DP_DROP_TX_FULL]++;
-			rte_pktmbuf_free(tb->pkts[i]);
-		}
-		tb->n = 0;
-	}
+	if (tb->n == DP_TXBUF)
+		dp_txbuf_flush(lc, port); /* early, rather than drop */
 	tb->pkts[tb->n++] = m;
 }
 
@@ -202,6 +216,21 @@ static int dp_tx_copy(struct dp_lcore *lc, uint16_t port, const uint8_t *buf,
 	m->port = port;
 	dp_tx_mbuf(lc, port, m);
 	return 0;
+}
+
+/* Send the answer built in out[0..len) back out of p's port and end p
+ * as ANSWERED; len < 0 is the builder's drop reason. */
+static void dp_answer_built(struct dp_lcore *lc, struct dp_pkt *p,
+			    const uint8_t *out, int len)
+{
+	if (len >= 0)
+		len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
+	if (len < 0) {
+		dp_drop(lc, p, -len);
+		return;
+	}
+	lc->ctr.tx_generated++;
+	dp_end(lc, p, DP_DISP_ANSWERED);
 }
 
 struct dp_frag_emit {
@@ -372,24 +401,10 @@ static void dp_send_icmp_error(struct dp_lcore *lc, struct dp_pkt *p,
 		dp_drop(lc, p, DP_DROP_ICMP_ERR_RATE_LIMITED);
 		return;
 	}
+	/* The offending packet ends as ANSWERED: the error is the answer. */
 	len = dp_l3_build_icmp_error(out, sizeof(out), p->buf, &p->v, type,
 				     code, info, src, p->port->mac);
-	if (len < 0) {
-		dp_drop(lc, p, -len);
-		return;
-	}
-	len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
-	if (len < 0) {
-		dp_drop(lc, p, -len);
-		return;
-	}
-	lc->ctr.tx_generated++;
-	/* The offending packet itself was not delivered: it is dropped, and
-	 * the error is what strata answered with. */
-	lc->ctr.disp[DP_DISP_ANSWERED]++;
-	if (p->m)
-		rte_pktmbuf_free(p->m);
-	p->m = NULL;
+	dp_answer_built(lc, p, out, len);
 }
 
 static void dp_answer_inplace(struct dp_lcore *lc, struct dp_pkt *p, int len)
@@ -419,9 +434,19 @@ static void dp_neigh_release(void *pkt, const uint8_t mac[6], void *arg)
 	dp_tx_mbuf(lc, m->port, m);
 }
 
+/* The target address of an NS or NA on an Ethernet port. */
+static bool dp_ndp_target(const struct dp_pkt *p, union dp_addr *target)
+{
+	if (p->port->link != DP_LINK_ETH || p->v.l4_len < 24)
+		return false;
+	memcpy(target->b, p->buf + p->v.l4_off + 8, 16);
+	return true;
+}
+
 static void dp_local_icmp6(struct dp_lcore *lc, struct dp_pkt *p)
 {
 	struct dp_pkt_view *v = &p->v;
+	union dp_addr target;
 	uint8_t out[256];
 	int len;
 
@@ -436,49 +461,25 @@ static void dp_local_icmp6(struct dp_lcore *lc, struct dp_pkt *p)
 						v, p->port->mac));
 		return;
 	case 135: /* neighbour solicitation */
-		if (p->port->link != DP_LINK_ETH || v->l4_len < 24) {
-			dp_drop(lc, p, DP_DROP_NDP_NOT_FOR_US);
-			return;
-		}
-		union dp_addr target;
-
-		memcpy(target.b, p->buf + v->l4_off + 8, 16);
-		if (!dp_port_owns(p->port, &target)) {
+		if (!dp_ndp_target(p, &target) ||
+		    !dp_port_owns(p->port, &target)) {
 			dp_drop(lc, p, DP_DROP_NDP_NOT_FOR_US);
 			return;
 		}
 		len = dp_l3_build_ndp_na(out, sizeof(out), p->buf, v,
 					 p->port->mac);
-		if (len < 0) {
-			dp_drop(lc, p, -len);
-			return;
-		}
-		if (!dp_addr_is_v4(&v->src) && v->src.q[0] | v->src.q[1])
+		if (len >= 0 && (v->src.q[0] | v->src.q[1]))
 			dp_neigh_learn(lc->neigh, p->port->id, &v->src,
 				       v->eth_src, lc->now_ns,
 				       dp_neigh_release, lc);
-		len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
-		if (len < 0) {
-			dp_drop(lc, p, -len);
-			return;
-		}
-		lc->ctr.disp[DP_DISP_ANSWERED]++;
-		rte_pktmbuf_free(p->m);
-		p->m = NULL;
+		dp_answer_built(lc, p, out, len);
 		return;
 	case 136: /* neighbour advertisement: learn the target */
-		if (p->port->link == DP_LINK_ETH &&
-		    v->l4_len >= 24) {
-			union dp_addr target;
-
-			memcpy(target.b, p->buf + v->l4_off + 8, 16);
+		if (dp_ndp_target(p, &target))
 			dp_neigh_learn(lc->neigh, p->port->id, &target,
 				       v->eth_src, lc->now_ns,
 				       dp_neigh_release, lc);
-		}
-		lc->ctr.disp[DP_DISP_CONSUMED]++;
-		rte_pktmbuf_free(p->m);
-		p->m = NULL;
+		dp_end(lc, p, DP_DISP_CONSUMED);
 		return;
 	default:
 		dp_drop(lc, p, DP_DROP_ICMP6_UNHANDLED_TYPE);
@@ -524,19 +525,7 @@ static void dp_local(struct dp_lcore *lc, struct dp_pkt *p)
 		}
 		len = dp_l3_build_tcp_rst(out, sizeof(out), p->buf, v,
 					  p->port->mac);
-		if (len < 0) {
-			dp_drop(lc, p, -len);
-			return;
-		}
-		len = dp_tx_copy(lc, p->port->id, out, (uint32_t)len);
-		if (len < 0) {
-			dp_drop(lc, p, -len);
-			return;
-		}
-		lc->ctr.tx_generated++;
-		lc->ctr.disp[DP_DISP_ANSWERED]++;
-		rte_pktmbuf_free(p->m);
-		p->m = NULL;
+		dp_answer_built(lc, p, out, len);
 		return;
 	default:
 		/* v4: protocol unreachable; v6: parameter problem pointing
@@ -699,9 +688,7 @@ static void dp_arp(struct dp_lcore *lc, struct dp_pkt *p)
 								  p->port->mac));
 		return;
 	}
-	lc->ctr.disp[DP_DISP_CONSUMED]++;
-	rte_pktmbuf_free(p->m);
-	p->m = NULL;
+	dp_end(lc, p, DP_DISP_CONSUMED);
 }
 
 static enum strata_verdict dp_default_verdict(const struct dp_lcore *lc,
@@ -757,6 +744,14 @@ static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 	dp_wake(&sh->worker_wake[hash % sh->n_workers]);
 }
 
+/* Addressed to strata on this port: one of its addresses, or (v6) a
+ * group it listens to. */
+static bool dp_is_local(const struct dp_port *port, const struct dp_pkt_view *v)
+{
+	return dp_port_owns(port, &v->dst) ||
+	       (v->ip_version == 6 && dp_port_joined6(port, &v->dst));
+}
+
 static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 {
 	struct dp_pkt_view *v = &p->v;
@@ -772,8 +767,7 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 	}
 	if (created) {
 		lc->ctr.flows_created++;
-		f->info.to_local = dp_port_owns(p->port, &v->dst) ||
-			(v->ip_version == 6 && dp_port_joined6(p->port, &v->dst));
+		f->info.to_local = dp_is_local(p->port, v);
 		apps_ip_flow(f, v);
 		if (f->decision.verdict == STRATA_CONTINUE)
 			f->decision.verdict = dp_default_verdict(lc, f);
@@ -782,8 +776,9 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 
 	switch (f->decision.verdict) {
 	case STRATA_LOCAL:
-		if (dp_port_owns(p->port, &v->dst) ||
-		    (v->ip_version == 6 && dp_port_joined6(p->port, &v->dst)))
+		/* the flow remembers the answer for its first direction */
+		if (dir == 0 && p->port->id == f->info.in_port ?
+		    f->info.to_local : dp_is_local(p->port, v))
 			dp_local(lc, p);
 		else
 			dp_drop(lc, p, DP_DROP_NOT_FOR_US);
@@ -829,9 +824,7 @@ static bool dp_reassemble(struct dp_lcore *lc, struct dp_pkt *p)
 		return false;
 	}
 	if (rc == 0) {
-		lc->ctr.disp[DP_DISP_FRAGMENT]++;
-		rte_pktmbuf_free(p->m);
-		p->m = NULL;
+		dp_end(lc, p, DP_DISP_FRAGMENT);
 		return false;
 	}
 	lc->ctr.reass_completed++;
@@ -909,26 +902,8 @@ void dp_lcore_rx(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 
 void dp_lcore_flush(struct dp_lcore *lc)
 {
-	unsigned port, i;
-
-	for (port = 0; port < lc->sh->n_ports; port++) {
-		struct dp_txbuf *tb = &lc->tx[port];
-		uint16_t sent;
-
-		if (!tb->n)
-			continue;
-		sent = dp_port_tx_burst(lc->sh->ports[port], lc->txq[port],
-					tb->pkts, tb->n);
-		for (i = 0; i < sent; i++) {
-			lc->ctr.tx_pkts++;
-			lc->ctr.tx_bytes += rte_pktmbuf_pkt_len(tb->pkts[i]);
-		}
-		for (i = sent; i < tb->n; i++) {
-			lc->ctr.drops[DP_DROP_TX_FULL]++;
-			rte_pktmbuf_free(tb->pkts[i]);
-		}
-		tb->n = 0;
-	}
+	for (unsigned port = 0; port < lc->sh->n_ports; port++)
+		dp_txbuf_flush(lc, (uint16_t)port);
 }
 
 /* ---- timers ---- */
