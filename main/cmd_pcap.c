@@ -1,12 +1,9 @@
 /* strata pcap [-c FILE] IN.pcap OUT.pcap */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <rte_eal.h>
-
-#include "apps/apps.h"
 #include "conf/conf.h"
 #include "dataplane/dp_dataplane.h"
 #include "strata.h"
@@ -70,43 +67,18 @@ static void pcap_bind_ports(struct conf *c, const char *in, const char *out)
 
 int cmd_pcap(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = NULL;
 	struct dp_dataplane *dp;
 	struct conf c;
-	char err[256];
-	int opt, rc = 1;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			fputs(pcap_usage, stdout);
-			return 0;
-		default:
-			fputs(pcap_usage, stderr);
-			return 2;
-		}
-	}
+	rc = strata_config_args(argc, argv, pcap_usage, &c);
+	if (rc)
+		return rc == 1 ? 0 : rc;
 	if (argc - optind != 2) {
 		fprintf(stderr, "strata pcap: need IN.pcap and OUT.pcap\n\n%s",
 			pcap_usage);
+		conf_free(&c);
 		return 2;
-	}
-	if (path) {
-		if (conf_load_file(&c, path, stderr) < 0) {
-			conf_free(&c);
-			return 2;
-		}
-	} else {
-		conf_defaults(&c);
 	}
 	if (c.n_ports == 0) {
 		fprintf(stderr, "strata pcap: the config has no ports\n");
@@ -115,26 +87,16 @@ int cmd_pcap(int argc, char **argv)
 	}
 	pcap_bind_ports(&c, argv[optind], argv[optind + 1]);
 
-	if (strata_eal_init(&c) < 0)
-		goto out_conf;
-	if (app_policy_init(&c) < 0) {
-		fprintf(stderr, "strata pcap: cannot register the policy app\n");
-		goto out_eal;
+	rc = 1;
+	dp = strata_start(&c, "pcap");
+	if (dp) {
+		if (dp_dataplane_replay(dp) == 0) {
+			dp_dataplane_print_stats(dp, stdout);
+			fputc('\n', stdout);
+			rc = 0;
+		}
+		strata_stop(dp);
 	}
-	dp = dp_dataplane_create(&c, err, sizeof(err));
-	if (!dp) {
-		fprintf(stderr, "strata pcap: %s\n", err);
-		goto out_eal;
-	}
-	if (dp_dataplane_replay(dp) == 0) {
-		dp_dataplane_print_stats(dp, stdout);
-		fputc('\n', stdout);
-		rc = 0;
-	}
-	dp_dataplane_destroy(dp);
-out_eal:
-	rte_eal_cleanup();
-out_conf:
 	conf_free(&c);
 	return rc;
 }

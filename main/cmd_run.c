@@ -1,12 +1,9 @@
 /* strata run [-c FILE] */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <rte_eal.h>
-
-#include "apps/apps.h"
 #include "conf/conf.h"
 #include "dataplane/dp_dataplane.h"
 #include "strata.h"
@@ -36,45 +33,20 @@ static void run_on_signal(int sig)
 
 int cmd_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = NULL;
 	struct dp_dataplane *dp;
 	struct sigaction sa;
 	struct conf c;
-	char err[256];
 	unsigned i;
-	int opt, rc = 1;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			fputs(run_usage, stdout);
-			return 0;
-		default:
-			fputs(run_usage, stderr);
-			return 2;
-		}
-	}
+	rc = strata_config_args(argc, argv, run_usage, &c);
+	if (rc)
+		return rc == 1 ? 0 : rc;
 	if (optind != argc) {
 		fprintf(stderr, "strata run: unexpected argument '%s'\n\n%s",
 			argv[optind], run_usage);
+		conf_free(&c);
 		return 2;
-	}
-	if (path) {
-		if (conf_load_file(&c, path, stderr) < 0) {
-			conf_free(&c);
-			return 2;
-		}
-	} else {
-		conf_defaults(&c);
 	}
 	for (i = 0; i < c.n_ports; i++) {
 		if (c.ports[i].kind == CONF_PORT_PCAP) {
@@ -85,18 +57,11 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
-	if (strata_eal_init(&c) < 0)
-		goto out_conf;
-	if (app_policy_init(&c) < 0) {
-		fprintf(stderr, "strata run: cannot register the policy app\n");
-		goto out_eal;
-	}
-	dp = dp_dataplane_create(&c, err, sizeof(err));
+	dp = strata_start(&c, "run");
 	if (!dp) {
-		fprintf(stderr, "strata run: %s\n", err);
-		goto out_eal;
+		conf_free(&c);
+		return 1;
 	}
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -107,10 +72,7 @@ int cmd_run(int argc, char **argv)
 	fprintf(stderr, "strata: running with %u port(s), %u rx/tx lcore(s), "
 		"%u worker(s)\n", c.n_ports, c.lcores.rxtx, c.lcores.workers);
 	rc = dp_dataplane_run(dp, &run_stop, &run_dump, stdout) < 0 ? 1 : 0;
-	dp_dataplane_destroy(dp);
-out_eal:
-	rte_eal_cleanup();
-out_conf:
+	strata_stop(dp);
 	conf_free(&c);
 	return rc;
 }

@@ -7,9 +7,19 @@ int cmd_run(int argc, char **argv);
 int cmd_pcap(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 
-/* Shared by run and pcap: EAL start from a config. Returns 0 or writes
- * the reason to stderr and returns -1. */
 struct conf;
-int strata_eal_init(const struct conf *c);
+struct dp_dataplane;
+
+/* -c FILE / -h for run and pcap: loads the config (or the built-in
+ * default) into *c. Returns 0 with optind at the first operand, 1 when
+ * help was printed (exit 0), or 2 on a usage or config error (reported;
+ * *c already freed). */
+int strata_config_args(int argc, char **argv, const char *usage,
+		       struct conf *c);
+
+/* EAL, apps and dataplane from c; NULL after reporting why on stderr
+ * (EAL already cleaned up). strata_stop undoes it. */
+struct dp_dataplane *strata_start(const struct conf *c, const char *cmd);
+void strata_stop(struct dp_dataplane *dp);
 
 #endif
