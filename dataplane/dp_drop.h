@@ -43,7 +43,6 @@
 	X(FRAG_OVERLAP, "frag_overlap")                                 \
 	X(FRAG_TOO_BIG, "frag_too_big")                                 \
 	X(FRAG_TABLE_FULL, "frag_table_full")                           \
-	X(FRAG_TIMEOUT, "frag_timeout")                                 \
 	X(FRAG_TOO_MANY, "frag_too_many")                               \
 	/* ICMP / ICMPv6 */                                             \
 	X(ICMP_TRUNCATED, "icmp_truncated")                             \

@@ -29,7 +29,7 @@ struct dp_flow {
 	uint64_t last_ns;
 	uint32_t idle_timeout_s;
 	uint8_t *app_ctx;           /* per-app contexts, zeroed */
-	/* table-private links follow in the implementation */
+	/* the table's own links live beside it, in dp_flow.c */
 };
 
 struct dp_flow_table_params {

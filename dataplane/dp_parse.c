@@ -36,11 +36,8 @@
 #define PARSE_P_NONE    59
 #define PARSE_P_DSTOPTS 60
 
-/* DP_DROP_ETH_TRUNCATED is the first reason, so its value is 0 and
- * "-0" would read as success. Until dp_drop.h reserves 0, count a
- * runt frame under the nearest non-zero reason. */
-#define PARSE_ETH_TRUNC \
-	(DP_DROP_ETH_TRUNCATED ? DP_DROP_ETH_TRUNCATED : DP_DROP_VLAN_TRUNCATED)
+/* A negated reason must never read as success. */
+_Static_assert(DP_DROP_NONE == 0, "drop reason 0 is reserved");
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -582,7 +579,7 @@ int dp_parse(const uint8_t *buf, uint32_t len, enum dp_link link,
 
 	if (likely(link == DP_LINK_ETH)) {
 		if (unlikely(len < PARSE_ETH_HLEN))
-			return -PARSE_ETH_TRUNC;
+			return -DP_DROP_ETH_TRUNCATED;
 		memcpy(v->eth_dst, buf, 6);
 		memcpy(v->eth_src, buf + 6, 6);
 		if (unlikely(buf[0] & 1)) {
