@@ -7,6 +7,13 @@ static struct strata_app apps[APPS_MAX];
 static size_t apps_ctx_off[APPS_MAX];
 static unsigned apps_n;
 static size_t apps_ctx_total;
+static size_t apps_conn_off[APPS_MAX];
+static size_t apps_conn_total;
+
+static size_t apps_align(size_t sz)
+{
+	return (sz + APPS_CTX_ALIGN - 1) & ~(size_t)(APPS_CTX_ALIGN - 1);
+}
 
 int strata_app_register(const struct strata_app *app)
 {
@@ -14,13 +21,15 @@ int strata_app_register(const struct strata_app *app)
 
 	if (!app || apps_n >= APPS_MAX)
 		return -1;
-	sz = (app->flow_ctx_size + APPS_CTX_ALIGN - 1) &
-	     ~(size_t)(APPS_CTX_ALIGN - 1);
-	if (sz < app->flow_ctx_size)
+	sz = apps_align(app->flow_ctx_size);
+	if (sz < app->flow_ctx_size ||
+	    apps_align(app->conn_ctx_size) < app->conn_ctx_size)
 		return -1;
 	apps[apps_n] = *app;
 	apps_ctx_off[apps_n] = apps_ctx_total;
 	apps_ctx_total += sz;
+	apps_conn_off[apps_n] = apps_conn_total;
+	apps_conn_total += apps_align(app->conn_ctx_size);
 	apps_n++;
 	return 0;
 }
@@ -70,10 +79,78 @@ void apps_flow_end(struct dp_flow *f)
 	}
 }
 
+size_t apps_conn_ctx_size(void)
+{
+	return apps_conn_total;
+}
+
+static inline void *apps_conn_ctx(uint8_t *ctx, unsigned i)
+{
+	return ctx && apps[i].conn_ctx_size ? ctx + apps_conn_off[i] : NULL;
+}
+
+void apps_ingress(struct strata_conn_info *c, uint8_t *ctx,
+		  struct strata_ingress_decision *d)
+{
+	unsigned i;
+
+	d->verdict = STRATA_INGRESS_CONTINUE;
+	d->metadata = 0;
+	for (i = 0; i < apps_n; i++) {
+		if (!apps[i].ingress)
+			continue;
+		apps[i].ingress(apps[i].app_data, c, apps_conn_ctx(ctx, i), d);
+		if (d->verdict != STRATA_INGRESS_CONTINUE)
+			break;
+	}
+	c->metadata = d->metadata;
+}
+
+void apps_egress(const struct strata_conn_info *c, uint8_t *ctx,
+		 struct strata_egress_decision *d)
+{
+	unsigned i;
+
+	for (i = 0; i < apps_n && !d->decided; i++)
+		if (apps[i].egress)
+			apps[i].egress(apps[i].app_data, c,
+				       apps_conn_ctx(ctx, i), d);
+}
+
+bool apps_has_tunnel_hook(void)
+{
+	for (unsigned i = 0; i < apps_n; i++)
+		if (apps[i].tunnel)
+			return true;
+	return false;
+}
+
+void apps_tunnel(const struct strata_conn_info *c, uint8_t *ctx, int dir,
+		 const uint8_t *data, size_t len,
+		 struct strata_tunnel_control *ctl)
+{
+	for (unsigned i = 0; i < apps_n && !ctl->close; i++)
+		if (apps[i].tunnel)
+			apps[i].tunnel(apps[i].app_data, c,
+				       apps_conn_ctx(ctx, i), dir, data, len,
+				       ctl);
+}
+
+void apps_conn_end(const struct strata_conn_info *c, uint8_t *ctx,
+		   const struct strata_conn_end *e)
+{
+	for (unsigned i = 0; i < apps_n; i++)
+		if (apps[i].conn_end)
+			apps[i].conn_end(apps[i].app_data, c,
+					 apps_conn_ctx(ctx, i), e);
+}
+
 void apps_reset(void)
 {
 	memset(apps, 0, sizeof(apps));
 	memset(apps_ctx_off, 0, sizeof(apps_ctx_off));
 	apps_n = 0;
 	apps_ctx_total = 0;
+	memset(apps_conn_off, 0, sizeof(apps_conn_off));
+	apps_conn_total = 0;
 }

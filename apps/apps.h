@@ -8,7 +8,9 @@
 #ifndef STRATA_APPS_H
 #define STRATA_APPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dataplane/dp_flow.h"
 
@@ -30,6 +32,20 @@ void apps_ip_flow(struct dp_flow *f, const struct dp_pkt_view *v);
 /* Tell each app the flow ended, with the packet and byte totals of both
  * directions. */
 void apps_flow_end(struct dp_flow *f);
+
+/* L4 hooks for the stack. ctx is the connection's context area of
+ * apps_conn_ctx_size() bytes (each app gets its slice). */
+size_t apps_conn_ctx_size(void);
+void apps_ingress(struct strata_conn_info *c, uint8_t *ctx,
+		  struct strata_ingress_decision *d);
+void apps_egress(const struct strata_conn_info *c, uint8_t *ctx,
+		 struct strata_egress_decision *d);
+bool apps_has_tunnel_hook(void);
+void apps_tunnel(const struct strata_conn_info *c, uint8_t *ctx, int dir,
+		 const uint8_t *data, size_t len,
+		 struct strata_tunnel_control *ctl);
+void apps_conn_end(const struct strata_conn_info *c, uint8_t *ctx,
+		   const struct strata_conn_end *e);
 
 /* Forget every registered app (tests, and re-initialisation). */
 void apps_reset(void);

@@ -139,6 +139,22 @@ struct conf {
 	} policy;
 
 	struct {
+		uint32_t max_conns;         /* per worker: TCP + UDP */
+		uint32_t buffer_kib;        /* per direction, while blocked */
+		uint32_t connect_timeout_ms;
+		uint32_t tcp_idle_s;        /* proxied TCP connections */
+		uint32_t udp_idle_s;        /* proxied UDP flows */
+	} stack;
+
+	struct {
+		char interface[CONF_NAME_MAX]; /* "auto", "" or a device */
+	} egress;
+
+	struct {
+		char path[CONF_PATH_MAX];   /* "" = off, "-" = stdout */
+	} audit;
+
+	struct {
 		uint32_t stats_interval_s;  /* 0 = only on SIGUSR1 */
 	} admin;
 };

@@ -466,6 +466,60 @@ static const struct conf_key conf_icmp_keys[] = {
 	  .doc = "ICMP errors sent per second per lcore; 0 = no limit" },
 };
 
+static const struct conf_key conf_stack_keys[] = {
+	{ .name = "max_connections", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.max_conns), .min = 1, .max = 16777216,
+	  .def = "65536",
+	  .doc = "proxied TCP connections and UDP flows per worker; past "
+		 "it new ones are refused (RST / ICMP unreachable) and "
+		 "counted" },
+	{ .name = "buffer_kib", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.buffer_kib), .min = 1, .max = 1024,
+	  .def = "16",
+	  .doc = "KiB buffered per direction of a connection, only while "
+		 "the other side cannot take more" },
+	{ .name = "connect_timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.connect_timeout_ms), .min = 100,
+	  .max = 600000, .def = "10000",
+	  .doc = "milliseconds an upstream connect may take before the "
+		 "client gets a RST" },
+	{ .name = "tcp_idle_s", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.tcp_idle_s), .min = 1, .max = 604800,
+	  .def = "3600",
+	  .doc = "seconds a proxied TCP connection may carry no bytes "
+		 "before both sides are reset" },
+	{ .name = "udp_idle_s", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.udp_idle_s), .min = 1, .max = 86400,
+	  .def = "60",
+	  .doc = "seconds a proxied UDP flow may carry no datagrams "
+		 "before it is forgotten" },
+};
+
+/* "auto", "" or a device name. */
+static const char *conf_check_egress_if(const void *field)
+{
+	return *(const char *)field ? conf_check_ifname(field) : NULL;
+}
+
+static const struct conf_key conf_egress_keys[] = {
+	{ .name = "interface", .type = CONF_T_STR,
+	  FLD(struct conf, egress.interface), .max_len = 15, .def = "auto",
+	  .check = conf_check_egress_if,
+	  .doc = "device kernel-socket egress is bound to, so that proxied "
+		 "traffic does not loop back into strata's TUN; auto = the "
+		 "device of the default route at start, \"\" = let the "
+		 "kernel route (destinations routed into strata's own TUN "
+		 "are then refused)" },
+};
+
+static const struct conf_key conf_audit_keys[] = {
+	{ .name = "path", .type = CONF_T_STR, FLD(struct conf, audit.path),
+	  .def = "",
+	  .doc = "file that gets one JSON line per finished proxied "
+		 "connection or UDP flow (appended); \"-\" = standard "
+		 "output, \"\" = no audit log" },
+};
+
 static const struct conf_key conf_admin_keys[] = {
 	{ .name = "stats_interval_s", .type = CONF_T_UINT,
 	  FLD(struct conf, admin.stats_interval_s), .min = 0, .max = 86400,
@@ -483,6 +537,9 @@ static const struct conf_map conf_neigh_map = MAP_OF(conf_neigh_keys, NULL);
 static const struct conf_map conf_icmp_map = MAP_OF(conf_icmp_keys, NULL);
 static const struct conf_map conf_policy_map = MAP_OF(conf_policy_keys, NULL);
 static const struct conf_map conf_admin_map = MAP_OF(conf_admin_keys, NULL);
+static const struct conf_map conf_stack_map = MAP_OF(conf_stack_keys, NULL);
+static const struct conf_map conf_egress_map = MAP_OF(conf_egress_keys, NULL);
+static const struct conf_map conf_audit_map = MAP_OF(conf_audit_keys, NULL);
 
 /* ---- across sections ------------------------------------------------- */
 
@@ -541,6 +598,12 @@ static const struct conf_key conf_root_keys[] = {
 	{ .name = "policy", .type = CONF_T_MAP, .sub = &conf_policy_map,
 	  .doc = "what happens to packets that are not for strata's own "
 		 "addresses" },
+	{ .name = "stack", .type = CONF_T_MAP, .sub = &conf_stack_map,
+	  .doc = "the userspace TCP/UDP stack and the L4 proxy on it" },
+	{ .name = "egress", .type = CONF_T_MAP, .sub = &conf_egress_map,
+	  .doc = "how proxied connections leave strata" },
+	{ .name = "audit", .type = CONF_T_MAP, .sub = &conf_audit_map,
+	  .doc = "the audit log of proxied flows" },
 	{ .name = "admin", .type = CONF_T_MAP, .sub = &conf_admin_map,
 	  .doc = "operator interface" },
 };

@@ -41,6 +41,9 @@ struct dp_counters {
 	uint64_t stack_no_stack;    /* worker: STACK packets with no stack
 				       yet (freed, counted here) */
 	uint64_t idle_sleeps;       /* times the lcore slept in epoll */
+	uint64_t stack_tx;          /* packets from the stack sent on */
+	uint64_t stack_tx_drops;    /* ... that could not be (no neighbour,
+				       no buffer, bad packet) */
 } __attribute__((aligned(64)));
 
 const char *dp_disp_name(enum dp_disp d);

@@ -6,8 +6,9 @@
  * symmetric Toeplitz hash picks (dp_owner); a NIC with RSS already
  * delivers it there, and packets from ports without RSS (TUN, a single
  * queue) are handed to their owner through a ring. Worker lcores take
- * STACK packets through rings; the userspace stack that will live there
- * is not built yet, so they count and free them. Idle lcores whose
+ * STACK packets through rings and run what dp_worker_ops gives them (the
+ * userspace stack, wired by the binary); what they send comes back
+ * through a ring to the flow's rx/tx lcore for transmission. Idle lcores whose
  * ports can wake them (TUN fds) sleep in epoll. */
 #include "dp_dataplane.h"
 
@@ -56,11 +57,16 @@ struct dp_rxtx {
 	struct dp_wake wake;   /* eventfd: another lcore handed us packets */
 	/* handoff[from] : packets other rx/tx lcores steered to us */
 	struct rte_ring *handoff[DP_MAX_RXTX];
+	/* from_worker[w] : packets the stack on worker w sends */
+	struct rte_ring *from_worker[DP_MAX_WORKERS];
 };
 
 struct dp_worker {
 	unsigned idx;
+	struct dp_dataplane *dp;
+	void *ctx;                 /* the worker ops' state */
 	struct dp_counters ctr;
+	uint64_t tx_pkts, tx_dropped; /* dp_worker_tx */
 };
 
 struct dp_dataplane {
@@ -69,6 +75,8 @@ struct dp_dataplane {
 	struct dp_shared sh;
 	struct dp_rxtx rxtx[DP_MAX_RXTX];
 	struct dp_worker workers[DP_MAX_WORKERS];
+	struct dp_worker_ops wops;
+	bool has_wops;
 	volatile sig_atomic_t *stop;
 };
 
@@ -269,7 +277,9 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 		}
 		for (j = 0; j < dp->sh.n_workers; j++) {
 			dp->sh.to_worker[i][j] = dp_ring("w", i, j, c->mbuf.ring_size);
-			if (!dp->sh.to_worker[i][j])
+			dp->rxtx[i].from_worker[j] = dp_ring("s", j, i,
+							     c->mbuf.ring_size);
+			if (!dp->sh.to_worker[i][j] || !dp->rxtx[i].from_worker[j])
 				goto fail_ring;
 		}
 		for (j = 0; j < n_rxtx && n_rxtx > 1; j++) {
@@ -307,8 +317,10 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 	if (!dp)
 		return;
 	for (i = 0; i < DP_MAX_RXTX; i++) {
-		for (j = 0; j < DP_MAX_WORKERS; j++)
+		for (j = 0; j < DP_MAX_WORKERS; j++) {
 			dp_ring_free(dp->sh.to_worker[i][j]);
+			dp_ring_free(dp->rxtx[i].from_worker[j]);
+		}
 		for (j = 0; j < DP_MAX_RXTX; j++)
 			dp_ring_free(dp->rxtx[i].handoff[j]);
 		dp_lcore_destroy(dp->rxtx[i].lc);
@@ -355,6 +367,9 @@ static json_t *dp_counters_json(const struct dp_counters *c)
 	json_object_set_new(o, "reassembly", json_pack("{s:I,s:I}",
 		"completed", (json_int_t)c->reass_completed,
 		"timeouts", (json_int_t)c->reass_timeouts));
+	json_object_set_new(o, "stack_out", json_pack("{s:I,s:I}",
+		"sent", (json_int_t)c->stack_tx,
+		"dropped", (json_int_t)c->stack_tx_drops));
 	return o;
 }
 
@@ -378,13 +393,21 @@ void dp_dataplane_print_stats(struct dp_dataplane *dp, FILE *out)
 		json_array_append_new(lcores, l);
 	}
 	for (i = 0; i < dp->sh.n_workers; i++) {
-		const struct dp_counters *c = &dp->workers[i].ctr;
+		const struct dp_worker *w = &dp->workers[i];
+		const struct dp_counters *c = &w->ctr;
+		json_t *o;
 
 		sum.stack_no_stack += c->stack_no_stack;
-		json_array_append_new(lcores, json_pack("{s:i,s:s,s:I,s:I}",
+		o = json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I}",
 			"lcore", (int)(dp->sh.n_rxtx + i), "role", "worker",
+			"stack_rx", (json_int_t)c->rx_pkts,
 			"stack_no_stack", (json_int_t)c->stack_no_stack,
-			"idle_sleeps", (json_int_t)c->idle_sleeps));
+			"stack_tx", (json_int_t)w->tx_pkts,
+			"stack_tx_dropped", (json_int_t)w->tx_dropped,
+			"idle_sleeps", (json_int_t)c->idle_sleeps);
+		if (dp->has_wops && dp->wops.stats && w->ctx)
+			dp->wops.stats(w->ctx, o);
+		json_array_append_new(lcores, o);
 	}
 	for (i = 0; i < dp->sh.n_ports; i++) {
 		struct dp_port *p = dp->sh.ports[i];
@@ -434,16 +457,21 @@ static inline unsigned dp_owner(uint32_t hash, unsigned n)
 /* Hash for software steering: parse just to find the tuple (the owner
  * parses again; this only runs for multi-lcore set-ups on ports
  * without RSS). Unparsable packets go to lcore 0, which counts them. */
-static uint32_t dp_soft_hash(struct rte_mbuf *m, enum dp_link link)
+static uint32_t dp_soft_hash_buf(const uint8_t *buf, uint32_t len,
+				 enum dp_link link)
 {
 	struct dp_pkt_view v;
 
-	if (dp_parse(rte_pktmbuf_mtod(m, const uint8_t *),
-		     rte_pktmbuf_data_len(m), link,
-		     DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK, &v) < 0 ||
-	    v.l3 == DP_L3_ARP)
+	if (dp_parse(buf, len, link, DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK,
+		     &v) < 0 || v.l3 == DP_L3_ARP)
 		return 0;
 	return dp_rss_hash_view(&v);
+}
+
+static uint32_t dp_soft_hash(struct rte_mbuf *m, enum dp_link link)
+{
+	return dp_soft_hash_buf(rte_pktmbuf_mtod(m, const uint8_t *),
+				rte_pktmbuf_data_len(m), link);
 }
 
 /* Sleep until a port or another lcore has work, or the next timer. */
@@ -472,6 +500,9 @@ static bool dp_rxtx_handoff_pending(struct dp_rxtx *r)
 {
 	for (unsigned i = 0; i < DP_MAX_RXTX; i++)
 		if (r->handoff[i] && !rte_ring_empty(r->handoff[i]))
+			return true;
+	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+		if (r->from_worker[i] && !rte_ring_empty(r->from_worker[i]))
 			return true;
 	return false;
 }
@@ -554,6 +585,15 @@ static int dp_rxtx_main(void *arg)
 				total += n;
 			}
 		}
+		for (i = 0; i < dp->sh.n_workers; i++) {
+			unsigned n = rte_ring_sc_dequeue_burst(r->from_worker[i],
+					(void **)pkts, burst, NULL);
+
+			if (n) {
+				dp_lcore_tx_stack(lc, pkts, (uint16_t)n);
+				total += n;
+			}
+		}
 		dp_lcore_flush(lc);
 		uint64_t next = dp_lcore_timers(lc);
 
@@ -577,22 +617,50 @@ static bool dp_worker_pending(struct dp_dataplane *dp, unsigned w)
 	return false;
 }
 
-/* Sleep until an rx/tx lcore rings us (or 100 ms, to see *stop). */
-static void dp_worker_sleep(struct dp_dataplane *dp, unsigned w)
+/* Sleep until an rx/tx lcore rings us, the stack has work, or
+ * timeout_ms (at most 100, to see *stop). */
+static void dp_worker_sleep(struct dp_dataplane *dp, unsigned w, int stack_fd,
+			    int timeout_ms)
 {
 	struct dp_wake *wk = &dp->sh.worker_wake[w];
-	struct pollfd pfd = { .fd = wk->fd, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = wk->fd, .events = POLLIN },
+		{ .fd = stack_fd, .events = POLLIN },
+	};
 	uint64_t drain;
 
+	if (timeout_ms < 0 || timeout_ms > DP_SLEEP_MAX_MS)
+		timeout_ms = DP_SLEEP_MAX_MS;
 	atomic_store(&wk->sleeping, 1);
 	if (!dp_worker_pending(dp, w)) {
 		dp->workers[w].ctr.idle_sleeps++;
-		if (poll(&pfd, 1, DP_SLEEP_MAX_MS) > 0 &&
+		if (poll(pfd, stack_fd >= 0 ? 2 : 1, timeout_ms) > 0 &&
+		    (pfd[0].revents & POLLIN) &&
 		    read(wk->fd, &drain, sizeof(drain)) < 0) {
 			/* raced with another reader: nothing to drain */
 		}
 	}
 	atomic_store(&wk->sleeping, 0);
+}
+
+/* Hand a burst to the stack as raw IP (the rx/tx lcore stripped L2). */
+static void dp_worker_input(struct dp_dataplane *dp, struct dp_worker *w,
+			    struct rte_mbuf **pkts, unsigned n)
+{
+	struct dp_worker_pkt in[DP_BURST_MAX];
+
+	w->ctr.rx_pkts += n;
+	if (!dp->has_wops || !w->ctx) {
+		w->ctr.stack_no_stack += n;
+	} else {
+		for (unsigned i = 0; i < n; i++) {
+			in[i].port = pkts[i]->port;
+			in[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+			in[i].len = rte_pktmbuf_data_len(pkts[i]);
+		}
+		dp->wops.input(w->ctx, in, n);
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
 }
 
 static int dp_worker_main(void *arg)
@@ -602,31 +670,84 @@ static int dp_worker_main(void *arg)
 	struct dp_worker *w = &dp->workers[a->idx];
 	struct rte_mbuf *pkts[DP_BURST_MAX];
 	unsigned idle = 0;
+	int stack_fd = -1, wait_ms = DP_SLEEP_MAX_MS;
 
+	w->dp = dp;
+	if (dp->has_wops) {
+		w->ctx = dp->wops.start(dp->wops.arg, a->idx, w);
+		if (!w->ctx) {
+			*dp->stop = 1;
+			return -1;
+		}
+		stack_fd = dp->wops.wait_fd(w->ctx);
+	}
 	while (!*dp->stop) {
 		unsigned total = 0, i, n;
 
 		for (i = 0; i < dp->sh.n_rxtx; i++) {
 			n = rte_ring_sc_dequeue_burst(dp->sh.to_worker[i][a->idx],
 						      (void **)pkts, DP_BURST_MAX, NULL);
-			if (!n)
-				continue;
-			/* The userspace stack arrives with the next layer;
-			 * until then STACK packets end here, counted. */
-			w->ctr.stack_no_stack += n;
-			rte_pktmbuf_free_bulk(pkts, n);
-			total += n;
+			if (n) {
+				dp_worker_input(dp, w, pkts, n);
+				total += n;
+			}
 		}
+		if (w->ctx)
+			wait_ms = dp->wops.poll(w->ctx);
 		if (total) {
 			idle = 0;
 		} else if (++idle >= DP_IDLE_POLLS) {
-			dp_worker_sleep(dp, a->idx);
+			dp_worker_sleep(dp, a->idx, stack_fd, wait_ms);
 			idle = 0;
 		} else {
 			rte_pause();
 		}
 	}
+	if (w->ctx)
+		dp->wops.stop(w->ctx);
+	w->ctx = NULL;
 	return 0;
+}
+
+void dp_dataplane_set_worker_ops(struct dp_dataplane *dp,
+				 const struct dp_worker_ops *ops)
+{
+	dp->wops = *ops;
+	dp->has_wops = true;
+}
+
+int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
+		 uint32_t len)
+{
+	struct dp_dataplane *dp = w->dp;
+	struct rte_mbuf *m;
+	struct dp_rxtx *r;
+	char *d;
+
+	if (port >= dp->sh.n_ports)
+		goto drop;
+	r = &dp->rxtx[dp_owner(dp_soft_hash_buf(pkt, len, DP_LINK_RAW_IP),
+			       dp->sh.n_rxtx)];
+	m = rte_pktmbuf_alloc(dp->mp);
+	if (!m)
+		goto drop;
+	d = rte_pktmbuf_append(m, (uint16_t)len);
+	if (!d || len > UINT16_MAX) {
+		rte_pktmbuf_free(m);
+		goto drop;
+	}
+	memcpy(d, pkt, len);
+	m->port = port;
+	if (rte_ring_sp_enqueue(r->from_worker[w->idx], m) != 0) {
+		rte_pktmbuf_free(m);
+		goto drop;
+	}
+	w->tx_pkts++;
+	dp_wake(&r->wake);
+	return 0;
+drop:
+	w->tx_dropped++;
+	return -1;
 }
 
 /* Give each rx/tx lcore its queues: queue q of every port to lcore
@@ -668,6 +789,7 @@ static int dp_assign_queues(struct dp_dataplane *dp)
 	}
 	for (i = 0; i < dp->sh.n_workers; i++) {
 		dp->workers[i].idx = i;
+		dp->workers[i].dp = dp;
 		dp->sh.worker_wake[i].fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (dp->sh.worker_wake[i].fd < 0)
 			return -1;

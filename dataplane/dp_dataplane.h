@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf/conf.h"
@@ -30,6 +31,41 @@ void dp_dataplane_destroy(struct dp_dataplane *dp);
  * counters are printed on out as one JSON line and *dump is reset. */
 int dp_dataplane_run(struct dp_dataplane *dp, volatile sig_atomic_t *stop,
 		     volatile sig_atomic_t *dump, FILE *out);
+
+/* What worker lcores run (the userspace stack), set by the binary before
+ * dp_dataplane_run; without it workers count and free STACK packets.
+ * Every call for one worker comes from that worker's lcore. */
+struct dp_worker;
+struct dp_worker_pkt {
+	uint16_t port;         /* port the packet came in on */
+	const uint8_t *data;   /* raw IP: no L2 header, no link padding */
+	uint32_t len;
+};
+struct json_t;
+struct dp_worker_ops {
+	/* On the worker lcore before its loop; NULL means failure (the
+	 * dataplane stops). */
+	void *(*start)(void *arg, unsigned idx, struct dp_worker *w);
+	void (*input)(void *ctx, const struct dp_worker_pkt *pkts, unsigned n);
+	/* Run what is ready (sockets, timers); returns the most ms the
+	 * worker may sleep before calling again. */
+	int (*poll)(void *ctx);
+	/* Readable when poll has work; the worker sleeps on it. */
+	int (*wait_fd)(void *ctx);
+	void (*stop)(void *ctx);
+	/* Add this worker's counters to obj (called from the main lcore). */
+	void (*stats)(void *ctx, struct json_t *obj);
+	void *arg;
+};
+void dp_dataplane_set_worker_ops(struct dp_dataplane *dp,
+				 const struct dp_worker_ops *ops);
+
+/* Send an IP packet (raw IP, no L2) out of port from worker w: copied
+ * into an mbuf and handed to the rx/tx lcore that owns its flow, which
+ * adds the L2 header. Safe from any thread as long as calls for one
+ * worker never run at the same time. Returns 0 or -1 (counted). */
+int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
+		 uint32_t len);
 
 /* `strata pcap`: one lcore, the pcap port's clock as time, until the
  * input ends; then timers drained so every packet has its disposition. */

@@ -734,6 +734,9 @@ static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 		dp_drop(lc, p, DP_DROP_NO_STACK);
 		return;
 	}
+	/* The stack takes raw IP: drop the L2 header and link padding. */
+	rte_pktmbuf_adj(p->m, p->v.l3_off);
+	rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) - p->v.l3_len);
 	r = sh->to_worker[lc->idx][hash % sh->n_workers];
 	if (rte_ring_sp_enqueue(r, p->m) != 0) {
 		dp_drop(lc, p, DP_DROP_RING_FULL);
@@ -898,6 +901,64 @@ void dp_lcore_rx(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		dp_packet(lc, pkts[i]);
 	}
+}
+
+static void dp_tx_stack_one(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	struct dp_port *out;
+	struct dp_pkt p = { .m = m };
+	uint8_t *ip;
+	uint16_t l2_len = 0;
+	int rc;
+
+	if (m->port >= lc->sh->n_ports)
+		goto drop;
+	out = lc->sh->ports[m->port];
+	p.port = out;
+	ip = rte_pktmbuf_mtod(m, uint8_t *);
+	if (dp_parse(ip, rte_pktmbuf_data_len(m), DP_LINK_RAW_IP,
+		     DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK, &p.v) < 0)
+		goto drop;
+	if (out->link == DP_LINK_ETH) {
+		struct rte_ether_hdr *eh;
+		uint8_t mac[6];
+
+		if (dp_neigh_lookup(lc->neigh, m->port, &p.v.dst, lc->now_ns,
+				    mac) != 0) {
+			/* The stack retransmits; ask for the neighbour now. */
+			dp_neigh_resolicit(m->port, &p.v.dst, lc);
+			goto drop;
+		}
+		eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m,
+							RTE_ETHER_HDR_LEN);
+		if (!eh)
+			goto drop;
+		memcpy(eh->dst_addr.addr_bytes, mac, 6);
+		memcpy(eh->src_addr.addr_bytes, out->mac, 6);
+		eh->ether_type = rte_cpu_to_be_16(p.v.ip_version == 4 ?
+			RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
+		l2_len = RTE_ETHER_HDR_LEN;
+	}
+	p.buf = rte_pktmbuf_mtod(m, uint8_t *);
+	p.len = rte_pktmbuf_data_len(m);
+	rc = dp_tx_ip(lc, &p, m->port, p.buf, p.len, l2_len);
+	if (p.m)
+		rte_pktmbuf_free(p.m);
+	if (rc < 0) {
+		lc->ctr.stack_tx_drops++;
+		return;
+	}
+	lc->ctr.stack_tx++;
+	return;
+drop:
+	lc->ctr.stack_tx_drops++;
+	rte_pktmbuf_free(m);
+}
+
+void dp_lcore_tx_stack(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		dp_tx_stack_one(lc, pkts[i]);
 }
 
 void dp_lcore_flush(struct dp_lcore *lc)

@@ -82,6 +82,13 @@ void dp_lcore_destroy(struct dp_lcore *lc);
  * ownership of every mbuf. Replies are buffered; see dp_lcore_flush. */
 void dp_lcore_rx(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n);
 
+/* Queue packets a worker's stack built (raw IP, m->port = out port) for
+ * transmission: L2 framing and neighbour resolution for Ethernet ports,
+ * fragmentation past the MTU. They are not received packets, so they
+ * count in stack_tx / stack_tx_drops, not in the dispositions. */
+void dp_lcore_tx_stack(struct dp_lcore *lc, struct rte_mbuf **pkts,
+		       uint16_t n);
+
 /* Transmit buffered packets on every port; untaken ones are counted
  * (TX_FULL) and freed. */
 void dp_lcore_flush(struct dp_lcore *lc);

@@ -6,6 +6,7 @@
 
 #include "conf/conf.h"
 #include "dataplane/dp_dataplane.h"
+#include "stack/stk_worker.h"
 #include "strata.h"
 
 static const char run_usage[] =
@@ -34,7 +35,10 @@ static void run_on_signal(int sig)
 int cmd_run(int argc, char **argv)
 {
 	struct dp_dataplane *dp;
+	struct stk_runtime *rt;
+	struct dp_worker_ops wops;
 	struct sigaction sa;
+	char err[256];
 	struct conf c;
 	unsigned i;
 	int rc;
@@ -57,11 +61,20 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
-	dp = strata_start(&c, "run");
-	if (!dp) {
+	rt = stk_runtime_create(&c, err, sizeof(err));
+	if (!rt) {
+		fprintf(stderr, "strata run: %s\n", err);
 		conf_free(&c);
 		return 1;
 	}
+	dp = strata_start(&c, "run");
+	if (!dp) {
+		stk_runtime_destroy(rt);
+		conf_free(&c);
+		return 1;
+	}
+	stk_worker_ops(rt, &wops);
+	dp_dataplane_set_worker_ops(dp, &wops);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -73,6 +86,7 @@ int cmd_run(int argc, char **argv)
 		"%u worker(s)\n", c.n_ports, c.lcores.rxtx, c.lcores.workers);
 	rc = dp_dataplane_run(dp, &run_stop, &run_dump, stdout) < 0 ? 1 : 0;
 	strata_stop(dp);
+	stk_runtime_destroy(rt);
 	conf_free(&c);
 	return rc;
 }

@@ -8,7 +8,11 @@
  * app may use as it likes until the object ends.
  *
  * Callbacks run on the lcore that owns the object, to completion: they
- * must not block. */
+ * must not block.
+ *
+ * Objects: a flow (ip_flow, flow_end) lives on an rx/tx lcore; a
+ * connection (ingress, egress, tunnel, conn_end) lives on the worker
+ * that terminates it, with conn_ctx_size bytes of context per app. */
 #ifndef STRATA_HOOKS_H
 #define STRATA_HOOKS_H
 
@@ -42,10 +46,59 @@ struct strata_flow_info {
 	uint64_t start_ns;
 };
 
+/* A TCP connection or UDP flow the userspace stack terminated. */
+struct strata_conn_info {
+	uint8_t proto;             /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t ip_version;
+	uint16_t in_port;          /* port index the client came in on */
+	const uint8_t *client;     /* 16 bytes; IPv4 mapped */
+	const uint8_t *orig_dst;   /* where the client was going */
+	uint16_t client_port, orig_dport;
+	uint64_t start_ns;
+	uint64_t metadata;         /* set by the ingress hook, for later hooks */
+};
+
+enum strata_ingress_verdict {
+	STRATA_INGRESS_CONTINUE = 0, /* no opinion: ask the next app */
+	STRATA_INGRESS_ACCEPT,       /* proxy it */
+	STRATA_INGRESS_REJECT,       /* TCP RST / ICMP port unreachable */
+};
+
+struct strata_ingress_decision {
+	enum strata_ingress_verdict verdict;
+	uint64_t metadata;           /* copied into strata_conn_info */
+};
+
+enum strata_connector {
+	STRATA_CONNECT_KERNEL = 0,   /* a kernel socket from the worker */
+};
+
+/* Prefilled with the original destination; an app may rewrite it. */
+struct strata_egress_decision {
+	int decided;                 /* set non-zero to stop asking apps */
+	enum strata_connector connector;
+	uint8_t dst[16];             /* IPv4 mapped for IPv4 */
+	uint16_t dport;
+};
+
+/* What a tunnel hook may do from inside a callback. */
+struct strata_tunnel_control {
+	uint32_t idle_timeout_ms;    /* current value; write to change */
+	int close;                   /* set non-zero to reset both sides */
+};
+
+/* Totals when a connection or UDP flow ends. */
+struct strata_conn_end {
+	uint64_t bytes_up, bytes_down;   /* client->upstream, back */
+	uint64_t pkts_up, pkts_down;     /* UDP datagrams (0 for TCP) */
+	const char *reason;              /* "done", "client_reset", ... */
+};
+
 struct strata_app {
 	const char *name;
 	size_t flow_ctx_size;
 	void *app_data;       /* passed back as `app` */
+	size_t conn_ctx_size; /* per connection, for the L4 hooks */
 
 	/* ip_flow: once per new flow, with the first packet's view. */
 	void (*ip_flow)(void *app, const struct strata_flow_info *f,
@@ -54,6 +107,22 @@ struct strata_app {
 	/* flow_end: when the flow expires or is evicted; counters final. */
 	void (*flow_end)(void *app, const struct strata_flow_info *f,
 			 void *flow_ctx, uint64_t pkts, uint64_t bytes);
+
+	/* ingress: a new TCP connection (at its SYN, before strata answers)
+	 * or UDP flow reached the stack. */
+	void (*ingress)(void *app, const struct strata_conn_info *c,
+			void *conn_ctx, struct strata_ingress_decision *d);
+	/* egress: choose the connector and destination. */
+	void (*egress)(void *app, const struct strata_conn_info *c,
+		       void *conn_ctx, struct strata_egress_decision *d);
+	/* tunnel: bytes copied in direction dir (0 client->upstream,
+	 * 1 back); data is valid only during the call. */
+	void (*tunnel)(void *app, const struct strata_conn_info *c,
+		       void *conn_ctx, int dir, const uint8_t *data,
+		       size_t len, struct strata_tunnel_control *ctl);
+	/* conn_end: the connection or UDP flow is gone. */
+	void (*conn_end)(void *app, const struct strata_conn_info *c,
+			 void *conn_ctx, const struct strata_conn_end *e);
 };
 
 /* Register before `strata run`/`strata pcap` starts the dataplane.

@@ -1,0 +1,48 @@
+/* The event loop of one worker: an epoll set for kernel sockets and
+ * wake-up fds, and a coarse clock for timeouts. Owned by one thread. */
+#ifndef STRATA_STK_LOOP_H
+#define STRATA_STK_LOOP_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+
+struct stk_loop;
+
+/* A registered fd; embed it and recover the owner in fn. */
+struct stk_loop_fd {
+	int fd;
+	void (*fn)(struct stk_loop_fd *lfd, uint32_t epoll_events);
+	/* Owners freed while events for them may still be pending in the
+	 * current batch are released after it. */
+	void (*release)(struct stk_loop_fd *lfd);
+	struct stk_loop_fd *next_dead;
+};
+
+#define STK_LOOP_EVENTS 64
+
+struct stk_loop {
+	int epfd;
+	uint64_t now_ns;    /* CLOCK_MONOTONIC, refreshed by stk_loop_wait */
+	struct stk_loop_fd *dead;
+	struct epoll_event ready[STK_LOOP_EVENTS];
+	int n_ready;
+};
+
+int stk_loop_init(struct stk_loop *l);
+void stk_loop_fini(struct stk_loop *l);
+
+/* Watch lfd->fd, edge-triggered, for input, output and hang-up. */
+int stk_loop_add(struct stk_loop *l, struct stk_loop_fd *lfd);
+void stk_loop_del(struct stk_loop *l, struct stk_loop_fd *lfd);
+/* Stop watching, close the fd, and call lfd->release once no event of
+ * the current batch can reach lfd any more. */
+void stk_loop_retire(struct stk_loop *l, struct stk_loop_fd *lfd);
+
+/* Wait up to timeout_ms (0 = poll) for events (no lock needed), then
+ * dispatch them (with the stack lock: handlers touch lwIP). */
+int stk_loop_wait(struct stk_loop *l, int timeout_ms);
+void stk_loop_dispatch(struct stk_loop *l);
+
+uint64_t stk_now_ns(void);
+
+#endif

@@ -1,0 +1,308 @@
+/* Loading private lwIP instances and feeding them packets. */
+#include "stk_lwip.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "lwip/prot/tcp.h"
+
+#define STK_LWIP_LIB "liblwip.so.0"
+#define STK_LWIP_DIR "/usr/lib/x86_64-linux-gnu/"
+
+/* A private copy of the library in a memfd, so that dlopen() loads a
+ * new image (with its own globals) for every instance. */
+static int stk_lwip_copy(char *err, size_t errlen)
+{
+	struct stat st;
+	int in, out;
+	off_t off = 0;
+
+	in = open(STK_LWIP_DIR STK_LWIP_LIB, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		snprintf(err, errlen, "cannot open %s: %s (install liblwip-dev)",
+			 STK_LWIP_DIR STK_LWIP_LIB, strerror(errno));
+		return -1;
+	}
+	out = memfd_create("strata-lwip", MFD_CLOEXEC);
+	if (out < 0 || fstat(in, &st) < 0) {
+		snprintf(err, errlen, "cannot copy lwIP: %s", strerror(errno));
+		goto fail;
+	}
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot copy lwIP: %s",
+				 n < 0 ? strerror(errno) : "short copy");
+			goto fail;
+		}
+	}
+	close(in);
+	return out;
+fail:
+	if (out >= 0)
+		close(out);
+	close(in);
+	return -1;
+}
+
+static void stk_lwip_started(void *arg)
+{
+	sem_post(arg);
+}
+
+struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
+{
+	struct stk_lwip *s = calloc(1, sizeof(*s));
+	char path[64];
+	sem_t started;
+	int fd;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->listeners = calloc(65536, sizeof(*s->listeners));
+	if (!s->listeners) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	fd = stk_lwip_copy(err, errlen);
+	if (fd < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	s->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	close(fd);
+	if (!s->dl) {
+		snprintf(err, errlen, "cannot load lwIP: %s", dlerror());
+		goto fail;
+	}
+#define STK_LWIP_SYM(name)                                              \
+	s->api.name = (__typeof__(s->api.name))dlsym(s->dl, #name);      \
+	if (!s->api.name) {                                              \
+		snprintf(err, errlen, "lwIP lacks %s", #name);           \
+		goto fail_dl;                                            \
+	}
+	STK_LWIP_FUNCS(STK_LWIP_SYM)
+#undef STK_LWIP_SYM
+	s->ip_data = dlsym(s->dl, "ip_data");
+	s->netif_default = dlsym(s->dl, "netif_default");
+	if (!s->ip_data || !s->netif_default) {
+		snprintf(err, errlen, "lwIP lacks ip_data or netif_default");
+		goto fail_dl;
+	}
+	/* tcpip_init() creates the core lock; nothing may lock before. */
+	sem_init(&started, 0, 0);
+	s->api.tcpip_init(stk_lwip_started, &started);
+	while (sem_wait(&started) < 0 && errno == EINTR)
+		;
+	sem_destroy(&started);
+	return s;
+fail_dl:
+	dlclose(s->dl);
+fail:
+	free(s->listeners);
+	free(s);
+	return NULL;
+}
+
+void stk_lwip_unload(struct stk_lwip *s)
+{
+	unsigned i;
+
+	if (!s)
+		return;
+	stk_lwip_lock(s);
+	for (i = 0; i < 65536; i++)
+		if (s->listeners[i])
+			s->api.tcp_close(s->listeners[i]);
+	stk_lwip_unlock(s);
+	/* The tcpip thread still runs inside the image: never dlclose. */
+	free(s->listeners);
+	free(s);
+}
+
+void stk_lwip_set_handlers(struct stk_lwip *s, stk_lwip_output_fn output,
+			   stk_lwip_accept_fn accept, void *arg)
+{
+	s->output = output;
+	s->accept = accept;
+	s->arg = arg;
+}
+
+static struct stk_lwip *stk_lwip_of(struct netif *nif)
+{
+	return nif->state;
+}
+
+static err_t stk_lwip_netif_out(struct netif *nif, struct pbuf *p)
+{
+	struct stk_lwip *s = stk_lwip_of(nif);
+	unsigned i = (unsigned)(nif - s->netifs);
+
+	if (s->output)
+		s->output(s->arg, s->netif_port[i], p);
+	return ERR_OK;
+}
+
+static err_t stk_lwip_out4(struct netif *nif, struct pbuf *p,
+			   const ip4_addr_t *dst)
+{
+	(void)dst;
+	return stk_lwip_netif_out(nif, p);
+}
+
+static err_t stk_lwip_out6(struct netif *nif, struct pbuf *p,
+			   const ip6_addr_t *dst)
+{
+	(void)dst;
+	return stk_lwip_netif_out(nif, p);
+}
+
+static err_t stk_lwip_netif_init(struct netif *nif)
+{
+	nif->output = stk_lwip_out4;
+	nif->output_ip6 = stk_lwip_out6;
+	nif->name[0] = 's';
+	nif->name[1] = 't';
+	/* No link-layer: lwIP builds IP packets, the dataplane adds L2. */
+	nif->flags = NETIF_FLAG_LINK_UP;
+	return ERR_OK;
+}
+
+int stk_lwip_add_port(struct stk_lwip *s, uint16_t port, uint16_t mtu,
+		      uint32_t addr4, unsigned prefix_len)
+{
+	ip4_addr_t ip, mask, gw;
+	struct netif *nif;
+
+	if (s->n_netifs == STK_LWIP_MAX_NETIFS)
+		return -1;
+	nif = &s->netifs[s->n_netifs];
+	ip.addr = addr4;
+	mask.addr = prefix_len ? htonl(~0u << (32 - prefix_len)) : 0;
+	gw.addr = 0;
+	if (!s->api.netif_add(nif, &ip, &mask, &gw, s, stk_lwip_netif_init,
+			      s->api.ip_input))
+		return -1;
+	nif->mtu = mtu;
+	nif->mtu6 = mtu;
+	s->netif_port[s->n_netifs] = port;
+	s->api.netif_set_up(nif);
+	s->api.netif_set_link_up(nif);
+	if (s->n_netifs == 0)
+		s->api.netif_set_default(nif);
+	s->n_netifs++;
+	return 0;
+}
+
+static struct netif *stk_lwip_netif(struct stk_lwip *s, uint16_t port)
+{
+	for (unsigned i = 0; i < s->n_netifs; i++)
+		if (s->netif_port[i] == port)
+			return &s->netifs[i];
+	return s->n_netifs ? &s->netifs[0] : NULL;
+}
+
+static err_t stk_lwip_accepted(void *arg, struct tcp_pcb *newpcb, err_t err)
+{
+	struct stk_lwip *s = arg;
+
+	if (err != ERR_OK || !newpcb)
+		return ERR_VAL;
+	if (!s->accept) {
+		s->api.tcp_abort(newpcb);
+		return ERR_ABRT;
+	}
+	return s->accept(s->arg, newpcb);
+}
+
+int stk_lwip_listen(struct stk_lwip *s, uint16_t dport)
+{
+	static const ip_addr_t any = IPADDR_ANY_TYPE_INIT;
+	struct tcp_pcb *pcb, *lpcb;
+
+	if (s->listeners[dport])
+		return 0;
+	pcb = s->api.tcp_new_ip_type(IPADDR_TYPE_ANY);
+	if (!pcb)
+		return -1;
+	/* Outbound pcbs may hold the same local port. */
+	ip_set_option(pcb, SOF_REUSEADDR);
+	if (s->api.tcp_bind(pcb, &any, dport) != ERR_OK) {
+		s->api.tcp_abort(pcb);
+		return -1;
+	}
+	lpcb = s->api.tcp_listen_with_backlog(pcb, TCP_DEFAULT_LISTEN_BACKLOG);
+	if (!lpcb) {
+		s->api.tcp_abort(pcb);
+		return -1;
+	}
+	s->api.tcp_arg(lpcb, s);
+	s->api.tcp_accept(lpcb, stk_lwip_accepted);
+	s->listeners[dport] = lpcb;
+	s->n_listeners++;
+	return 0;
+}
+
+int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
+		       uint16_t len, uint16_t l3_hdr_len)
+{
+	struct ip_globals *g = s->ip_data;
+	struct netif *nif = stk_lwip_netif(s, port);
+	struct pbuf *p;
+	bool v6 = (pkt[0] >> 4) == 6;
+
+	if (!nif || len < l3_hdr_len + 20)
+		return -1;
+	p = s->api.pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
+	if (!p)
+		return -1;
+	if (s->api.pbuf_take(p, pkt, len) != ERR_OK) {
+		s->api.pbuf_free(p);
+		return -1;
+	}
+	/* What ip4_input()/ip6_input() would have set, for this packet. */
+	g->current_netif = nif;
+	g->current_input_netif = nif;
+	g->current_ip_header_tot_len = l3_hdr_len;
+	if (v6) {
+		g->current_ip4_header = NULL;
+		g->current_ip6_header = p->payload;
+		ip_addr_copy_from_ip6_packed(g->current_iphdr_src,
+					     ((struct ip6_hdr *)p->payload)->src);
+		ip_addr_copy_from_ip6_packed(g->current_iphdr_dest,
+					     ((struct ip6_hdr *)p->payload)->dest);
+	} else {
+		const struct ip_hdr *h = p->payload;
+
+		g->current_ip6_header = NULL;
+		g->current_ip4_header = h;
+		ip_addr_copy_from_ip4(g->current_iphdr_src, h->src);
+		ip_addr_copy_from_ip4(g->current_iphdr_dest, h->dest);
+	}
+	/* Replies to a connection in the handshake route by the default
+	 * netif: make it the one this packet came in on. */
+	if (nif != *s->netif_default)
+		s->api.netif_set_default(nif);
+	s->api.pbuf_remove_header(p, l3_hdr_len);
+	s->api.tcp_input(p, nif);
+	g->current_netif = NULL;
+	g->current_input_netif = NULL;
+	g->current_ip4_header = NULL;
+	g->current_ip6_header = NULL;
+	g->current_ip_header_tot_len = 0;
+	ip_addr_set_zero(&g->current_iphdr_src);
+	ip_addr_set_zero(&g->current_iphdr_dest);
+	return 0;
+}

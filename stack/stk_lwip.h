@@ -1,0 +1,119 @@
+/* One lwIP stack instance, loaded from Debian's liblwip.so.0.
+ *
+ * lwIP keeps its state in globals, so one loaded library image is one
+ * stack. Each instance is a private copy of the library (a memfd) opened
+ * with RTLD_LOCAL: its globals are its own, so every worker lcore can own
+ * a stack. strata never links lwIP: every call goes through the function
+ * table in struct stk_lwip, filled by dlsym.
+ *
+ * Transparent termination: packets are handed to tcp_input() directly
+ * with lwIP's ip_data filled in, past ip4_input()'s "is this address
+ * mine" test, and a listener bound to the any-address on the packet's
+ * destination port accepts it. The accepted pcb keeps the original
+ * destination as its local address.
+ *
+ * Locking: the instance's tcpip thread runs lwIP's timers under the core
+ * lock; the owner takes stk_lwip_lock() around every other lwIP call,
+ * and lwIP's callbacks run with the lock held. */
+#ifndef STRATA_STK_LWIP_H
+#define STRATA_STK_LWIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lwip/ip.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/tcpip.h"
+#include "lwip/udp.h"
+#include "lwip/priv/tcp_priv.h" /* tcp_input */
+
+#define STK_LWIP_MAX_NETIFS 16
+
+/* The lwIP functions strata calls, typed from lwIP's own headers. */
+#define STK_LWIP_FUNCS(X)                                              \
+	X(tcpip_init) X(sys_lock_tcpip_core) X(sys_unlock_tcpip_core)    \
+	X(netif_add) X(netif_set_up) X(netif_set_link_up)         \
+	X(netif_set_default) X(ip_input)                                 \
+	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)        \
+	X(tcp_accept) X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err)      \
+	X(tcp_poll) X(tcp_write) X(tcp_output) X(tcp_recved)             \
+	X(tcp_close) X(tcp_abort) X(tcp_shutdown) X(tcp_connect)         \
+	X(tcp_input) X(tcp_bind_netif)                                   \
+	X(pbuf_alloc) X(pbuf_free) X(pbuf_copy_partial)                  \
+	X(pbuf_remove_header) X(pbuf_take) X(pbuf_cat)                  \
+	X(pbuf_free_header)
+
+struct stk_lwip_api {
+#define STK_LWIP_FN(name) __typeof__(&name) name;
+	STK_LWIP_FUNCS(STK_LWIP_FN)
+#undef STK_LWIP_FN
+};
+
+struct stk_lwip;
+
+/* Called, lock held, for every IP packet lwIP transmits out of the
+ * netif of port `port`. The pbuf stays lwIP's. */
+typedef void (*stk_lwip_output_fn)(void *arg, uint16_t port,
+				   struct pbuf *p);
+/* Called, lock held, when a transparent listener accepts a connection;
+ * newpcb's local address and port are the original destination. Return
+ * ERR_OK having taken the pcb, or ERR_ABRT having aborted it. */
+typedef err_t (*stk_lwip_accept_fn)(void *arg, struct tcp_pcb *newpcb);
+
+struct stk_lwip {
+	struct stk_lwip_api api;
+	struct ip_globals *ip_data;
+	struct netif **netif_default;
+	void *dl;
+	struct netif netifs[STK_LWIP_MAX_NETIFS];
+	uint16_t netif_port[STK_LWIP_MAX_NETIFS];
+	unsigned n_netifs;
+	stk_lwip_output_fn output;
+	stk_lwip_accept_fn accept;
+	void *arg;
+	/* transparent listeners by destination port, made on first SYN */
+	struct tcp_pcb **listeners;
+	unsigned n_listeners;
+	void *dead;           /* streams to free after the batch */
+};
+
+/* Load a private instance and start its tcpip thread. NULL with a
+ * reason in err on failure. */
+struct stk_lwip *stk_lwip_load(char *err, size_t errlen);
+/* Stop using the instance. lwIP cannot stop its tcpip thread, so the
+ * library image stays loaded; its connections are aborted. */
+void stk_lwip_unload(struct stk_lwip *s);
+
+static inline void stk_lwip_lock(struct stk_lwip *s)
+{
+	s->api.sys_lock_tcpip_core();
+}
+
+static inline void stk_lwip_unlock(struct stk_lwip *s)
+{
+	s->api.sys_unlock_tcpip_core();
+}
+
+/* Set where output and accepted connections go (lock held). */
+void stk_lwip_set_handlers(struct stk_lwip *s, stk_lwip_output_fn output,
+			   stk_lwip_accept_fn accept, void *arg);
+
+/* One netif per dataplane port the stack talks to (lock held), with
+ * an IPv4 address (network order; lwIP routes nothing through a netif
+ * without one) and its prefix length. */
+int stk_lwip_add_port(struct stk_lwip *s, uint16_t port, uint16_t mtu,
+		      uint32_t addr4, unsigned prefix_len);
+
+/* Hand one TCP segment in an IP packet (l3_hdr_len bytes of IPv4/IPv6
+ * headers, then TCP) that arrived on `port` to lwIP (lock held). The
+ * bytes are copied. Returns 0, or -1 when lwIP has no memory. */
+int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
+		       uint16_t len, uint16_t l3_hdr_len);
+
+/* Make sure a transparent listener exists for TCP port dport. */
+int stk_lwip_listen(struct stk_lwip *s, uint16_t dport);
+
+#endif

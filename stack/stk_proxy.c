@@ -1,0 +1,971 @@
+/* The L4 proxy of one worker. See stk_proxy.h. */
+#include "stk_proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/apps.h"
+#include "conf/conf.h"
+#include "dataplane/dp_l3.h"
+#include "dataplane/dp_parse.h"
+#include "stk_lwip.h"
+#include "stk_stream_lwip.h"
+#include "stk_stream_sock.h"
+
+#define STK_HANDSHAKE_TIMEOUT_NS (30ull * 1000000000ull)
+#define STK_UDP_MAX 65535
+#define STK_HDR_KEEP 64         /* client datagram headers kept for ICMP */
+
+enum stk_state {
+	STK_ST_CONNECTING = 0,  /* TCP: upstream connect running, SYN held */
+	STK_ST_HANDSHAKE,       /* TCP: SYN given to lwIP, waiting accept */
+	STK_ST_OPEN,            /* TCP tunnel running / UDP flow */
+	STK_ST_DEAD,
+};
+
+struct stk_key {
+	union dp_addr client, dst;
+	uint16_t cport, dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+struct stk_conn {
+	struct stk_key key;
+	struct stk_proxy *p;
+	struct stk_conn *hnext;          /* hash bucket */
+	struct stk_conn *prev, *next;    /* all connections */
+	enum stk_state state;
+	uint16_t in_port;
+	uint64_t deadline_ns;            /* connect / handshake deadline */
+	uint64_t idle_ns;
+	struct timespec start_wall;
+	struct strata_conn_info info;
+	union dp_addr used_dst;
+	uint16_t used_dport;
+	struct strata_tunnel_control ctl;
+
+	/* TCP */
+	uint8_t *syn;
+	uint16_t syn_len, syn_l3_len;
+	struct stk_stream *up;           /* upstream until the tunnel has it */
+	struct stk_tunnel tun;
+	bool tunnel_up;
+
+	/* UDP */
+	struct stk_loop_fd ufd;
+	uint8_t hdr[STK_HDR_KEEP];       /* last client datagram's headers */
+	uint8_t hdr_len;
+	uint64_t pkts[2], bytes[2];
+	uint64_t last_ns;
+
+	uint8_t ctx[];                   /* apps' connection contexts */
+};
+
+struct stk_proxy {
+	const struct conf *conf;
+	struct stk_loop *loop;
+	struct stk_lwip *lwip;
+	stk_proxy_output_fn output;
+	stk_proxy_audit_fn audit;
+	void *arg;
+	char bind_dev[IF_NAMESIZE];
+	struct stk_conn **buckets;
+	uint32_t mask;
+	struct stk_conn *all;            /* list head */
+	struct stk_conn *dead;           /* freed after the batch */
+	uint32_t n_conns;
+	size_t ctx_size;
+	size_t buf_size;
+	uint64_t tcp_idle_ns, udp_idle_ns;
+	uint16_t ip4_id;
+	uint64_t next_sweep_ns;
+	uint8_t scratch[STK_UDP_MAX + 64];
+	struct stk_counters ctr;
+};
+
+/* ---- table ------------------------------------------------------------ */
+
+static uint32_t stk_key_hash(const struct stk_key *k)
+{
+	const uint32_t *w = (const uint32_t *)k;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	for (size_t i = 0; i < sizeof(*k) / 4; i++)
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static struct stk_conn *stk_lookup(struct stk_proxy *p, const struct stk_key *k)
+{
+	struct stk_conn *c = p->buckets[stk_key_hash(k) & p->mask];
+
+	for (; c; c = c->hnext)
+		if (!memcmp(&c->key, k, sizeof(*k)))
+			return c;
+	return NULL;
+}
+
+static void stk_key_of(struct stk_key *k, const struct dp_pkt_view *v)
+{
+	memset(k, 0, sizeof(*k));
+	k->client = v->src;
+	k->dst = v->dst;
+	k->cport = v->sport;
+	k->dport = v->dport;
+	k->proto = v->l4_proto;
+}
+
+static struct stk_conn *stk_conn_new(struct stk_proxy *p,
+				     const struct dp_pkt_view *v, uint16_t port)
+{
+	struct stk_conn *c = calloc(1, sizeof(*c) + p->ctx_size);
+	uint32_t b;
+
+	if (!c)
+		return NULL;
+	stk_key_of(&c->key, v);
+	c->p = p;
+	c->in_port = port;
+	c->ufd.fd = -1;
+	clock_gettime(CLOCK_REALTIME, &c->start_wall);
+	c->info = (struct strata_conn_info){
+		.proto = v->l4_proto,
+		.ip_version = v->ip_version,
+		.in_port = port,
+		.client = c->key.client.b,
+		.orig_dst = c->key.dst.b,
+		.client_port = v->sport,
+		.orig_dport = v->dport,
+		.start_ns = p->loop->now_ns,
+	};
+	c->used_dst = v->dst;
+	c->used_dport = v->dport;
+	b = stk_key_hash(&c->key) & p->mask;
+	c->hnext = p->buckets[b];
+	p->buckets[b] = c;
+	c->next = p->all;
+	if (p->all)
+		p->all->prev = c;
+	p->all = c;
+	p->n_conns++;
+	p->ctr.active++;
+	return c;
+}
+
+/* Unlink now, free after the batch (callbacks may still hold it). */
+static void stk_conn_unlink(struct stk_conn *c)
+{
+	struct stk_proxy *p = c->p;
+	struct stk_conn **pp = &p->buckets[stk_key_hash(&c->key) & p->mask];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->all = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->state = STK_ST_DEAD;
+	c->next = p->dead;
+	p->dead = c;
+	p->n_conns--;
+	p->ctr.active--;
+	free(c->syn);
+	c->syn = NULL;
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static void stk_fmt_time(char *out, size_t cap, const struct timespec *ts)
+{
+	struct tm tm;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000);
+}
+
+static void stk_fmt_addr(char *out, size_t cap, const union dp_addr *a)
+{
+	if (dp_addr_is_v4(a))
+		inet_ntop(AF_INET, a->b + 12, out, (socklen_t)cap);
+	else
+		inet_ntop(AF_INET6, a->b, out, (socklen_t)cap);
+}
+
+static void stk_conn_end(struct stk_conn *c, const char *reason)
+{
+	struct stk_proxy *p = c->p;
+	bool tcp = c->key.proto == IPPROTO_TCP;
+	struct strata_conn_end e = {
+		.bytes_up = tcp ? c->tun.bytes[STK_DIR_UP] : c->bytes[0],
+		.bytes_down = tcp ? c->tun.bytes[STK_DIR_DOWN] : c->bytes[1],
+		.pkts_up = tcp ? 0 : c->pkts[0],
+		.pkts_down = tcp ? 0 : c->pkts[1],
+		.reason = reason,
+	};
+	char start[40], end[40], cl[INET6_ADDRSTRLEN], od[INET6_ADDRSTRLEN],
+	     ud[INET6_ADDRSTRLEN];
+	struct timespec now;
+	json_t *j;
+	char *line;
+
+	apps_conn_end(&c->info, c->ctx, &e);
+	if (!p->audit)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	stk_fmt_time(start, sizeof(start), &c->start_wall);
+	stk_fmt_time(end, sizeof(end), &now);
+	stk_fmt_addr(cl, sizeof(cl), &c->key.client);
+	stk_fmt_addr(od, sizeof(od), &c->key.dst);
+	stk_fmt_addr(ud, sizeof(ud), &c->used_dst);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:i,"
+		      " s:I, s:I, s:I, s:I, s:s}",
+		      "start", start, "end", end, "proto", tcp ? "tcp" : "udp",
+		      "client", cl, "client_port", (int)c->key.cport,
+		      "orig_dst", od, "orig_dport", (int)c->key.dport,
+		      "dst", ud, "dport", (int)c->used_dport,
+		      "bytes_up", (json_int_t)e.bytes_up,
+		      "bytes_down", (json_int_t)e.bytes_down,
+		      "pkts_up", (json_int_t)e.pkts_up,
+		      "pkts_down", (json_int_t)e.pkts_down,
+		      "close", reason);
+	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (line && p->audit(p->arg, line))
+		p->ctr.audit_lines++;
+	else
+		p->ctr.audit_dropped++;
+}
+
+/* ---- egress ----------------------------------------------------------- */
+
+static bool stk_prefix_has(const struct conf_prefix *pf, const union dp_addr *a)
+{
+	unsigned bits = pf->v4 ? 96u + pf->prefix_len : pf->prefix_len;
+	unsigned i;
+
+	if (pf->v4 != dp_addr_is_v4(a))
+		return false;
+	for (i = 0; i < 16 && bits; i++) {
+		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		if ((a->b[i] ^ pf->addr.b[i]) & m)
+			return false;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return true;
+}
+
+/* With no egress device, a destination the kernel routes into one of
+ * strata's TUN devices would come straight back: refuse it. */
+static bool stk_would_loop(const struct stk_proxy *p, const union dp_addr *d)
+{
+	const struct conf *c = p->conf;
+
+	if (p->bind_dev[0])
+		return false;
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		const struct conf_port *pt = &c->ports[i];
+
+		if (pt->kind != CONF_PORT_TUN)
+			continue;
+		for (unsigned j = 0; j < pt->n_routes; j++)
+			if (stk_prefix_has(&pt->routes[j], d))
+				return true;
+		for (unsigned j = 0; j < pt->n_kernel_addrs; j++)
+			if (stk_prefix_has(&pt->kernel_addrs[j], d))
+				return true;
+	}
+	return false;
+}
+
+/* The device of the default route (IPv4, else IPv6), unless it is one
+ * of strata's own TUN devices. */
+static void stk_default_route_dev(const struct conf *c, char *dev, size_t cap)
+{
+	char line[256], ifn[IF_NAMESIZE + 1];
+	unsigned long dst, mask;
+	FILE *f;
+
+	dev[0] = '\0';
+	f = fopen("/proc/net/route", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%16s %lx %*x %*x %*d %*d %*d %lx", ifn, &dst,
+			   &mask) == 3 && dst == 0 && mask == 0) {
+			snprintf(dev, cap, "%s", ifn);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!dev[0] && (f = fopen("/proc/net/ipv6_route", "r"))) {
+		char d[33];
+		unsigned plen;
+
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %16s",
+				   d, &plen, ifn) == 3 && plen == 0 &&
+			    !strcmp(d, "00000000000000000000000000000000") &&
+			    strcmp(ifn, "lo")) {
+				snprintf(dev, cap, "%s", ifn);
+				break;
+			}
+		}
+		fclose(f);
+	}
+	for (unsigned i = 0; i < c->n_ports && dev[0]; i++)
+		if (c->ports[i].kind == CONF_PORT_TUN &&
+		    !strcmp(c->ports[i].ifname, dev))
+			dev[0] = '\0';
+}
+
+static socklen_t stk_sockaddr(struct sockaddr_storage *ss,
+			      const union dp_addr *a, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (dp_addr_is_v4(a)) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->b + 12, 4);
+		return sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->b, 16);
+		return sizeof(*s6);
+	}
+}
+
+/* Ask the egress hooks where to go; false when it must be refused. */
+static bool stk_egress(struct stk_proxy *p, struct stk_conn *c)
+{
+	struct strata_egress_decision d = { .connector = STRATA_CONNECT_KERNEL };
+
+	memcpy(d.dst, c->key.dst.b, 16);
+	d.dport = c->key.dport;
+	apps_egress(&c->info, c->ctx, &d);
+	memcpy(c->used_dst.b, d.dst, 16);
+	c->used_dport = d.dport;
+	if (stk_would_loop(p, &c->used_dst)) {
+		p->ctr.egress_loop++;
+		return false;
+	}
+	return true;
+}
+
+/* ---- packets strata builds ------------------------------------------- */
+
+static void stk_send_built(struct stk_proxy *p, uint16_t port, int len)
+{
+	if (len > 0)
+		p->output(p->arg, port, p->scratch, (uint16_t)len);
+}
+
+static void stk_send_rst(struct stk_proxy *p, uint16_t port,
+			 const uint8_t *pkt, uint32_t len)
+{
+	static const uint8_t no_mac[6];
+	struct dp_pkt_view v;
+
+	if (dp_parse(pkt, len, DP_LINK_RAW_IP, DP_PARSE_L4_CSUM_OK, &v) < 0)
+		return;
+	stk_send_built(p, port, dp_l3_build_tcp_rst(p->scratch,
+			sizeof(p->scratch), pkt, &v, no_mac));
+}
+
+/* IP + UDP header for a datagram from src:sport to dst:dport carrying
+ * len bytes already at scratch + the returned header length. */
+static int stk_udp_headers(struct stk_proxy *p, const union dp_addr *src,
+			   uint16_t sport, const union dp_addr *dst,
+			   uint16_t dport, uint32_t len)
+{
+	struct dp_pkt_view v = { .src = *src, .dst = *dst };
+	bool v4 = dp_addr_is_v4(src);
+	uint16_t hl = v4 ? 28 : 48, ulen = (uint16_t)(8 + len);
+	uint8_t *h = p->scratch, *u = h + hl - 8;
+	uint16_t cs;
+
+	memset(h, 0, hl);
+	if (v4) {
+		uint16_t tot = (uint16_t)(hl + len), id = p->ip4_id++;
+
+		h[0] = 0x45;
+		h[2] = (uint8_t)(tot >> 8); h[3] = (uint8_t)tot;
+		h[4] = (uint8_t)(id >> 8); h[5] = (uint8_t)id;
+		h[8] = 64;
+		h[9] = IPPROTO_UDP;
+		memcpy(h + 12, src->b + 12, 4);
+		memcpy(h + 16, dst->b + 12, 4);
+		cs = dp_csum_fold(dp_csum_partial(h, 20, 0));
+		h[10] = (uint8_t)(cs >> 8); h[11] = (uint8_t)cs;
+		v.ip_version = 4;
+	} else {
+		h[0] = 0x60;
+		h[4] = (uint8_t)(ulen >> 8); h[5] = (uint8_t)ulen;
+		h[6] = IPPROTO_UDP;
+		h[7] = 64;
+		memcpy(h + 8, src->b, 16);
+		memcpy(h + 24, dst->b, 16);
+		v.ip_version = 6;
+	}
+	u[0] = (uint8_t)(sport >> 8); u[1] = (uint8_t)sport;
+	u[2] = (uint8_t)(dport >> 8); u[3] = (uint8_t)dport;
+	u[4] = (uint8_t)(ulen >> 8); u[5] = (uint8_t)ulen;
+	cs = dp_csum_fold(dp_csum_partial(u, ulen,
+					  dp_csum_pseudo(&v, IPPROTO_UDP, ulen)));
+	if (!cs)
+		cs = 0xffff;
+	u[6] = (uint8_t)(cs >> 8); u[7] = (uint8_t)cs;
+	return hl;
+}
+
+/* ICMP port unreachable to the client about its last datagram (headers
+ * kept in c->hdr, lengths shrunk to what was kept). */
+static void stk_send_port_unreach(struct stk_proxy *p, uint16_t port,
+				  const uint8_t *hdr, uint32_t hdr_len)
+{
+	static const uint8_t no_mac[6];
+	uint8_t orig[STK_HDR_KEEP];
+	struct dp_pkt_view v;
+	bool v4 = (hdr[0] >> 4) == 4;
+	uint16_t l4 = (uint16_t)(hdr_len - 8);
+
+	memcpy(orig, hdr, hdr_len);
+	if (v4) {
+		orig[2] = (uint8_t)(hdr_len >> 8); orig[3] = (uint8_t)hdr_len;
+		orig[10] = orig[11] = 0;
+		uint16_t cs = dp_csum_fold(dp_csum_partial(orig, l4, 0));
+		orig[10] = (uint8_t)(cs >> 8); orig[11] = (uint8_t)cs;
+	} else {
+		uint16_t pl = (uint16_t)(hdr_len - 40);
+
+		orig[4] = (uint8_t)(pl >> 8); orig[5] = (uint8_t)pl;
+	}
+	orig[l4 + 4] = 0; orig[l4 + 5] = 8;
+	if (dp_parse(orig, hdr_len, DP_LINK_RAW_IP, DP_PARSE_L4_CSUM_OK |
+		     DP_PARSE_L3_CSUM_OK, &v) < 0)
+		return;
+	p->ctr.udp_unreachable++;
+	stk_send_built(p, port, dp_l3_build_icmp_error(p->scratch,
+			sizeof(p->scratch), orig, &v, v4 ? 3 : 1, v4 ? 3 : 4, 0,
+			&v.dst, no_mac));
+}
+
+/* ---- TCP -------------------------------------------------------------- */
+
+static void stk_tcp_end(struct stk_tunnel *t, enum stk_close_reason why,
+			void *arg)
+{
+	struct stk_conn *c = arg;
+
+	c->p->ctr.closed[why]++;
+	stk_conn_end(c, stk_close_reason_name(why));
+	stk_conn_unlink(c);
+}
+
+static void stk_tcp_data(struct stk_tunnel *t, int dir, const uint8_t *data,
+			 size_t len, void *arg)
+{
+	struct stk_conn *c = arg;
+
+	apps_tunnel(&c->info, c->ctx, dir, data, len, &c->ctl);
+	if (c->ctl.close)
+		stk_tunnel_abort(t, STK_CLOSE_APP);
+}
+
+/* The upstream failed before the client was answered: RST the SYN. */
+static void stk_tcp_refuse(struct stk_conn *c, int err)
+{
+	struct stk_proxy *p = c->p;
+
+	switch (err) {
+	case ECONNREFUSED: p->ctr.upstream_refused++; break;
+	case ETIMEDOUT: p->ctr.upstream_timeout++; break;
+	case ENETUNREACH: case EHOSTUNREACH: case EHOSTDOWN:
+	case ENETDOWN: p->ctr.upstream_unreachable++; break;
+	default: p->ctr.upstream_other++; break;
+	}
+	if (c->syn)
+		stk_send_rst(p, c->in_port, c->syn, c->syn_len);
+	if (c->up) {
+		stk_close(c->up);
+		c->up = NULL;
+	}
+	stk_conn_end(c, "upstream_failed");
+	stk_conn_unlink(c);
+}
+
+static void stk_upstream_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct stk_conn *c = arg;
+	struct stk_proxy *p = c->p;
+
+	if (c->state != STK_ST_CONNECTING)
+		return; /* HANDSHAKE: the tunnel picks the events up */
+	if (ev & STK_EV_ERROR) {
+		stk_tcp_refuse(c, s->error);
+		return;
+	}
+	if (!(ev & STK_EV_CONNECTED))
+		return;
+	/* Upstream is there: now let lwIP answer the client's SYN. */
+	c->state = STK_ST_HANDSHAKE;
+	c->deadline_ns = p->loop->now_ns + STK_HANDSHAKE_TIMEOUT_NS;
+	if (stk_lwip_listen(p->lwip, c->key.dport) < 0 ||
+	    stk_lwip_input_tcp(p->lwip, c->in_port, c->syn, c->syn_len,
+			       c->syn_l3_len) < 0) {
+		p->ctr.lwip_no_memory++;
+		stk_tcp_refuse(c, ENOMEM);
+		return;
+	}
+	free(c->syn);
+	c->syn = NULL;
+}
+
+static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
+			uint32_t len, const struct dp_pkt_view *v)
+{
+	struct strata_ingress_decision d;
+	struct sockaddr_storage ss;
+	struct stk_conn *c;
+	socklen_t sl;
+	int err = 0;
+
+	if (p->n_conns >= p->conf->stack.max_conns) {
+		p->ctr.refused_limit++;
+		stk_send_rst(p, port, pkt, len);
+		return;
+	}
+	c = stk_conn_new(p, v, port);
+	if (!c) {
+		stk_send_rst(p, port, pkt, len);
+		return;
+	}
+	apps_ingress(&c->info, c->ctx, &d);
+	if (d.verdict == STRATA_INGRESS_REJECT) {
+		p->ctr.rejected_by_app++;
+		stk_send_rst(p, port, pkt, len);
+		stk_conn_end(c, "rejected");
+		stk_conn_unlink(c);
+		return;
+	}
+	c->syn = malloc(len);
+	if (!c->syn) {
+		stk_tcp_refuse(c, ENOMEM);
+		return;
+	}
+	memcpy(c->syn, pkt, len);
+	c->syn_len = (uint16_t)len;
+	c->syn_l3_len = v->l4_off;
+	if (!stk_egress(p, c)) {
+		stk_tcp_refuse(c, ELOOP);
+		return;
+	}
+	sl = stk_sockaddr(&ss, &c->used_dst, c->used_dport);
+	c->up = stk_sock_connect(p->loop, (struct sockaddr *)&ss, sl,
+				 p->bind_dev, &err);
+	if (!c->up) {
+		stk_tcp_refuse(c, err);
+		return;
+	}
+	stk_stream_set_cb(c->up, stk_upstream_event, c);
+	c->state = STK_ST_CONNECTING;
+	c->deadline_ns = p->loop->now_ns +
+			 p->conf->stack.connect_timeout_ms * 1000000ull;
+	p->ctr.tcp_conns++;
+}
+
+/* lwIP finished a handshake: join the client pcb to its upstream. */
+static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
+{
+	struct stk_proxy *p = arg;
+	struct stk_lwip *st = p->lwip;
+	struct stk_conn *c;
+	struct stk_stream *cs;
+	struct stk_key k;
+
+	memset(&k, 0, sizeof(k));
+	if (IP_IS_V6(&pcb->remote_ip)) {
+		memcpy(k.client.b, ip_2_ip6(&pcb->remote_ip)->addr, 16);
+		memcpy(k.dst.b, ip_2_ip6(&pcb->local_ip)->addr, 16);
+	} else {
+		dp_addr_from_v4(&k.client, ip_2_ip4(&pcb->remote_ip)->addr);
+		dp_addr_from_v4(&k.dst, ip_2_ip4(&pcb->local_ip)->addr);
+	}
+	k.cport = pcb->remote_port;
+	k.dport = pcb->local_port;
+	k.proto = IPPROTO_TCP;
+	c = stk_lookup(p, &k);
+	if (!c || c->state != STK_ST_HANDSHAKE ||
+	    !(cs = stk_lwip_stream_new(st, pcb))) {
+		p->ctr.accept_unknown++;
+		st->api.tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	c->state = STK_ST_OPEN;
+	c->tunnel_up = true;
+	c->ctl.idle_timeout_ms = (uint32_t)(p->tcp_idle_ns / 1000000ull);
+	stk_tunnel_init(&c->tun, cs, c->up, p->buf_size, &p->loop->now_ns,
+			stk_tcp_end, c);
+	if (apps_has_tunnel_hook())
+		c->tun.data = stk_tcp_data;
+	c->up = NULL;
+	return ERR_OK;
+}
+
+static void stk_tcp_input(struct stk_proxy *p, uint16_t port,
+			  const uint8_t *pkt, uint32_t len,
+			  const struct dp_pkt_view *v)
+{
+	struct stk_key k;
+	struct stk_conn *c;
+
+	stk_key_of(&k, v);
+	c = stk_lookup(p, &k);
+	if (!c && (v->tcp_flags & 0x12) == 0x02) { /* SYN without ACK */
+		stk_tcp_syn(p, port, pkt, len, v);
+		return;
+	}
+	if (c && c->state == STK_ST_CONNECTING) {
+		p->ctr.syn_while_connecting++;
+		return;
+	}
+	/* Established, closing, or unknown (lwIP answers RST). */
+	if (stk_lwip_input_tcp(p->lwip, port, pkt, (uint16_t)len,
+			       v->l4_off) < 0)
+		p->ctr.lwip_no_memory++;
+}
+
+/* ---- UDP -------------------------------------------------------------- */
+
+static struct stk_conn *stk_conn_of_ufd(struct stk_loop_fd *lfd)
+{
+	return (struct stk_conn *)((uint8_t *)lfd -
+				   offsetof(struct stk_conn, ufd));
+}
+
+static void stk_udp_event(struct stk_loop_fd *lfd, uint32_t ev)
+{
+	struct stk_conn *c = stk_conn_of_ufd(lfd);
+	struct stk_proxy *p = c->p;
+
+	for (;;) {
+		uint8_t *data = p->scratch + 48; /* room for headers */
+		ssize_t n = recv(lfd->fd, data, STK_UDP_MAX - 48, 0);
+		int hl;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECONNREFUSED && c->hdr_len)
+				stk_send_port_unreach(p, c->in_port, c->hdr,
+						      c->hdr_len);
+			else if (errno != EAGAIN)
+				p->ctr.udp_send_errors++;
+			if (errno == EAGAIN)
+				return;
+			continue;
+		}
+		c->pkts[1]++;
+		c->bytes[1] += (uint64_t)n;
+		c->last_ns = p->loop->now_ns;
+		if (dp_addr_is_v4(&c->key.dst) && n > 65535 - 28)
+			continue; /* cannot fit one IPv4 datagram */
+		/* Build the headers right before the payload. */
+		hl = dp_addr_is_v4(&c->key.dst) ? 28 : 48;
+		memmove(p->scratch + hl, data, (size_t)n);
+		stk_udp_headers(p, &c->key.dst, c->key.dport, &c->key.client,
+				c->key.cport, (uint32_t)n);
+		if (hl + n <= 65535)
+			p->output(p->arg, c->in_port, p->scratch,
+				  (uint16_t)(hl + n));
+	}
+}
+
+/* The connection's memory outlives the current event batch (the
+ * proxy's dead list), so the socket can go at once. */
+static void stk_udp_close(struct stk_conn *c, const char *why)
+{
+	stk_conn_end(c, why);
+	if (c->ufd.fd >= 0) {
+		stk_loop_del(c->p->loop, &c->ufd);
+		close(c->ufd.fd);
+		c->ufd.fd = -1;
+	}
+	stk_conn_unlink(c);
+}
+
+static struct stk_conn *stk_udp_open(struct stk_proxy *p, uint16_t port,
+				     const uint8_t *pkt, uint32_t len,
+				     const struct dp_pkt_view *v)
+{
+	struct strata_ingress_decision d;
+	struct sockaddr_storage ss;
+	struct stk_conn *c;
+	socklen_t sl;
+	int fd;
+
+	if (p->n_conns >= p->conf->stack.max_conns) {
+		p->ctr.refused_limit++;
+		goto unreach;
+	}
+	c = stk_conn_new(p, v, port);
+	if (!c)
+		goto unreach;
+	apps_ingress(&c->info, c->ctx, &d);
+	if (d.verdict == STRATA_INGRESS_REJECT) {
+		p->ctr.rejected_by_app++;
+		stk_conn_end(c, "rejected");
+		stk_conn_unlink(c);
+		goto unreach;
+	}
+	if (!stk_egress(p, c)) {
+		stk_conn_end(c, "egress_loop");
+		stk_conn_unlink(c);
+		goto unreach;
+	}
+	sl = stk_sockaddr(&ss, &c->used_dst, c->used_dport);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	c->ufd.fd = fd;
+	c->ufd.fn = stk_udp_event;
+	if ((p->bind_dev[0] &&
+	     setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->bind_dev,
+			(socklen_t)strlen(p->bind_dev)) < 0) ||
+	    connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    stk_loop_add(p->loop, &c->ufd) < 0) {
+		close(fd);
+		c->ufd.fd = -1;
+		goto fail;
+	}
+	c->state = STK_ST_OPEN;
+	c->last_ns = p->loop->now_ns;
+	p->ctr.udp_flows++;
+	return c;
+fail:
+	p->ctr.upstream_unreachable++;
+	stk_conn_end(c, "upstream_failed");
+	stk_conn_unlink(c);
+unreach:
+	if (v->l4_off + 8 <= STK_HDR_KEEP)
+		stk_send_port_unreach(p, port, pkt, v->l4_off + 8u);
+	return NULL;
+}
+
+static void stk_udp_input(struct stk_proxy *p, uint16_t port,
+			  const uint8_t *pkt, uint32_t len,
+			  const struct dp_pkt_view *v)
+{
+	struct stk_key k;
+	struct stk_conn *c;
+	uint32_t plen = v->l4_len - 8u;
+
+	stk_key_of(&k, v);
+	c = stk_lookup(p, &k);
+	if (!c && !(c = stk_udp_open(p, port, pkt, len, v)))
+		return;
+	if (v->l4_off + 8u <= STK_HDR_KEEP) {
+		memcpy(c->hdr, pkt, v->l4_off + 8u);
+		c->hdr_len = (uint8_t)(v->l4_off + 8u);
+	}
+	c->pkts[0]++;
+	c->bytes[0] += plen;
+	c->last_ns = p->loop->now_ns;
+	if (send(c->ufd.fd, pkt + v->payload_off, plen, 0) < 0) {
+		if (errno == ECONNREFUSED && c->hdr_len)
+			stk_send_port_unreach(p, port, c->hdr, c->hdr_len);
+		else
+			p->ctr.udp_send_errors++;
+	}
+}
+
+/* ---- the proxy -------------------------------------------------------- */
+
+void stk_proxy_input(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
+		     uint32_t len, const struct dp_pkt_view *v)
+{
+	if (v->flags & DP_PKT_F_FRAGMENT) {
+		p->ctr.bad_packets++;
+		return;
+	}
+	if (v->l4_proto == IPPROTO_TCP)
+		stk_tcp_input(p, port, pkt, len, v);
+	else if (v->l4_proto == IPPROTO_UDP)
+		stk_udp_input(p, port, pkt, len, v);
+	else
+		p->ctr.not_tcp_udp++;
+}
+
+static void stk_proxy_lwip_output(void *arg, uint16_t port, struct pbuf *pb)
+{
+	struct stk_proxy *p = arg;
+	uint16_t n;
+
+	n = p->lwip->api.pbuf_copy_partial(pb, p->scratch, pb->tot_len, 0);
+	p->output(p->arg, port, p->scratch, n);
+}
+
+static void stk_proxy_sweep(struct stk_proxy *p)
+{
+	uint64_t now = p->loop->now_ns;
+	struct stk_conn *c = p->all, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		switch (c->state) {
+		case STK_ST_CONNECTING:
+			if (now >= c->deadline_ns)
+				stk_tcp_refuse(c, ETIMEDOUT);
+			break;
+		case STK_ST_HANDSHAKE:
+			if (now >= c->deadline_ns) {
+				c->p->ctr.handshake_timeout++;
+				stk_close(c->up);
+				c->up = NULL;
+				stk_conn_end(c, "handshake_timeout");
+				stk_conn_unlink(c);
+			}
+			break;
+		case STK_ST_OPEN:
+			if (c->key.proto == IPPROTO_UDP) {
+				if (now - c->last_ns >= p->udp_idle_ns)
+					stk_udp_close(c, "idle");
+			} else if (now - c->tun.last_active_ns >=
+				   c->ctl.idle_timeout_ms * 1000000ull) {
+				stk_tunnel_abort(&c->tun, STK_CLOSE_IDLE);
+			}
+			break;
+		default:
+			break;
+		}
+		/* next may have died in a callback above: restart then */
+		if (next && next->state == STK_ST_DEAD)
+			next = p->all;
+	}
+}
+
+int stk_proxy_poll(struct stk_proxy *p)
+{
+	if (p->loop->now_ns >= p->next_sweep_ns) {
+		stk_proxy_sweep(p);
+		p->next_sweep_ns = p->loop->now_ns + 100000000ull;
+	}
+	while (p->dead) {
+		struct stk_conn *c = p->dead;
+
+		p->dead = c->next;
+		free(c);
+	}
+	stk_lwip_stream_reap(p->lwip);
+	return 100;
+}
+
+struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
+				   struct stk_lwip *lwip,
+				   stk_proxy_output_fn output,
+				   stk_proxy_audit_fn audit, void *arg)
+{
+	struct stk_proxy *p = calloc(1, sizeof(*p));
+	uint32_t n = 1024;
+
+	if (!p)
+		return NULL;
+	while (n < c->stack.max_conns && n < (1u << 22))
+		n <<= 1;
+	p->buckets = calloc(n, sizeof(*p->buckets));
+	if (!p->buckets) {
+		free(p);
+		return NULL;
+	}
+	p->mask = n - 1;
+	p->conf = c;
+	p->loop = loop;
+	p->lwip = lwip;
+	p->output = output;
+	p->audit = audit;
+	p->arg = arg;
+	p->ctx_size = apps_conn_ctx_size();
+	p->buf_size = (size_t)c->stack.buffer_kib * 1024;
+	p->tcp_idle_ns = c->stack.tcp_idle_s * 1000000000ull;
+	p->udp_idle_ns = c->stack.udp_idle_s * 1000000000ull;
+	if (!strcmp(c->egress.interface, "auto"))
+		stk_default_route_dev(c, p->bind_dev, sizeof(p->bind_dev));
+	else
+		snprintf(p->bind_dev, sizeof(p->bind_dev), "%s",
+			 c->egress.interface);
+	stk_lwip_set_handlers(lwip, stk_proxy_lwip_output, stk_tcp_accept, p);
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		const struct conf_port *pt = &c->ports[i];
+		uint32_t a4 = htonl(0xa9fe0001); /* 169.254.0.1/32 if none */
+		unsigned plen = 32;
+
+		for (unsigned j = 0; j < pt->n_addrs; j++) {
+			if (pt->addrs[j].v4) {
+				memcpy(&a4, pt->addrs[j].addr.b + 12, 4);
+				plen = pt->addrs[j].prefix_len;
+				break;
+			}
+		}
+		if (stk_lwip_add_port(lwip, (uint16_t)i, pt->mtu, a4, plen) < 0) {
+			free(p->buckets);
+			free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void stk_proxy_destroy(struct stk_proxy *p)
+{
+	if (!p)
+		return;
+	while (p->all) {
+		struct stk_conn *c = p->all;
+
+		switch (c->state) {
+		case STK_ST_OPEN:
+			if (c->key.proto == IPPROTO_UDP)
+				stk_udp_close(c, "shutdown");
+			else
+				stk_tunnel_abort(&c->tun, STK_CLOSE_SHUTDOWN);
+			break;
+		default:
+			if (c->up)
+				stk_abort(c->up);
+			c->up = NULL;
+			stk_conn_end(c, "shutdown");
+			stk_conn_unlink(c);
+			break;
+		}
+	}
+	p->next_sweep_ns = UINT64_MAX;
+	stk_proxy_poll(p);
+	stk_lwip_set_handlers(p->lwip, NULL, NULL, NULL);
+	free(p->buckets);
+	free(p);
+}
+
+const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p)
+{
+	return &p->ctr;
+}

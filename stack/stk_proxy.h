@@ -1,0 +1,80 @@
+/* The L4 proxy of one worker: TCP and UDP flows the dataplane handed to
+ * the stack are terminated (TCP in lwIP, UDP directly) and joined to
+ * upstream kernel sockets, under the ingress/egress/tunnel hooks.
+ *
+ * TCP connects upstream first: the client's SYN is held until the
+ * upstream connect succeeds, then given to lwIP, which answers SYN-ACK.
+ * A refused or unreachable upstream thus looks to the client like the
+ * real destination (RST), and no half-open proxy state builds up.
+ *
+ * Sans-IO towards the dataplane: packets come in as bytes with a parsed
+ * view, and leave through the output callback as IP packets. */
+#ifndef STRATA_STK_PROXY_H
+#define STRATA_STK_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/dp_pkt.h"
+#include "stk_loop.h"
+#include "stk_tunnel.h"
+
+struct conf;
+struct stk_lwip;
+struct stk_proxy;
+
+#define STK_COUNTERS(X)                                                 \
+	X(tcp_conns)            /* TCP connections accepted for proxying */ \
+	X(udp_flows)            /* UDP flows proxied */                     \
+	X(active)               /* gauge: connections and flows now */      \
+	X(refused_limit)        /* over stack.max_connections */            \
+	X(rejected_by_app)      /* ingress hook said reject */              \
+	X(upstream_refused)     /* connect refused: RST to the client */    \
+	X(upstream_unreachable) /* no route / host down */                  \
+	X(upstream_timeout)     /* connect_timeout_ms passed */             \
+	X(upstream_other)       /* any other connect failure */             \
+	X(egress_loop)          /* destination would route back into us */ \
+	X(syn_while_connecting) /* retransmitted SYNs absorbed */           \
+	X(handshake_timeout)    /* client never completed the handshake */  \
+	X(accept_unknown)       /* lwIP accepted a connection we never held */\
+	X(lwip_no_memory)       /* a packet lwIP could not take */          \
+	X(udp_send_errors)      /* datagrams the upstream socket refused */ \
+	X(udp_unreachable)      /* ICMP port unreachable sent to clients */ \
+	X(not_tcp_udp)          /* other protocols handed to the stack */   \
+	X(bad_packets)          /* stack input that did not parse */        \
+	X(audit_lines)          /* audit records written */                 \
+	X(audit_dropped)        /* audit records lost (queue full, errors) */
+
+struct stk_counters {
+#define STK_CTR_FIELD(n) uint64_t n;
+	STK_COUNTERS(STK_CTR_FIELD)
+#undef STK_CTR_FIELD
+	uint64_t closed[STK_CLOSE__COUNT];
+};
+
+/* Where built and lwIP-made IP packets go. */
+typedef void (*stk_proxy_output_fn)(void *arg, uint16_t port,
+				    const uint8_t *pkt, uint16_t len);
+/* Where audit lines go (owned by the callee; NULL-terminated JSON).
+ * Returns false when the line could not be queued. */
+typedef bool (*stk_proxy_audit_fn)(void *arg, char *line);
+
+struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
+				   struct stk_lwip *lwip,
+				   stk_proxy_output_fn output,
+				   stk_proxy_audit_fn audit, void *arg);
+/* Reset everything still open and free the proxy (lock held). */
+void stk_proxy_destroy(struct stk_proxy *p);
+
+/* One IP packet for the stack (v parsed from pkt, raw IP: l3_off 0),
+ * lock held. */
+void stk_proxy_input(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
+		     uint32_t len, const struct dp_pkt_view *v);
+
+/* Timeouts and deferred frees; call after each batch and at least every
+ * 100 ms (lock held). Returns ms until the next timeout is due. */
+int stk_proxy_poll(struct stk_proxy *p);
+
+const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p);
+
+#endif

@@ -1,0 +1,207 @@
+/* Running the stack on a worker lcore. See stk_worker.h.
+ *
+ * Locking: the instance's lwIP tcpip thread runs lwIP timers under the
+ * core lock; the worker takes the lock for each batch of work (packets
+ * in, socket events, timeouts) and never while it sleeps. */
+#include "stk_worker.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "conf/conf.h"
+#include "dataplane/dp_dataplane.h"
+#include "dataplane/dp_parse.h"
+#include "stk_audit.h"
+#include "stk_loop.h"
+#include "stk_lwip.h"
+#include "stk_proxy.h"
+
+struct stk_runtime {
+	const struct conf *conf;
+	struct stk_audit *audit;
+};
+
+struct stk_worker {
+	struct stk_runtime *rt;
+	unsigned idx;
+	struct dp_worker *dpw;
+	struct stk_lwip *lwip;
+	struct stk_loop loop;
+	struct stk_proxy *proxy;
+	uint64_t bad_packets;
+};
+
+static void stk_worker_output(void *arg, uint16_t port, const uint8_t *pkt,
+			      uint16_t len)
+{
+	struct stk_worker *w = arg;
+
+	dp_worker_tx(w->dpw, port, pkt, len);
+}
+
+static bool stk_worker_audit(void *arg, char *line)
+{
+	struct stk_worker *w = arg;
+
+	return stk_audit_push(w->rt->audit, w->idx, line);
+}
+
+static void stk_worker_stop(void *ctx)
+{
+	struct stk_worker *w = ctx;
+
+	if (w->proxy) {
+		stk_lwip_lock(w->lwip);
+		stk_proxy_destroy(w->proxy);
+		stk_lwip_unlock(w->lwip);
+	}
+	stk_lwip_unload(w->lwip);
+	stk_loop_fini(&w->loop);
+	free(w);
+}
+
+static void *stk_worker_start(void *arg, unsigned idx, struct dp_worker *dpw)
+{
+	struct stk_runtime *rt = arg;
+	struct stk_worker *w = calloc(1, sizeof(*w));
+	char err[256];
+
+	if (!w)
+		return NULL;
+	w->rt = rt;
+	w->idx = idx;
+	w->dpw = dpw;
+	if (stk_loop_init(&w->loop) < 0) {
+		fprintf(stderr, "strata: worker %u: cannot create epoll\n", idx);
+		free(w);
+		return NULL;
+	}
+	w->lwip = stk_lwip_load(err, sizeof(err));
+	if (!w->lwip) {
+		fprintf(stderr, "strata: worker %u: %s\n", idx, err);
+		stk_loop_fini(&w->loop);
+		free(w);
+		return NULL;
+	}
+	stk_lwip_lock(w->lwip);
+	w->proxy = stk_proxy_create(rt->conf, &w->loop, w->lwip,
+				    stk_worker_output,
+				    rt->audit ? stk_worker_audit : NULL, w);
+	stk_lwip_unlock(w->lwip);
+	if (!w->proxy) {
+		fprintf(stderr, "strata: worker %u: cannot set up the proxy\n",
+			idx);
+		stk_worker_stop(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void stk_worker_input(void *ctx, const struct dp_worker_pkt *pkts,
+			     unsigned n)
+{
+	struct stk_worker *w = ctx;
+	struct dp_pkt_view v;
+
+	stk_lwip_lock(w->lwip);
+	w->loop.now_ns = stk_now_ns();
+	for (unsigned i = 0; i < n; i++) {
+		/* The rx/tx lcore verified the packet; this only recovers
+		 * the offsets. */
+		if (dp_parse(pkts[i].data, pkts[i].len, DP_LINK_RAW_IP,
+			     DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK,
+			     &v) < 0) {
+			w->bad_packets++;
+			continue;
+		}
+		stk_proxy_input(w->proxy, pkts[i].port, pkts[i].data,
+				pkts[i].len, &v);
+	}
+	stk_proxy_poll(w->proxy);
+	stk_lwip_unlock(w->lwip);
+}
+
+static int stk_worker_poll(void *ctx)
+{
+	struct stk_worker *w = ctx;
+	int ms;
+
+	stk_loop_wait(&w->loop, 0);
+	stk_lwip_lock(w->lwip);
+	stk_loop_dispatch(&w->loop);
+	ms = stk_proxy_poll(w->proxy);
+	stk_lwip_unlock(w->lwip);
+	return ms;
+}
+
+static int stk_worker_wait_fd(void *ctx)
+{
+	return ((struct stk_worker *)ctx)->loop.epfd;
+}
+
+static void stk_worker_stats(void *ctx, json_t *obj)
+{
+	struct stk_worker *w = ctx;
+	const struct stk_counters *c = stk_proxy_counters(w->proxy);
+	json_t *st = json_object(), *closed = json_object();
+
+#define STK_CTR_JSON(n) \
+	json_object_set_new(st, #n, json_integer((json_int_t)c->n));
+	STK_COUNTERS(STK_CTR_JSON)
+#undef STK_CTR_JSON
+	for (unsigned i = 0; i < STK_CLOSE__COUNT; i++)
+		json_object_set_new(closed, stk_close_reason_name(i),
+				    json_integer((json_int_t)c->closed[i]));
+	json_object_set_new(st, "closed", closed);
+	json_object_set_new(st, "unparsable",
+			    json_integer((json_int_t)w->bad_packets));
+	json_object_set_new(st, "tcp_listeners",
+			    json_integer(w->lwip->n_listeners));
+	if (w->rt->audit)
+		json_object_set_new(st, "audit_write_errors", json_integer(
+			(json_int_t)stk_audit_write_errors(w->rt->audit)));
+	json_object_set_new(obj, "stack", st);
+}
+
+void stk_worker_ops(struct stk_runtime *rt, struct dp_worker_ops *ops)
+{
+	*ops = (struct dp_worker_ops){
+		.start = stk_worker_start,
+		.input = stk_worker_input,
+		.poll = stk_worker_poll,
+		.wait_fd = stk_worker_wait_fd,
+		.stop = stk_worker_stop,
+		.stats = stk_worker_stats,
+		.arg = rt,
+	};
+}
+
+struct stk_runtime *stk_runtime_create(const struct conf *c, char *err,
+				       size_t errlen)
+{
+	struct stk_runtime *rt = calloc(1, sizeof(*rt));
+
+	if (!rt) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rt->conf = c;
+	if (c->audit.path[0]) {
+		rt->audit = stk_audit_open(c->audit.path, c->lcores.workers,
+					   err, errlen);
+		if (!rt->audit) {
+			free(rt);
+			return NULL;
+		}
+	}
+	return rt;
+}
+
+void stk_runtime_destroy(struct stk_runtime *rt)
+{
+	if (!rt)
+		return;
+	stk_audit_close(rt->audit);
+	free(rt);
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# strata as a laptop-mode L4 proxy. Namespace S holds strata, its TUN
+# device and the clients (curl, socat): a prefix inside the origin's
+# subnet is routed into the TUN. Namespace O holds the origins (a static
+# HTTP server, a UDP echo), reached from S over a veth that strata's
+# kernel-socket egress is bound to.
+#
+# Checks: a 100 MB download over IPv4 and IPv6 with matching sha256;
+# 1,000 concurrent connections all complete; UDP request/response; a UDP
+# datagram to a closed port gets ICMP port unreachable; a TCP connect to
+# a closed port is refused (RST); an origin killed mid-transfer gives the
+# client an error, not a hang; one audit line per finished flow.
+#
+# usage: tun_proxy.sh STRATA_BINARY    (root; about a minute)
+set -uo pipefail
+STRATA=${1:?usage: tun_proxy.sh STRATA_BINARY}
+. "$(dirname "$0")/lib.sh"
+
+it_require_root
+it_need_cmd ip curl jq timeout python3 socat sha256sum
+[ -x "$STRATA" ] || fail "not executable: $STRATA"
+STRATA=$(readlink -f "$STRATA")
+
+it_init
+S=strata-px-s-$$
+O=strata-px-o-$$
+VS=pxs$$
+VO=pxo$$
+IFN=stpx$$
+SIZE_MB=${SIZE_MB:-100}
+CONNS=${CONNS:-1000}
+
+it_netns "$S"
+it_netns "$O"
+ip link add "$VS" netns "$S" type veth peer name "$VO" netns "$O" ||
+	fail "veth"
+ip -n "$S" addr add 10.99.0.1/24 dev "$VS"
+ip -n "$S" addr add fd99::1/64 dev "$VS" nodad
+ip -n "$O" addr add 10.99.0.2/24 dev "$VO"
+ip -n "$O" addr add fd99::2/64 dev "$VO" nodad
+ip -n "$S" link set "$VS" up
+ip -n "$O" link set "$VO" up
+
+# Origins: static files over HTTP (v4 and v6), a UDP echo.
+mkdir -p "$IT_WORK/www"
+head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
+echo hello >"$IT_WORK/www/small"
+WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
+ip netns exec "$O" python3 -m http.server --bind :: --directory \
+	"$IT_WORK/www" 8080 >/dev/null 2>&1 &
+it_track_pid $!
+HTTP_PID=$!
+ip netns exec "$O" socat -T 5 UDP6-RECVFROM:5353,fork,reuseaddr \
+	EXEC:cat >/dev/null 2>&1 &
+it_track_pid $!
+
+cat >"$IT_WORK/strata.yaml" <<YAML
+ports:
+  - name: tun0
+    kind: tun
+    addresses: [10.77.0.2/24, fd77::2/64]
+    tun:
+      ifname: $IFN
+      kernel_addresses: [10.77.0.1/24, fd77::1/64]
+      # more specific than the veth's subnet: clients go through strata
+      routes: [10.99.0.0/25, "fd99::/65"]
+lcores: {rxtx: 1, workers: 1}
+policy:
+  default_action: stack
+egress:
+  interface: $VS
+audit:
+  path: $IT_WORK/audit.log
+YAML
+
+it_strata_start "$S" "$STRATA" "$IT_WORK/strata.yaml"
+it_wait_for 20 "$IFN up" it_link_ready "$S" "$IFN"
+route_in() { ip -n "$S" route get 10.99.0.2 | grep -q "dev $IFN"; }
+it_wait_for 10 "route into $IFN" route_in
+origin_up() { ip netns exec "$O" curl -sf http://127.0.0.1:8080/small; }
+it_wait_for 10 "origin HTTP server" origin_up
+
+sx() { timeout "$1" ip netns exec "$S" "${@:2}"; }
+
+# Downloads, v4 and v6.
+for url in http://10.99.0.2:8080/big "http://[fd99::2]:8080/big"; do
+	got=$(sx 120 curl -sS --max-time 100 "$url" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$WANT" ] || fail "download $url: sha256 $got, want $WANT"
+	it_log "download $url: ${SIZE_MB} MB, sha256 matches"
+done
+
+# Many at once.
+cat >"$IT_WORK/many.py" <<'PY'
+import socket, sys, selectors, time
+n, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sel = selectors.DefaultSelector()
+req = b"GET /small HTTP/1.0\r\nHost: x\r\n\r\n"
+done = 0
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    s.connect_ex((host, port))
+    sel.register(s, selectors.EVENT_WRITE, [b"", False])
+deadline = time.time() + 60
+while done < n and time.time() < deadline:
+    for key, ev in sel.select(1):
+        s, st = key.fileobj, key.data
+        if ev & selectors.EVENT_WRITE and not st[1]:
+            s.send(req); st[1] = True
+            sel.modify(s, selectors.EVENT_READ, st)
+            continue
+        d = s.recv(65536)
+        if d:
+            st[0] += d
+            continue
+        sel.unregister(s); s.close()
+        if st[0].startswith(b"HTTP/1.0 200") and st[0].endswith(b"hello\n"):
+            done += 1
+print(done)
+PY
+got=$(sx 90 python3 "$IT_WORK/many.py" "$CONNS" 10.99.0.2 8080)
+[ "$got" = "$CONNS" ] || fail "$CONNS concurrent connections: ${got:-0} completed"
+it_log "$CONNS concurrent connections completed"
+
+# UDP request/response, and ICMP port unreachable from a closed port.
+got=$(echo ping-udp | sx 10 socat -T 3 - UDP6:[fd99::2]:5353)
+[ "$got" = ping-udp ] || fail "UDP echo over v6: got '$got'"
+got=$(echo ping-udp4 | sx 10 socat -T 3 - UDP4:10.99.0.2:5353 2>&1)
+it_log "UDP echo (v6) works; v4 to an IPv6-only socat: '$got'"
+cat >"$IT_WORK/unreach.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"x")
+try:
+    s.recv(100)
+    print("answer")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+PY
+got=$(sx 10 python3 "$IT_WORK/unreach.py" 10.99.0.2 9)
+[ "$got" = refused ] || fail "UDP to a closed port: $got, want refused (ICMP port unreachable)"
+it_log "UDP to a closed port: ICMP port unreachable"
+
+# TCP to a closed port: refused, as if connecting directly.
+out=$(sx 10 curl -sS --max-time 5 http://10.99.0.2:9/ 2>&1)
+echo "$out" | grep -q 'Connection refused' ||
+	fail "TCP to a closed port: '$out', want Connection refused"
+it_log "TCP to a closed port: refused"
+
+# Origin dies mid-transfer: the client must see an error quickly.
+sx 60 curl -sS --limit-rate 1M --max-time 50 -o /dev/null \
+	http://10.99.0.2:8080/big 2>"$IT_WORK/killed.err" &
+CURL_PID=$!
+it_track_pid $CURL_PID
+sleep 2
+kill -KILL "$HTTP_PID"
+t0=$(date +%s)
+wait "$CURL_PID"
+rc=$?
+t1=$(date +%s)
+[ "$rc" -ne 0 ] || fail "download from a killed origin reported success"
+[ $((t1 - t0)) -le 20 ] || fail "client hung $((t1 - t0)) s after the origin died"
+it_log "origin killed mid-transfer: curl failed after $((t1 - t0)) s" \
+	"($(head -c 120 "$IT_WORK/killed.err"))"
+
+stats=$(it_strata_stats) || exit 1
+it_log "stack: $(echo "$stats" | jq -c '.lcores[] | select(.role=="worker") | .stack')"
+it_strata_stop
+lines=$(wc -l <"$IT_WORK/audit.log")
+[ "$lines" -ge $((CONNS + 3)) ] || fail "audit log has $lines lines, want >= $((CONNS + 3))"
+jq -e -s 'all(.[]; has("start") and has("end") and has("client") and
+	has("orig_dst") and has("dst") and has("bytes_up") and
+	has("bytes_down") and has("close"))' "$IT_WORK/audit.log" >/dev/null ||
+	fail "audit lines lack fields: $(head -n 2 "$IT_WORK/audit.log")"
+big=$(jq -s --argjson sz $((SIZE_MB * 1024 * 1024)) \
+	'[.[] | select(.bytes_down >= $sz)] | length' "$IT_WORK/audit.log")
+[ "$big" -ge 2 ] || fail "audit log does not show the two downloads"
+it_log "audit log: $lines lines"
+it_log "PASS"
