@@ -17,7 +17,7 @@ STRATA=${1:?usage: tun_proxy.sh STRATA_BINARY}
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
-it_need_cmd ip curl jq timeout python3 socat sha256sum
+it_need_cmd ip curl jq timeout python3 socat sha256sum nginx
 [ -x "$STRATA" ] || fail "not executable: $STRATA"
 STRATA=$(readlink -f "$STRATA")
 
@@ -41,13 +41,34 @@ ip -n "$O" addr add fd99::2/64 dev "$VO" nodad
 ip -n "$S" link set "$VS" up
 ip -n "$O" link set "$VO" up
 
-# Origins: static files over HTTP (v4 and v6), a UDP echo.
+# Origins: nginx serving static files (v4 and v6), a plain Python HTTP
+# server to kill mid-transfer, a UDP echo.
 mkdir -p "$IT_WORK/www"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
 echo hello >"$IT_WORK/www/small"
 WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
+cat >"$IT_WORK/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+daemon off;
+pid $IT_WORK/nginx.pid;
+error_log $IT_WORK/nginx.err;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	server {
+		listen 8080 backlog=4096;
+		listen [::]:8080 backlog=4096;
+		root $IT_WORK/www;
+	}
+}
+NGINX
+ip netns exec "$O" sysctl -qw net.core.somaxconn=4096
+ip netns exec "$O" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
+	>/dev/null 2>&1 &
+it_track_pid $!
 ip netns exec "$O" python3 -m http.server --bind :: --directory \
-	"$IT_WORK/www" 8080 >/dev/null 2>&1 &
+	"$IT_WORK/www" 8081 >/dev/null 2>&1 &
 it_track_pid $!
 HTTP_PID=$!
 ip netns exec "$O" socat -T 5 UDP6-RECVFROM:5353,fork,reuseaddr \
@@ -77,8 +98,11 @@ it_strata_start "$S" "$STRATA" "$IT_WORK/strata.yaml"
 it_wait_for 20 "$IFN up" it_link_ready "$S" "$IFN"
 route_in() { ip -n "$S" route get 10.99.0.2 | grep -q "dev $IFN"; }
 it_wait_for 10 "route into $IFN" route_in
-origin_up() { ip netns exec "$O" curl -sf http://127.0.0.1:8080/small; }
-it_wait_for 10 "origin HTTP server" origin_up
+origin_up() {
+	ip netns exec "$O" curl -sf http://127.0.0.1:8080/small &&
+		ip netns exec "$O" curl -sf http://127.0.0.1:8081/small
+}
+it_wait_for 10 "origin HTTP servers" origin_up
 
 sx() { timeout "$1" ip netns exec "$S" "${@:2}"; }
 
@@ -114,7 +138,7 @@ while done < n and time.time() < deadline:
             st[0] += d
             continue
         sel.unregister(s); s.close()
-        if st[0].startswith(b"HTTP/1.0 200") and st[0].endswith(b"hello\n"):
+        if st[0].startswith(b"HTTP/1.1 200") and st[0].endswith(b"hello\n"):
             done += 1
 print(done)
 PY
@@ -125,15 +149,19 @@ it_log "$CONNS concurrent connections completed"
 # UDP request/response, and ICMP port unreachable from a closed port.
 got=$(echo ping-udp | sx 10 socat -T 3 - UDP6:[fd99::2]:5353)
 [ "$got" = ping-udp ] || fail "UDP echo over v6: got '$got'"
-got=$(echo ping-udp4 | sx 10 socat -T 3 - UDP4:10.99.0.2:5353 2>&1)
-it_log "UDP echo (v6) works; v4 to an IPv6-only socat: '$got'"
-cat >"$IT_WORK/unreach.py" <<'PY'
+got=$(echo ping-udp4 | sx 10 socat -T 3 - UDP4:10.99.0.2:5353)
+[ "$got" = ping-udp4 ] || fail "UDP echo over v4: got '$got'"
+it_log "UDP echo works over v4 and v6"
+cat >"$IT_WORK/closed.py" <<'PY'
+# Connect to a closed port over UDP or TCP; print what the client saw.
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                  socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
 s.settimeout(3)
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.send(b"x")
 try:
+    s.connect((host, port))
+    s.send(b"x")
     s.recv(100)
     print("answer")
 except ConnectionRefusedError:
@@ -141,19 +169,18 @@ except ConnectionRefusedError:
 except socket.timeout:
     print("timeout")
 PY
-got=$(sx 10 python3 "$IT_WORK/unreach.py" 10.99.0.2 9)
-[ "$got" = refused ] || fail "UDP to a closed port: $got, want refused (ICMP port unreachable)"
-it_log "UDP to a closed port: ICMP port unreachable"
-
-# TCP to a closed port: refused, as if connecting directly.
-out=$(sx 10 curl -sS --max-time 5 http://10.99.0.2:9/ 2>&1)
-echo "$out" | grep -q 'Connection refused' ||
-	fail "TCP to a closed port: '$out', want Connection refused"
-it_log "TCP to a closed port: refused"
+for host in 10.99.0.2 fd99::2; do
+	for kind in udp tcp; do
+		got=$(sx 10 python3 "$IT_WORK/closed.py" $kind $host 9)
+		[ "$got" = refused ] ||
+			fail "$kind to closed port $host:9: $got, want refused"
+	done
+done
+it_log "closed ports: UDP gets ICMP port unreachable, TCP gets RST (v4, v6)"
 
 # Origin dies mid-transfer: the client must see an error quickly.
 sx 60 curl -sS --limit-rate 1M --max-time 50 -o /dev/null \
-	http://10.99.0.2:8080/big 2>"$IT_WORK/killed.err" &
+	http://10.99.0.2:8081/big 2>"$IT_WORK/killed.err" &
 CURL_PID=$!
 it_track_pid $CURL_PID
 sleep 2
