@@ -67,8 +67,22 @@ ip netns exec "$O" sysctl -qw net.core.somaxconn=4096
 ip netns exec "$O" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
 	>/dev/null 2>&1 &
 it_track_pid $!
-ip netns exec "$O" python3 -m http.server --bind :: --directory \
-	"$IT_WORK/www" 8081 >/dev/null 2>&1 &
+# An origin that streams forever and, when killed, resets (linger 0).
+cat >"$IT_WORK/resetter.py" <<'PY'
+import socket, struct
+ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("::", 8081))
+ls.listen(16)
+while True:
+    c, _ = ls.accept()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.recv(4096)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+    while True:
+        c.sendall(b"x" * 65536)
+PY
+ip netns exec "$O" python3 "$IT_WORK/resetter.py" >/dev/null 2>&1 &
 it_track_pid $!
 HTTP_PID=$!
 ip netns exec "$O" socat -T 5 UDP6-RECVFROM:5353,fork,reuseaddr \
@@ -100,7 +114,7 @@ route_in() { ip -n "$S" route get 10.99.0.2 | grep -q "dev $IFN"; }
 it_wait_for 10 "route into $IFN" route_in
 origin_up() {
 	ip netns exec "$O" curl -sf http://127.0.0.1:8080/small &&
-		ip netns exec "$O" curl -sf http://127.0.0.1:8081/small
+		ip netns exec "$O" ss -ltn | grep -q ':8081 '
 }
 it_wait_for 10 "origin HTTP servers" origin_up
 
@@ -112,6 +126,22 @@ for url in http://10.99.0.2:8080/big "http://[fd99::2]:8080/big"; do
 	[ "$got" = "$WANT" ] || fail "download $url: sha256 $got, want $WANT"
 	it_log "download $url: ${SIZE_MB} MB, sha256 matches"
 done
+
+# A slow client: the origin is fast, the client reads 256 KB/s. Flow
+# control must hold the bytes back in the origin, not in strata.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$IT_STRATA_PID/status"; }
+sx 30 curl -sS --limit-rate 256K --max-time 10 -o /dev/null \
+	http://10.99.0.2:8080/big 2>/dev/null &
+SLOW_PID=$!
+it_track_pid $SLOW_PID
+sleep 2
+rss0=$(rss_kb)
+sleep 7
+rss1=$(rss_kb)
+wait "$SLOW_PID"
+[ $((rss1 - rss0)) -le 8192 ] ||
+	fail "strata grew from $rss0 to $rss1 KiB during a slow download"
+it_log "slow client: strata RSS $rss0 -> $rss1 KiB over 7 s"
 
 # Many at once.
 cat >"$IT_WORK/many.py" <<'PY'
@@ -178,9 +208,10 @@ for host in 10.99.0.2 fd99::2; do
 done
 it_log "closed ports: UDP gets ICMP port unreachable, TCP gets RST (v4, v6)"
 
-# Origin dies mid-transfer: the client must see an error quickly.
+# Origin dies mid-transfer and resets: the client must be reset too,
+# quickly, not left hanging.
 sx 60 curl -sS --limit-rate 1M --max-time 50 -o /dev/null \
-	http://10.99.0.2:8081/big 2>"$IT_WORK/killed.err" &
+	http://10.99.0.2:8081/ 2>"$IT_WORK/killed.err" &
 CURL_PID=$!
 it_track_pid $CURL_PID
 sleep 2
@@ -191,6 +222,8 @@ rc=$?
 t1=$(date +%s)
 [ "$rc" -ne 0 ] || fail "download from a killed origin reported success"
 [ $((t1 - t0)) -le 20 ] || fail "client hung $((t1 - t0)) s after the origin died"
+grep -q 'reset' "$IT_WORK/killed.err" ||
+	fail "client saw '$(cat "$IT_WORK/killed.err")', want a reset"
 it_log "origin killed mid-transfer: curl failed after $((t1 - t0)) s" \
 	"($(head -c 120 "$IT_WORK/killed.err"))"
 
