@@ -285,6 +285,11 @@ void conf__default_ports(struct conf *c)
 	conf_parse_prefix("10.77.0.1/24", &p->kernel_addrs[0]);
 	conf_parse_prefix("fd77::1/64", &p->kernel_addrs[1]);
 	p->n_kernel_addrs = 2;
+	/* Laptop mode proxies these prefixes (benchmarking ranges, not the
+	 * default route): route more into the TUN to proxy more. */
+	conf_parse_prefix("198.18.0.0/15", &p->routes[0]);
+	conf_parse_prefix("fd77:1::/64", &p->routes[1]);
+	p->n_routes = 2;
 	c->n_ports = 1;
 }
 
@@ -346,9 +351,11 @@ static const struct conf_map conf_rule_map =
 static const struct conf_key conf_policy_keys[] = {
 	{ .name = "default_action", .type = CONF_T_ENUM,
 	  FLD(struct conf, policy.default_action), .names = conf_actions,
-	  .def = "local", .check = conf_check_default_action,
-	  .doc = "action for packets that no rule matches: allow, drop, "
-		 "local or stack (forward needs a rule with out_port)" },
+	  .def = "stack", .check = conf_check_default_action,
+	  .doc = "action for packets to other hosts that no rule matches: "
+		 "allow, drop, local or stack (proxy TCP and UDP through the "
+		 "userspace stack); forward needs a rule with out_port. "
+		 "Packets to strata's own addresses are answered locally" },
 	{ .name = "rules", .type = CONF_T_MAP_LIST,
 	  FLD(struct conf, policy.rules[0]),
 	  .aux_off = offsetof(struct conf, policy.n_rules),

@@ -1,4 +1,4 @@
-/* strata config default | check FILE */
+/* strata config default | reference | check FILE */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,13 +7,16 @@
 
 static const char config_usage[] =
 	"usage: strata config default\n"
+	"       strata config reference\n"
 	"       strata config check FILE\n"
 	"\n"
-	"default  print the full default configuration as YAML, every key\n"
-	"         with its documentation; a good start for a config file\n"
-	"check    validate FILE; errors are printed as\n"
-	"         FILE:LINE:COL: path.to.key: what is wrong\n"
-	"         exit status 0 when valid, 2 when not\n";
+	"default    print the full default configuration as YAML, every key\n"
+	"           with its documentation; a good start for a config file\n"
+	"reference  print the Markdown reference of every key\n"
+	"           (docs/CONFIG.md is exactly this)\n"
+	"check      validate FILE; errors are printed as\n"
+	"           FILE:LINE:COL: path.to.key: what is wrong\n"
+	"           exit status 0 when valid, 2 when not\n";
 
 int cmd_config(int argc, char **argv)
 {
@@ -34,6 +37,14 @@ int cmd_config(int argc, char **argv)
 			return 2;
 		}
 		conf_print_default(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "reference")) {
+		if (argc != 2) {
+			fputs(config_usage, stderr);
+			return 2;
+		}
+		conf_print_reference(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "check")) {

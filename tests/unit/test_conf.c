@@ -91,7 +91,17 @@ static void test_defaults(void **state)
 	assert_int_equal(p->n_kernel_addrs, 2);
 	assert_prefix(&p->kernel_addrs[0], "10.77.0.1/24");
 	assert_prefix(&p->kernel_addrs[1], "fd77::1/64");
-	assert_int_equal(p->n_routes, 0);
+	assert_int_equal(p->n_routes, 2);
+	assert_prefix(&p->routes[0], "198.18.0.0/15");
+	assert_prefix(&p->routes[1], "fd77:1::/64");
+	assert_int_equal(c.policy.default_action, CONF_ACTION_STACK);
+	assert_int_equal(c.stack.max_conns, 65536);
+	assert_int_equal(c.stack.buffer_kib, 16);
+	assert_int_equal(c.stack.connect_timeout_ms, 10000);
+	assert_int_equal(c.stack.tcp_idle_s, 3600);
+	assert_int_equal(c.stack.udp_idle_s, 60);
+	assert_string_equal(c.egress.interface, "auto");
+	assert_string_equal(c.audit.path, "");
 	assert_int_equal(p->rx_desc, 1024);
 	assert_int_equal(p->tx_desc, 1024);
 	assert_int_equal(c.lcores.rxtx, 1);
@@ -117,7 +127,6 @@ static void test_defaults(void **state)
 	assert_true(c.icmp.echo);
 	assert_true(c.icmp.errors);
 	assert_int_equal(c.icmp.errors_per_s, 1000);
-	assert_int_equal(c.policy.default_action, CONF_ACTION_LOCAL);
 	assert_int_equal(c.policy.n_rules, 0);
 	assert_int_equal(c.admin.stats_interval_s, 0);
 	conf_free(&c);
@@ -339,7 +348,7 @@ static void test_err_unknown_key(void **state)
 	expect_errors("bogus: 1\n",
 		"t.yaml:1:1: bogus: unknown key (expected one of: ports, "
 		"lcores, eal, mbuf, flows, reassembly, neighbors, icmp, "
-		"policy, admin)\n");
+		"policy, stack, egress, audit, admin)\n");
 	expect_errors("ports:\n  - name: a\n    kind: tun\n    tun:\n"
 		      "      ifnam: x\n",
 		"t.yaml:5:7: ports[0].tun.ifnam: unknown key (expected one "
