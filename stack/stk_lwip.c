@@ -265,7 +265,10 @@ int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 
 	if (!nif || len < l3_hdr_len + 20)
 		return -1;
-	p = s->api.pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
+	/* PBUF_RAM: one contiguous buffer. (Debian's build sizes its pool
+	 * pbufs for a smaller MSS than its headers say, and pbuf_take into a
+	 * pool chain overruns them: never use PBUF_POOL here.) */
+	p = s->api.pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
 	if (!p)
 		return -1;
 	if (s->api.pbuf_take(p, pkt, len) != ERR_OK) {
