@@ -25,6 +25,7 @@ struct app_policy_rule {
 	uint8_t proto;
 	uint16_t dport_lo, dport_hi;
 	struct strata_ip_flow_decision d; /* verdict CONTINUE for allow */
+	bool reject;                      /* stack, then refused at ingress */
 };
 
 struct app_policy {
@@ -74,30 +75,51 @@ static inline bool app_policy_has_ports(uint8_t proto)
 	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
 }
 
+/* The first rule matching (proto, dport, src, dst), or NULL. */
+static const struct app_policy_rule *
+app_policy_match(const struct app_policy *ap, uint8_t proto, uint16_t dport,
+		 const uint8_t *src, const uint8_t *dst, bool v4)
+{
+	for (unsigned i = 0; i < ap->n_rules; i++) {
+		const struct app_policy_rule *r = &ap->rules[i];
+
+		if (r->proto && r->proto != proto)
+			continue;
+		if ((r->dport_lo != 0 || r->dport_hi != 65535) &&
+		    (!app_policy_has_ports(proto) ||
+		     dport < r->dport_lo || dport > r->dport_hi))
+			continue;
+		if (!app_policy_prefix_match(&r->src, src, v4) ||
+		    !app_policy_prefix_match(&r->dst, dst, v4))
+			continue;
+		return r;
+	}
+	return NULL;
+}
+
 static void app_policy_ip_flow(void *app, const struct strata_flow_info *f,
 			       const struct dp_pkt_view *first_pkt,
 			       void *flow_ctx,
 			       struct strata_ip_flow_decision *d)
 {
-	const struct app_policy *ap = app;
-	bool v4 = f->ip_version == 4;
-	unsigned i;
+	const struct app_policy_rule *r = app_policy_match(app, f->proto,
+		f->dport, f->src, f->dst, f->ip_version == 4);
 
-	for (i = 0; i < ap->n_rules; i++) {
-		const struct app_policy_rule *r = &ap->rules[i];
-
-		if (r->proto && r->proto != f->proto)
-			continue;
-		if ((r->dport_lo != 0 || r->dport_hi != 65535) &&
-		    (!app_policy_has_ports(f->proto) ||
-		     f->dport < r->dport_lo || f->dport > r->dport_hi))
-			continue;
-		if (!app_policy_prefix_match(&r->src, f->src, v4) ||
-		    !app_policy_prefix_match(&r->dst, f->dst, v4))
-			continue;
+	if (r)
 		*d = r->d;
-		return;
-	}
+}
+
+/* reject rules: the stack refuses the connection as a closed port would
+ * (TCP RST, ICMP port unreachable). */
+static void app_policy_ingress(void *app, const struct strata_conn_info *c,
+			       void *conn_ctx,
+			       struct strata_ingress_decision *d)
+{
+	const struct app_policy_rule *r = app_policy_match(app, c->proto,
+		c->orig_dport, c->client, c->orig_dst, c->ip_version == 4);
+
+	if (r && r->reject)
+		d->verdict = STRATA_INGRESS_REJECT;
 }
 
 static enum strata_verdict app_policy_verdict(enum conf_action a)
@@ -108,6 +130,7 @@ static enum strata_verdict app_policy_verdict(enum conf_action a)
 	case CONF_ACTION_LOCAL:
 		return STRATA_LOCAL;
 	case CONF_ACTION_STACK:
+	case CONF_ACTION_REJECT:
 		return STRATA_STACK;
 	case CONF_ACTION_FORWARD:
 		return STRATA_FORWARD;
@@ -124,6 +147,7 @@ int app_policy_init(const struct conf *c)
 		.flow_ctx_size = 0,
 		.app_data = &app_policy,
 		.ip_flow = app_policy_ip_flow,
+		.ingress = app_policy_ingress,
 	};
 	unsigned i, n;
 
@@ -140,6 +164,7 @@ int app_policy_init(const struct conf *c)
 		r->dport_lo = cr->dport_lo;
 		r->dport_hi = cr->dport_hi;
 		r->d.verdict = app_policy_verdict(cr->action);
+		r->reject = cr->action == CONF_ACTION_REJECT;
 		if (cr->action == CONF_ACTION_FORWARD)
 			r->d.out_port = cr->out_port_id;
 	}

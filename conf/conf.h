@@ -69,6 +69,8 @@ enum conf_action {
 	CONF_ACTION_LOCAL,     /* answer locally (echo, unreachable) */
 	CONF_ACTION_STACK,     /* deliver to the userspace stack */
 	CONF_ACTION_FORWARD,   /* send out of another port */
+	CONF_ACTION_REJECT,    /* the stack refuses it: TCP RST / ICMP
+				  port unreachable (TCP and UDP) */
 };
 
 struct conf_rule {

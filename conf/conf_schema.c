@@ -128,6 +128,7 @@ static const char *const conf_actions[] = {
 	[CONF_ACTION_LOCAL] = "local",
 	[CONF_ACTION_STACK] = "stack",
 	[CONF_ACTION_FORWARD] = "forward",
+	[CONF_ACTION_REJECT] = "reject",
 	NULL,
 };
 
@@ -320,8 +321,9 @@ static const struct conf_key conf_rule_keys[] = {
 	  .def = "drop",
 	  .doc = "what to do with a matching packet: allow (no opinion, "
 		 "take the default path), drop, local (answer it here), "
-		 "stack (hand it to the userspace stack) or forward (send "
-		 "it out of out_port)" },
+		 "stack (hand it to the userspace stack), forward (send "
+		 "it out of out_port) or reject (the stack refuses TCP with "
+		 "RST and UDP with ICMP port unreachable)" },
 	{ .name = "src", .type = CONF_T_PREFIX, .flags = CONF_F_OPTIONAL,
 	  FLD(struct conf_rule, src),
 	  .aux_off = offsetof(struct conf_rule, src_set), .def = "any",
@@ -353,8 +355,9 @@ static const struct conf_key conf_policy_keys[] = {
 	  FLD(struct conf, policy.default_action), .names = conf_actions,
 	  .def = "stack", .check = conf_check_default_action,
 	  .doc = "action for packets to other hosts that no rule matches: "
-		 "allow, drop, local or stack (proxy TCP and UDP through the "
-		 "userspace stack); forward needs a rule with out_port. "
+		 "allow, drop, local, stack (proxy TCP and UDP through the "
+		 "userspace stack) or reject; forward needs a rule with "
+		 "out_port. "
 		 "Packets to strata's own addresses are answered locally" },
 	{ .name = "rules", .type = CONF_T_MAP_LIST,
 	  FLD(struct conf, policy.rules[0]),

@@ -316,6 +316,12 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 
 	if (!dp)
 		return;
+	/* A replay's inline worker is still up (lcores stop their own). */
+	for (i = 0; i < DP_MAX_WORKERS; i++) {
+		if (dp->workers[i].ctx)
+			dp->wops.stop(dp->workers[i].ctx);
+		dp->workers[i].ctx = NULL;
+	}
 	for (i = 0; i < DP_MAX_RXTX; i++) {
 		for (j = 0; j < DP_MAX_WORKERS; j++) {
 			dp_ring_free(dp->sh.to_worker[i][j]);
@@ -857,6 +863,27 @@ int dp_dataplane_run(struct dp_dataplane *dp, volatile sig_atomic_t *stop,
 	return rc;
 }
 
+/* The replay's inline worker: take what the rx/tx lcore rang over, let
+ * it settle, and queue what it sent. */
+static void dp_replay_worker(struct dp_dataplane *dp)
+{
+	struct dp_worker *w = &dp->workers[0];
+	struct rte_mbuf *pkts[DP_BURST_MAX];
+	unsigned n;
+
+	if (!dp->sh.n_workers || !w->ctx)
+		return;
+	while ((n = rte_ring_sc_dequeue_burst(dp->sh.to_worker[0][0],
+					      (void **)pkts, DP_BURST_MAX,
+					      NULL)))
+		dp_worker_input(dp, w, pkts, n);
+	dp->wops.settle(w->ctx, (int)dp->conf->stack.connect_timeout_ms + 1000);
+	while ((n = rte_ring_sc_dequeue_burst(dp->rxtx[0].from_worker[0],
+					      (void **)pkts, DP_BURST_MAX,
+					      NULL)))
+		dp_lcore_tx_stack(dp->rxtx[0].lc, pkts, (uint16_t)n);
+}
+
 int dp_dataplane_replay(struct dp_dataplane *dp)
 {
 	struct dp_lcore *lc = dp->rxtx[0].lc;
@@ -864,6 +891,14 @@ int dp_dataplane_replay(struct dp_dataplane *dp)
 	uint16_t burst = RTE_MIN(dp->conf->mbuf.burst, DP_BURST_MAX);
 	unsigned i;
 
+	if (dp->has_wops && dp->sh.n_workers) {
+		struct dp_worker *w = &dp->workers[0];
+
+		w->dp = dp;
+		w->ctx = dp->wops.start(dp->wops.arg, 0, w);
+		if (!w->ctx)
+			return -1;
+	}
 	for (;;) {
 		bool more = false;
 
@@ -874,6 +909,7 @@ int dp_dataplane_replay(struct dp_dataplane *dp)
 			if (n) {
 				lc->now_ns = dp_port_pcap_now_ns(p);
 				dp_lcore_rx(lc, pkts, n);
+				dp_replay_worker(dp);
 			}
 			if (n || !dp_port_pcap_eof(p))
 				more = true;
@@ -883,6 +919,8 @@ int dp_dataplane_replay(struct dp_dataplane *dp)
 		if (!more)
 			break;
 	}
+	dp_replay_worker(dp);
+	dp_lcore_flush(lc);
 	dp_lcore_drain(lc);
 	/* Capture records the backend could not deliver still count as
 	 * received, and as dropped. */

@@ -52,6 +52,9 @@ struct dp_worker_ops {
 	int (*poll)(void *ctx);
 	/* Readable when poll has work; the worker sleeps on it. */
 	int (*wait_fd)(void *ctx);
+	/* `strata pcap --stack`: run until nothing waits on the outside
+	 * world (upstream connects), at most max_ms. */
+	void (*settle)(void *ctx, int max_ms);
 	void (*stop)(void *ctx);
 	/* Add this worker's counters to obj (called from the main lcore). */
 	void (*stats)(void *ctx, struct json_t *obj);
@@ -68,7 +71,9 @@ int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
 		 uint32_t len);
 
 /* `strata pcap`: one lcore, the pcap port's clock as time, until the
- * input ends; then timers drained so every packet has its disposition. */
+ * input ends; then timers drained so every packet has its disposition.
+ * With worker ops set, one worker runs inline after every burst, and
+ * settles (its upstream connects finish) before the next one. */
 int dp_dataplane_replay(struct dp_dataplane *dp);
 
 /* Counters of every lcore and port as one JSON object (no newline). */

@@ -1,4 +1,4 @@
-/* strata pcap [-c FILE] IN.pcap OUT.pcap */
+/* strata pcap [-c FILE] [--stack] IN.pcap OUT.pcap */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,10 +6,11 @@
 
 #include "conf/conf.h"
 #include "dataplane/dp_dataplane.h"
+#include "stack/stk_worker.h"
 #include "strata.h"
 
 static const char pcap_usage[] =
-	"usage: strata pcap [-c FILE] IN.pcap OUT.pcap\n"
+	"usage: strata pcap [-c FILE] [--stack] IN.pcap OUT.pcap\n"
 	"\n"
 	"Run the whole packet pipeline offline over a capture (Ethernet or\n"
 	"raw-IP link types). Every packet strata would transmit is written to\n"
@@ -23,6 +24,11 @@ static const char pcap_usage[] =
 	"name, addresses, MAC and MTU.\n"
 	"\n"
 	"  -c, --config FILE   YAML config\n"
+	"      --stack         run the userspace stack too: TCP and UDP the\n"
+	"                      policy hands to it are proxied, which opens\n"
+	"                      real kernel sockets (run it in a network\n"
+	"                      namespace); without it they are dropped as\n"
+	"                      no_stack\n"
 	"  -h, --help          this help\n"
 	"\n"
 	"Exit status: 0 done, 1 runtime failure, 2 bad arguments or config.\n";
@@ -68,10 +74,14 @@ static void pcap_bind_ports(struct conf *c, const char *in, const char *out)
 int cmd_pcap(int argc, char **argv)
 {
 	struct dp_dataplane *dp;
+	struct stk_runtime *rt = NULL;
+	struct dp_worker_ops wops;
+	bool with_stack = false;
 	struct conf c;
+	char err[256];
 	int rc;
 
-	rc = strata_config_args(argc, argv, pcap_usage, &c);
+	rc = strata_config_args(argc, argv, pcap_usage, &c, &with_stack);
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	if (argc - optind != 2) {
@@ -86,10 +96,24 @@ int cmd_pcap(int argc, char **argv)
 		return 2;
 	}
 	pcap_bind_ports(&c, argv[optind], argv[optind + 1]);
+	if (with_stack) {
+		/* one worker, run inline by the replay */
+		c.lcores.workers = 1;
+		rt = stk_runtime_create(&c, err, sizeof(err));
+		if (!rt) {
+			fprintf(stderr, "strata pcap: %s\n", err);
+			conf_free(&c);
+			return 1;
+		}
+	}
 
 	rc = 1;
 	dp = strata_start(&c, "pcap");
 	if (dp) {
+		if (rt) {
+			stk_worker_ops(rt, &wops);
+			dp_dataplane_set_worker_ops(dp, &wops);
+		}
 		if (dp_dataplane_replay(dp) == 0) {
 			dp_dataplane_print_stats(dp, stdout);
 			fputc('\n', stdout);
@@ -97,6 +121,7 @@ int cmd_pcap(int argc, char **argv)
 		}
 		strata_stop(dp);
 	}
+	stk_runtime_destroy(rt);
 	conf_free(&c);
 	return rc;
 }

@@ -45,7 +45,7 @@ int cmd_run(int argc, char **argv)
 	unsigned i;
 	int rc;
 
-	rc = strata_config_args(argc, argv, run_usage, &c);
+	rc = strata_config_args(argc, argv, run_usage, &c, NULL);
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	if (optind != argc) {

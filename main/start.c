@@ -1,6 +1,7 @@
 /* What `run` and `pcap` share: -c/-h options, loading the config, and
  * starting EAL, the apps and the dataplane. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,12 @@ static int strata_eal_init(const struct conf *c)
 }
 
 int strata_config_args(int argc, char **argv, const char *usage,
-		       struct conf *c)
+		       struct conf *c, bool *with_stack)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "stack", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
@@ -64,6 +66,12 @@ int strata_config_args(int argc, char **argv, const char *usage,
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
+		case 's':
+			if (with_stack) {
+				*with_stack = true;
+				break;
+			}
+			/* fall through: not an option of this command */
 		default:
 			fputs(usage, stderr);
 			return 2;

@@ -438,22 +438,36 @@ static int stk_udp_headers(struct stk_proxy *p, const union dp_addr *src,
 	return hl;
 }
 
-/* ICMP port unreachable to the client about its last datagram (headers
- * kept in c->hdr, lengths shrunk to what was kept). */
-static void stk_send_port_unreach(struct stk_proxy *p, uint16_t port,
-				  const uint8_t *hdr, uint32_t hdr_len)
+static void stk_send_icmp_unreach(struct stk_proxy *p, uint16_t port,
+				  const uint8_t *orig, uint32_t len)
 {
 	static const uint8_t no_mac[6];
-	uint8_t orig[STK_HDR_KEEP];
 	struct dp_pkt_view v;
-	bool v4 = (hdr[0] >> 4) == 4;
-	uint16_t l4 = (uint16_t)(hdr_len - 8);
+	bool v4 = (orig[0] >> 4) == 4;
+
+	if (dp_parse(orig, len, DP_LINK_RAW_IP, DP_PARSE_L4_CSUM_OK |
+		     DP_PARSE_L3_CSUM_OK, &v) < 0)
+		return;
+	p->ctr.udp_unreachable++;
+	stk_send_built(p, port, dp_l3_build_icmp_error(p->scratch,
+			sizeof(p->scratch), orig, &v, v4 ? 3 : 1, v4 ? 3 : 4, 0,
+			&v.dst, no_mac));
+}
+
+/* ICMP port unreachable about a datagram of which only the headers were
+ * kept (the upstream refused a later one): quote them, their lengths
+ * shrunk to what was kept. */
+static void stk_send_port_unreach_hdr(struct stk_proxy *p, uint16_t port,
+				      const uint8_t *hdr, uint32_t hdr_len)
+{
+	uint8_t orig[STK_HDR_KEEP];
+	uint16_t l4 = (uint16_t)(hdr_len - 8), cs;
 
 	memcpy(orig, hdr, hdr_len);
-	if (v4) {
+	if ((hdr[0] >> 4) == 4) {
 		orig[2] = (uint8_t)(hdr_len >> 8); orig[3] = (uint8_t)hdr_len;
 		orig[10] = orig[11] = 0;
-		uint16_t cs = dp_csum_fold(dp_csum_partial(orig, l4, 0));
+		cs = dp_csum_fold(dp_csum_partial(orig, l4, 0));
 		orig[10] = (uint8_t)(cs >> 8); orig[11] = (uint8_t)cs;
 	} else {
 		uint16_t pl = (uint16_t)(hdr_len - 40);
@@ -461,13 +475,7 @@ static void stk_send_port_unreach(struct stk_proxy *p, uint16_t port,
 		orig[4] = (uint8_t)(pl >> 8); orig[5] = (uint8_t)pl;
 	}
 	orig[l4 + 4] = 0; orig[l4 + 5] = 8;
-	if (dp_parse(orig, hdr_len, DP_LINK_RAW_IP, DP_PARSE_L4_CSUM_OK |
-		     DP_PARSE_L3_CSUM_OK, &v) < 0)
-		return;
-	p->ctr.udp_unreachable++;
-	stk_send_built(p, port, dp_l3_build_icmp_error(p->scratch,
-			sizeof(p->scratch), orig, &v, v4 ? 3 : 1, v4 ? 3 : 4, 0,
-			&v.dst, no_mac));
+	stk_send_icmp_unreach(p, port, orig, hdr_len);
 }
 
 /* ---- TCP -------------------------------------------------------------- */
@@ -677,8 +685,8 @@ static void stk_udp_event(struct stk_loop_fd *lfd, uint32_t ev)
 			if (errno == EINTR)
 				continue;
 			if (errno == ECONNREFUSED && c->hdr_len)
-				stk_send_port_unreach(p, c->in_port, c->hdr,
-						      c->hdr_len);
+				stk_send_port_unreach_hdr(p, c->in_port,
+							  c->hdr, c->hdr_len);
 			else if (errno != EAGAIN)
 				p->ctr.udp_send_errors++;
 			if (errno == EAGAIN)
@@ -767,8 +775,7 @@ fail:
 	stk_conn_end(c, "upstream_failed");
 	stk_conn_unlink(c);
 unreach:
-	if (v->l4_off + 8 <= STK_HDR_KEEP)
-		stk_send_port_unreach(p, port, pkt, v->l4_off + 8u);
+	stk_send_icmp_unreach(p, port, pkt, len);
 	return NULL;
 }
 
@@ -792,8 +799,8 @@ static void stk_udp_input(struct stk_proxy *p, uint16_t port,
 	c->bytes[0] += plen;
 	c->last_ns = p->loop->now_ns;
 	if (send(c->ufd.fd, pkt + v->payload_off, plen, 0) < 0) {
-		if (errno == ECONNREFUSED && c->hdr_len)
-			stk_send_port_unreach(p, port, c->hdr, c->hdr_len);
+		if (errno == ECONNREFUSED)
+			stk_send_icmp_unreach(p, port, pkt, len);
 		else
 			p->ctr.udp_send_errors++;
 	}
@@ -968,4 +975,13 @@ void stk_proxy_destroy(struct stk_proxy *p)
 const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p)
 {
 	return &p->ctr;
+}
+
+unsigned stk_proxy_connecting(const struct stk_proxy *p)
+{
+	unsigned n = 0;
+
+	for (const struct stk_conn *c = p->all; c; c = c->next)
+		n += c->state == STK_ST_CONNECTING;
+	return n;
 }

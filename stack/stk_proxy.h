@@ -77,4 +77,7 @@ int stk_proxy_poll(struct stk_proxy *p);
 
 const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p);
 
+/* TCP connections still waiting for their upstream connect. */
+unsigned stk_proxy_connecting(const struct stk_proxy *p);
+
 #endif

@@ -135,6 +135,27 @@ static int stk_worker_poll(void *ctx)
 	return ms;
 }
 
+static void stk_worker_settle(void *ctx, int max_ms)
+{
+	struct stk_worker *w = ctx;
+	uint64_t end = stk_now_ns() + (uint64_t)max_ms * 1000000ull;
+
+	for (;;) {
+		unsigned pending;
+
+		stk_worker_poll(w);
+		stk_lwip_lock(w->lwip);
+		pending = stk_proxy_connecting(w->proxy);
+		stk_lwip_unlock(w->lwip);
+		if (!pending || stk_now_ns() >= end)
+			return;
+		stk_loop_wait(&w->loop, 10);
+		stk_lwip_lock(w->lwip);
+		stk_loop_dispatch(&w->loop);
+		stk_lwip_unlock(w->lwip);
+	}
+}
+
 static int stk_worker_wait_fd(void *ctx)
 {
 	return ((struct stk_worker *)ctx)->loop.epfd;
@@ -171,6 +192,7 @@ void stk_worker_ops(struct stk_runtime *rt, struct dp_worker_ops *ops)
 		.input = stk_worker_input,
 		.poll = stk_worker_poll,
 		.wait_fd = stk_worker_wait_fd,
+		.settle = stk_worker_settle,
 		.stop = stk_worker_stop,
 		.stats = stk_worker_stats,
 		.arg = rt,
