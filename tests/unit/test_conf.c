@@ -432,9 +432,9 @@ static void test_err_duplicate_key(void **state)
 
 static void test_err_enum(void **state)
 {
-	expect_errors("policy: {default_action: reject}\n",
-		"t.yaml:1:26: policy.default_action: 'reject' is not one of "
-		"allow, drop, local, stack, forward\n");
+	expect_errors("policy: {default_action: bounce}\n",
+		"t.yaml:1:26: policy.default_action: 'bounce' is not one of "
+		"allow, drop, local, stack, forward, reject\n");
 	expect_errors("ports:\n  - {name: a, kind: tap}\n",
 		"t.yaml:2:21: ports[0].kind: 'tap' is not one of dpdk, tun, "
 		"pcap\n");
