@@ -99,7 +99,7 @@ ports:
       kernel_addresses: [10.77.0.1/24, fd77::1/64]
       # more specific than the veth's subnet: clients go through strata
       routes: [10.99.0.0/25, "fd99::/65"]
-lcores: {rxtx: 1, workers: 1}
+lcores: {rxtx: 1, workers: ${WORKERS:-1}}
 policy:
   default_action: stack
 egress:
