@@ -55,4 +55,8 @@ void apps_reset(void);
  * registry is full. */
 int app_policy_init(const struct conf *c);
 
+/* The built-in egress app: egress.rewrite from c (copied). Registers
+ * nothing when there are no rewrites. Returns 0 or -1 (registry full). */
+int app_egress_init(const struct conf *c);
+
 #endif

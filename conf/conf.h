@@ -19,6 +19,8 @@
 #define CONF_MAX_ROUTES 16
 #define CONF_MAX_RULES 64
 #define CONF_MAX_EAL_ARGS 32
+#define CONF_MAX_DNS 8
+#define CONF_HOST_MAX 256
 
 /* An address with a prefix length ("10.0.0.1/24", "fd00::1/64").
  * IPv4 is stored IPv4-mapped; prefix_len counts within the family
@@ -150,7 +152,25 @@ struct conf {
 
 	struct {
 		char interface[CONF_NAME_MAX]; /* "auto", "" or a device */
+		struct conf_rewrite {
+			struct conf_prefix dst;
+			uint16_t dport_lo, dport_hi;
+			char host[CONF_HOST_MAX];  /* name or address */
+			uint16_t port;             /* 0 = keep */
+		} rewrites[CONF_MAX_RULES];
+		unsigned n_rewrites;
+		uint32_t attempt_delay_ms;     /* happy eyeballs */
 	} egress;
+
+	struct {
+		char *servers[CONF_MAX_DNS];   /* "ip" or "ip:port"; owned */
+		unsigned n_servers;
+		uint32_t timeout_ms;           /* per try */
+		uint32_t tries;
+		uint32_t negative_ttl_s;
+		uint32_t max_ttl_s;
+		uint32_t cache_size;
+	} dns;
 
 	struct {
 		char path[CONF_PATH_MAX];   /* "" = off, "-" = stdout */

@@ -511,6 +511,41 @@ static const char *conf_check_egress_if(const void *field)
 	return *(const char *)field ? conf_check_ifname(field) : NULL;
 }
 
+/* A host name (letters, digits, '-', '.') or an IP address. */
+static const char *conf_check_host(const void *field)
+{
+	const char *h = field;
+
+	if (!*h)
+		return "must not be empty";
+	for (; *h; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '-' || *h == '.' ||
+		      *h == ':' || *h == '_'))
+			return "must be a host name or an IP address";
+	return NULL;
+}
+
+static const struct conf_key conf_rewrite_keys[] = {
+	{ .name = "dst", .type = CONF_T_PREFIX, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_rewrite, dst), .def = "",
+	  .doc = "original destination prefix this applies to" },
+	{ .name = "dports", .type = CONF_T_PORT_RANGE,
+	  FLD(struct conf_rewrite, dport_lo),
+	  .aux_off = offsetof(struct conf_rewrite, dport_hi), .def = "any",
+	  .doc = "original destination port or range" },
+	{ .name = "host", .type = CONF_T_STR, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_rewrite, host), .max_len = 253, .def = "",
+	  .check = conf_check_host,
+	  .doc = "where to connect instead: a name (resolved through dns, "
+		 "connected with happy eyeballs) or an address" },
+	{ .name = "port", .type = CONF_T_UINT, FLD(struct conf_rewrite, port),
+	  .min = 0, .max = 65535, .def = "0",
+	  .doc = "port to connect to; 0 = the original one" },
+};
+
+static const struct conf_map conf_rewrite_map = MAP_OF(conf_rewrite_keys, NULL);
+
 static const struct conf_key conf_egress_keys[] = {
 	{ .name = "interface", .type = CONF_T_STR,
 	  FLD(struct conf, egress.interface), .max_len = 15, .def = "auto",
@@ -520,6 +555,43 @@ static const struct conf_key conf_egress_keys[] = {
 		 "device of the default route at start, \"\" = let the "
 		 "kernel route (destinations routed into strata's own TUN "
 		 "are then refused)" },
+	{ .name = "rewrite", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, egress.rewrites[0]),
+	  .aux_off = offsetof(struct conf, egress.n_rewrites),
+	  .max = CONF_MAX_RULES, .sub = &conf_rewrite_map,
+	  .doc = "send connections for some destinations elsewhere (the "
+		 "first match wins; the egress hook of apps may decide too)" },
+	{ .name = "attempt_delay_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, egress.attempt_delay_ms), .min = 10, .max = 2000,
+	  .def = "250",
+	  .doc = "happy eyeballs (RFC 8305): wait this long for one address "
+		 "before also trying the next" },
+};
+
+static const struct conf_key conf_dns_keys[] = {
+	{ .name = "servers", .type = CONF_T_STR_LIST,
+	  FLD(struct conf, dns.servers[0]),
+	  .aux_off = offsetof(struct conf, dns.n_servers),
+	  .max = CONF_MAX_DNS, .max_len = 63,
+	  .doc = "resolvers, tried in order (\"10.0.0.53\", \"[fd00::53]:5353\"); "
+		 "empty = the ones in /etc/resolv.conf" },
+	{ .name = "timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, dns.timeout_ms), .min = 50, .max = 30000,
+	  .def = "1000", .doc = "milliseconds to wait for one resolver" },
+	{ .name = "tries", .type = CONF_T_UINT, FLD(struct conf, dns.tries),
+	  .min = 1, .max = 10, .def = "2",
+	  .doc = "rounds over the resolvers before a name fails" },
+	{ .name = "negative_ttl_s", .type = CONF_T_UINT,
+	  FLD(struct conf, dns.negative_ttl_s), .min = 0, .max = 86400,
+	  .def = "30",
+	  .doc = "seconds a failed name is remembered as failed" },
+	{ .name = "max_ttl_s", .type = CONF_T_UINT,
+	  FLD(struct conf, dns.max_ttl_s), .min = 0, .max = 604800,
+	  .def = "3600",
+	  .doc = "longest a record is cached, whatever its TTL says" },
+	{ .name = "cache_size", .type = CONF_T_UINT,
+	  FLD(struct conf, dns.cache_size), .min = 16, .max = 1048576,
+	  .def = "4096", .doc = "names cached per worker" },
 };
 
 static const struct conf_key conf_audit_keys[] = {
@@ -549,6 +621,7 @@ static const struct conf_map conf_policy_map = MAP_OF(conf_policy_keys, NULL);
 static const struct conf_map conf_admin_map = MAP_OF(conf_admin_keys, NULL);
 static const struct conf_map conf_stack_map = MAP_OF(conf_stack_keys, NULL);
 static const struct conf_map conf_egress_map = MAP_OF(conf_egress_keys, NULL);
+static const struct conf_map conf_dns_map = MAP_OF(conf_dns_keys, NULL);
 static const struct conf_map conf_audit_map = MAP_OF(conf_audit_keys, NULL);
 
 /* ---- across sections ------------------------------------------------- */
@@ -612,6 +685,8 @@ static const struct conf_key conf_root_keys[] = {
 	  .doc = "the userspace TCP/UDP stack and the L4 proxy on it" },
 	{ .name = "egress", .type = CONF_T_MAP, .sub = &conf_egress_map,
 	  .doc = "how proxied connections leave strata" },
+	{ .name = "dns", .type = CONF_T_MAP, .sub = &conf_dns_map,
+	  .doc = "name resolution for egress (c-ares)" },
 	{ .name = "audit", .type = CONF_T_MAP, .sub = &conf_audit_map,
 	  .doc = "the audit log of proxied flows" },
 	{ .name = "admin", .type = CONF_T_MAP, .sub = &conf_admin_map,

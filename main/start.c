@@ -67,11 +67,12 @@ int strata_config_args(int argc, char **argv, const char *usage,
 			fputs(usage, stdout);
 			return 1;
 		case 's':
-			if (with_stack) {
-				*with_stack = true;
-				break;
+			if (!with_stack) {
+				fputs(usage, stderr);
+				return 2;
 			}
-			/* fall through: not an option of this command */
+			*with_stack = true;
+			break;
 		default:
 			fputs(usage, stderr);
 			return 2;
@@ -95,8 +96,9 @@ struct dp_dataplane *strata_start(const struct conf *c, const char *cmd)
 
 	if (strata_eal_init(c) < 0)
 		return NULL;
-	if (app_policy_init(c) < 0) {
-		fprintf(stderr, "strata %s: cannot register the policy app\n", cmd);
+	if (app_policy_init(c) < 0 || app_egress_init(c) < 0) {
+		fprintf(stderr, "strata %s: cannot register the built-in apps\n",
+			cmd);
 		goto out_eal;
 	}
 	dp = dp_dataplane_create(c, err, sizeof(err));

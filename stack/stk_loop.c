@@ -42,6 +42,15 @@ int stk_loop_add(struct stk_loop *l, struct stk_loop_fd *lfd)
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, lfd->fd, &ev) < 0 ? -errno : 0;
 }
 
+int stk_loop_watch(struct stk_loop *l, struct stk_loop_fd *lfd,
+		   uint32_t events, bool modify)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = lfd };
+
+	return epoll_ctl(l->epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+			 lfd->fd, &ev) < 0 ? -errno : 0;
+}
+
 void stk_loop_del(struct stk_loop *l, struct stk_loop_fd *lfd)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, lfd->fd, NULL);

@@ -3,6 +3,7 @@
 #ifndef STRATA_STK_LOOP_H
 #define STRATA_STK_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -33,6 +34,9 @@ void stk_loop_fini(struct stk_loop *l);
 
 /* Watch lfd->fd, edge-triggered, for input, output and hang-up. */
 int stk_loop_add(struct stk_loop *l, struct stk_loop_fd *lfd);
+/* Watch (or change to) exactly these epoll events, level-triggered. */
+int stk_loop_watch(struct stk_loop *l, struct stk_loop_fd *lfd,
+		   uint32_t events, bool modify);
 void stk_loop_del(struct stk_loop *l, struct stk_loop_fd *lfd);
 /* Stop watching, close the fd, and call lfd->release once no event of
  * the current batch can reach lfd any more. */

@@ -17,6 +17,8 @@
 #include "conf/conf.h"
 #include "dataplane/dp_l3.h"
 #include "dataplane/dp_parse.h"
+#include "stk_connect.h"
+#include "stk_dns.h"
 #include "stk_lwip.h"
 #include "stk_stream_lwip.h"
 #include "stk_stream_sock.h"
@@ -52,7 +54,14 @@ struct stk_conn {
 	struct strata_conn_info info;
 	union dp_addr used_dst;
 	uint16_t used_dport;
+	char *host;                      /* egress by name or literal */
 	struct strata_tunnel_control ctl;
+
+	/* while the upstream is being found */
+	struct stk_dns_query *dq;
+	struct stk_connect *he;
+	struct stk_conn *cprev, *cnext;  /* proxy's list of connects */
+	bool in_clist;
 
 	/* TCP */
 	uint8_t *syn;
@@ -68,6 +77,8 @@ struct stk_conn {
 	uint64_t pkts[2], bytes[2];
 	uint64_t last_ns;
 
+	void (*route_next)(struct stk_conn *c,
+			   const struct sockaddr_storage *addrs, unsigned n);
 	uint8_t ctx[];                   /* apps' connection contexts */
 };
 
@@ -83,6 +94,8 @@ struct stk_proxy {
 	uint32_t mask;
 	struct stk_conn *all;            /* list head */
 	struct stk_conn *dead;           /* freed after the batch */
+	struct stk_conn *clist;          /* connects with timers */
+	struct stk_dns *dns;
 	uint32_t n_conns;
 	size_t ctx_size;
 	size_t buf_size;
@@ -162,6 +175,21 @@ static struct stk_conn *stk_conn_new(struct stk_proxy *p,
 	return c;
 }
 
+static void stk_clist_remove(struct stk_conn *c)
+{
+	struct stk_proxy *p = c->p;
+
+	if (!c->in_clist)
+		return;
+	if (c->cprev)
+		c->cprev->cnext = c->cnext;
+	else
+		p->clist = c->cnext;
+	if (c->cnext)
+		c->cnext->cprev = c->cprev;
+	c->in_clist = false;
+}
+
 /* Unlink now, free after the batch (callbacks may still hold it). */
 static void stk_conn_unlink(struct stk_conn *c)
 {
@@ -178,6 +206,11 @@ static void stk_conn_unlink(struct stk_conn *c)
 		p->all = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	stk_clist_remove(c);
+	stk_connect_cancel(c->he);
+	c->he = NULL;
+	stk_dns_cancel(c->dq);
+	c->dq = NULL;
 	c->state = STK_ST_DEAD;
 	c->next = p->dead;
 	p->dead = c;
@@ -244,6 +277,8 @@ static void stk_conn_end(struct stk_conn *c, const char *reason)
 		      "pkts_up", (json_int_t)e.pkts_up,
 		      "pkts_down", (json_int_t)e.pkts_down,
 		      "close", reason);
+	if (j && c->host)
+		json_object_set_new(j, "dst_host", json_string(c->host));
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (line && p->audit(p->arg, line))
@@ -355,7 +390,8 @@ static socklen_t stk_sockaddr(struct sockaddr_storage *ss,
 	}
 }
 
-/* Ask the egress hooks where to go; false when it must be refused. */
+/* Ask the egress hooks where to go; false when it must be refused. A
+ * host (name or literal) in the decision is kept in c->host. */
 static bool stk_egress(struct stk_proxy *p, struct stk_conn *c)
 {
 	struct strata_egress_decision d = { .connector = STRATA_CONNECT_KERNEL };
@@ -365,11 +401,85 @@ static bool stk_egress(struct stk_proxy *p, struct stk_conn *c)
 	apps_egress(&c->info, c->ctx, &d);
 	memcpy(c->used_dst.b, d.dst, 16);
 	c->used_dport = d.dport;
+	if (d.host[0]) {
+		d.host[sizeof(d.host) - 1] = '\0';
+		c->host = strdup(d.host);
+		return c->host != NULL;
+	}
 	if (stk_would_loop(p, &c->used_dst)) {
 		p->ctr.egress_loop++;
 		return false;
 	}
 	return true;
+}
+
+static void stk_addr_of(union dp_addr *a, const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		dp_addr_from_v4(a, ((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+	else
+		memcpy(a->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+/* Where c goes, as addresses, then next(c, addrs, n): its destination,
+ * a literal host, or what DNS says about the host (n 0 on failure). */
+typedef void (*stk_route_fn)(struct stk_conn *c,
+			     const struct sockaddr_storage *addrs, unsigned n);
+
+static void stk_route_resolved(void *arg, const struct stk_dns_answer *a)
+{
+	struct stk_conn *c = arg;
+
+	c->dq = NULL;
+	if (!a->n)
+		c->p->ctr.dns_failed++;
+	c->route_next(c, a->addr, a->n);
+}
+
+static void stk_route(struct stk_conn *c, stk_route_fn next)
+{
+	struct sockaddr_storage ss;
+	union dp_addr lit;
+	int done;
+
+	c->route_next = next;
+	if (!c->host) {
+		stk_sockaddr(&ss, &c->used_dst, 0);
+		next(c, &ss, 1);
+		return;
+	}
+	memset(&lit, 0, sizeof(lit));
+	if (inet_pton(AF_INET6, c->host, lit.b) == 1 ||
+	    (inet_pton(AF_INET, c->host, lit.b + 12) == 1 &&
+	     (dp_addr_from_v4(&lit, lit.w[3]), 1))) {
+		stk_sockaddr(&ss, &lit, 0);
+		next(c, &ss, 1);
+		return;
+	}
+	c->dq = stk_dns_resolve(c->p->dns, c->host, stk_route_resolved, c,
+				&done);
+	if (!c->dq && !done)
+		next(c, NULL, 0);
+}
+
+/* Drop addresses that would loop back into strata. */
+static unsigned stk_route_filter(struct stk_proxy *p,
+				 struct sockaddr_storage *out,
+				 const struct sockaddr_storage *in, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && k < STK_CONNECT_MAX; i++) {
+		union dp_addr a;
+
+		stk_addr_of(&a, &in[i]);
+		if (stk_would_loop(p, &a)) {
+			p->ctr.egress_loop++;
+			continue;
+		}
+		out[k++] = in[i];
+	}
+	return k;
 }
 
 /* ---- packets strata builds ------------------------------------------- */
@@ -522,20 +632,21 @@ static void stk_tcp_refuse(struct stk_conn *c, int err)
 	stk_conn_unlink(c);
 }
 
-static void stk_upstream_event(struct stk_stream *s, unsigned ev, void *arg)
+/* Happy eyeballs ended: on success let lwIP answer the client's SYN. */
+static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
+			      const struct sockaddr_storage *used)
 {
 	struct stk_conn *c = arg;
 	struct stk_proxy *p = c->p;
 
-	if (c->state != STK_ST_CONNECTING)
-		return; /* HANDSHAKE: the tunnel picks the events up */
-	if (ev & STK_EV_ERROR) {
-		stk_tcp_refuse(c, s->error);
+	c->he = NULL;
+	stk_clist_remove(c);
+	if (!s) {
+		stk_tcp_refuse(c, err);
 		return;
 	}
-	if (!(ev & STK_EV_CONNECTED))
-		return;
-	/* Upstream is there: now let lwIP answer the client's SYN. */
+	c->up = s;
+	stk_addr_of(&c->used_dst, used);
 	c->state = STK_ST_HANDSHAKE;
 	c->deadline_ns = p->loop->now_ns + STK_HANDSHAKE_TIMEOUT_NS;
 	if (stk_lwip_listen(p->lwip, c->key.dport) < 0 ||
@@ -549,14 +660,37 @@ static void stk_upstream_event(struct stk_stream *s, unsigned ev, void *arg)
 	c->syn = NULL;
 }
 
+static void stk_tcp_connect(struct stk_conn *c,
+			    const struct sockaddr_storage *addrs, unsigned n)
+{
+	struct stk_proxy *p = c->p;
+	struct sockaddr_storage ok[STK_CONNECT_MAX];
+	struct stk_connect *he;
+
+	n = stk_route_filter(p, ok, addrs, n);
+	if (!n) {
+		stk_tcp_refuse(c, c->host ? EHOSTUNREACH : ELOOP);
+		return;
+	}
+	he = stk_connect_start(p->loop, ok, n, c->used_dport, p->bind_dev,
+			       p->conf->egress.attempt_delay_ms,
+			       stk_tcp_connected, c);
+	if (!he)
+		return; /* stk_tcp_connected already ran */
+	c->he = he;
+	c->cnext = p->clist;
+	c->cprev = NULL;
+	if (p->clist)
+		p->clist->cprev = c;
+	p->clist = c;
+	c->in_clist = true;
+}
+
 static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 			uint32_t len, const struct dp_pkt_view *v)
 {
 	struct strata_ingress_decision d;
-	struct sockaddr_storage ss;
 	struct stk_conn *c;
-	socklen_t sl;
-	int err = 0;
 
 	if (p->n_conns >= p->conf->stack.max_conns) {
 		p->ctr.refused_limit++;
@@ -584,22 +718,15 @@ static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 	memcpy(c->syn, pkt, len);
 	c->syn_len = (uint16_t)len;
 	c->syn_l3_len = v->l4_off;
-	if (!stk_egress(p, c)) {
-		stk_tcp_refuse(c, ELOOP);
-		return;
-	}
-	sl = stk_sockaddr(&ss, &c->used_dst, c->used_dport);
-	c->up = stk_sock_connect(p->loop, (struct sockaddr *)&ss, sl,
-				 p->bind_dev, &err);
-	if (!c->up) {
-		stk_tcp_refuse(c, err);
-		return;
-	}
-	stk_stream_set_cb(c->up, stk_upstream_event, c);
 	c->state = STK_ST_CONNECTING;
 	c->deadline_ns = p->loop->now_ns +
 			 p->conf->stack.connect_timeout_ms * 1000000ull;
 	p->ctr.tcp_conns++;
+	if (!stk_egress(p, c)) {
+		stk_tcp_refuse(c, ELOOP);
+		return;
+	}
+	stk_route(c, stk_tcp_connect);
 }
 
 /* lwIP finished a handshake: join the client pcb to its upstream. */
@@ -722,15 +849,72 @@ static void stk_udp_close(struct stk_conn *c, const char *why)
 	stk_conn_unlink(c);
 }
 
+/* No upstream for a UDP flow: the client gets ICMP port unreachable
+ * about its last datagram. */
+static void stk_udp_fail(struct stk_conn *c)
+{
+	struct stk_proxy *p = c->p;
+
+	p->ctr.upstream_unreachable++;
+	if (c->hdr_len)
+		stk_send_port_unreach_hdr(p, c->in_port, c->hdr, c->hdr_len);
+	stk_conn_end(c, "upstream_failed");
+	stk_conn_unlink(c);
+}
+
+/* The upstream socket of a UDP flow, to the first usable address (IPv6
+ * first). On failure the client gets ICMP port unreachable about its
+ * last datagram. */
+static void stk_udp_connect(struct stk_conn *c,
+			    const struct sockaddr_storage *addrs, unsigned n)
+{
+	struct stk_proxy *p = c->p;
+	struct sockaddr_storage ok[STK_CONNECT_MAX];
+	const struct sockaddr_storage *ss = NULL;
+	int fd;
+
+	n = stk_route_filter(p, ok, addrs, n);
+	for (unsigned i = 0; i < n && !ss; i++)
+		if (ok[i].ss_family == AF_INET6)
+			ss = &ok[i];
+	if (!ss && n)
+		ss = &ok[0];
+	if (!ss)
+		goto fail;
+	stk_addr_of(&c->used_dst, ss);
+	{
+		struct sockaddr_storage to;
+		socklen_t sl = stk_sockaddr(&to, &c->used_dst, c->used_dport);
+
+		fd = socket(to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+			    SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto fail;
+		c->ufd.fd = fd;
+		c->ufd.fn = stk_udp_event;
+		if ((p->bind_dev[0] &&
+		     setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->bind_dev,
+				(socklen_t)strlen(p->bind_dev)) < 0) ||
+		    connect(fd, (struct sockaddr *)&to, sl) < 0 ||
+		    stk_loop_add(p->loop, &c->ufd) < 0) {
+			close(fd);
+			c->ufd.fd = -1;
+			goto fail;
+		}
+	}
+	c->state = STK_ST_OPEN;
+	c->last_ns = p->loop->now_ns;
+	return;
+fail:
+	stk_udp_fail(c);
+}
+
 static struct stk_conn *stk_udp_open(struct stk_proxy *p, uint16_t port,
 				     const uint8_t *pkt, uint32_t len,
 				     const struct dp_pkt_view *v)
 {
 	struct strata_ingress_decision d;
-	struct sockaddr_storage ss;
 	struct stk_conn *c;
-	socklen_t sl;
-	int fd;
 
 	if (p->n_conns >= p->conf->stack.max_conns) {
 		p->ctr.refused_limit++;
@@ -751,29 +935,11 @@ static struct stk_conn *stk_udp_open(struct stk_proxy *p, uint16_t port,
 		stk_conn_unlink(c);
 		goto unreach;
 	}
-	sl = stk_sockaddr(&ss, &c->used_dst, c->used_dport);
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	c->ufd.fd = fd;
-	c->ufd.fn = stk_udp_event;
-	if ((p->bind_dev[0] &&
-	     setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->bind_dev,
-			(socklen_t)strlen(p->bind_dev)) < 0) ||
-	    connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    stk_loop_add(p->loop, &c->ufd) < 0) {
-		close(fd);
-		c->ufd.fd = -1;
-		goto fail;
-	}
-	c->state = STK_ST_OPEN;
-	c->last_ns = p->loop->now_ns;
 	p->ctr.udp_flows++;
+	c->state = STK_ST_CONNECTING;
+	c->deadline_ns = p->loop->now_ns +
+			 p->conf->stack.connect_timeout_ms * 1000000ull;
 	return c;
-fail:
-	p->ctr.upstream_unreachable++;
-	stk_conn_end(c, "upstream_failed");
-	stk_conn_unlink(c);
 unreach:
 	stk_send_icmp_unreach(p, port, pkt, len);
 	return NULL;
@@ -787,13 +953,31 @@ static void stk_udp_input(struct stk_proxy *p, uint16_t port,
 	struct stk_conn *c;
 	uint32_t plen = v->l4_len - 8u;
 
+	bool fresh = false;
+
 	stk_key_of(&k, v);
 	c = stk_lookup(p, &k);
-	if (!c && !(c = stk_udp_open(p, port, pkt, len, v)))
-		return;
+	if (!c) {
+		c = stk_udp_open(p, port, pkt, len, v);
+		if (!c)
+			return;
+		fresh = true;
+	}
 	if (v->l4_off + 8u <= STK_HDR_KEEP) {
 		memcpy(c->hdr, pkt, v->l4_off + 8u);
 		c->hdr_len = (uint8_t)(v->l4_off + 8u);
+	}
+	if (fresh) {
+		/* may resolve a name: datagrams wait for nothing meanwhile */
+		stk_route(c, stk_udp_connect);
+		if (c->state != STK_ST_OPEN) {
+			if (c->state == STK_ST_CONNECTING)
+				p->ctr.udp_pending_drops++;
+			return;
+		}
+	} else if (c->state != STK_ST_OPEN) {
+		p->ctr.udp_pending_drops++;
+		return;
 	}
 	c->pkts[0]++;
 	c->bytes[0] += plen;
@@ -841,7 +1025,11 @@ static void stk_proxy_sweep(struct stk_proxy *p)
 		next = c->next;
 		switch (c->state) {
 		case STK_ST_CONNECTING:
-			if (now >= c->deadline_ns)
+			if (now < c->deadline_ns)
+				break;
+			if (c->key.proto == IPPROTO_UDP)
+				stk_udp_fail(c);
+			else
 				stk_tcp_refuse(c, ETIMEDOUT);
 			break;
 		case STK_ST_HANDSHAKE:
@@ -873,6 +1061,20 @@ static void stk_proxy_sweep(struct stk_proxy *p)
 
 int stk_proxy_poll(struct stk_proxy *p)
 {
+	int wait = 100;
+
+	/* happy eyeballs timers: only connects in flight are on clist */
+	for (struct stk_conn *c = p->clist, *next; c; c = next) {
+		int ms;
+
+		next = c->cnext;
+		ms = stk_connect_tick(c->he, p->loop->now_ns);
+		if (ms >= 0 && ms < wait)
+			wait = ms;
+		if (next && !next->in_clist)
+			break; /* the list changed under us: next poll */
+	}
+	stk_dns_poll(p->dns);
 	if (p->loop->now_ns >= p->next_sweep_ns) {
 		stk_proxy_sweep(p);
 		p->next_sweep_ns = p->loop->now_ns + 100000000ull;
@@ -881,10 +1083,11 @@ int stk_proxy_poll(struct stk_proxy *p)
 		struct stk_conn *c = p->dead;
 
 		p->dead = c->next;
+		free(c->host);
 		free(c);
 	}
 	stk_lwip_stream_reap(p->lwip);
-	return 100;
+	return wait;
 }
 
 struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
@@ -893,6 +1096,7 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 				   stk_proxy_audit_fn audit, void *arg)
 {
 	struct stk_proxy *p = calloc(1, sizeof(*p));
+	char err_dns[256];
 	uint32_t n = 1024;
 
 	if (!p)
@@ -913,6 +1117,13 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 	p->arg = arg;
 	p->ctx_size = apps_conn_ctx_size();
 	p->buf_size = (size_t)c->stack.buffer_kib * 1024;
+	p->dns = stk_dns_create(loop, c, err_dns, sizeof(err_dns));
+	if (!p->dns) {
+		fprintf(stderr, "strata: %s\n", err_dns);
+		free(p->buckets);
+		free(p);
+		return NULL;
+	}
 	p->tcp_idle_ns = c->stack.tcp_idle_s * 1000000000ull;
 	p->udp_idle_ns = c->stack.udp_idle_s * 1000000000ull;
 	if (!strcmp(c->egress.interface, "auto"))
@@ -934,6 +1145,7 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 			}
 		}
 		if (stk_lwip_add_port(lwip, (uint16_t)i, pt->mtu, a4, plen) < 0) {
+			stk_dns_destroy(p->dns);
 			free(p->buckets);
 			free(p);
 			return NULL;
@@ -967,6 +1179,7 @@ void stk_proxy_destroy(struct stk_proxy *p)
 	}
 	p->next_sweep_ns = UINT64_MAX;
 	stk_proxy_poll(p);
+	stk_dns_destroy(p->dns);
 	stk_lwip_set_handlers(p->lwip, NULL, NULL, NULL);
 	free(p->buckets);
 	free(p);
@@ -975,6 +1188,11 @@ void stk_proxy_destroy(struct stk_proxy *p)
 const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p)
 {
 	return &p->ctr;
+}
+
+const struct stk_dns_counters *stk_proxy_dns_counters(const struct stk_proxy *p)
+{
+	return stk_dns_counters(p->dns);
 }
 
 unsigned stk_proxy_connecting(const struct stk_proxy *p)

@@ -39,6 +39,8 @@ struct stk_proxy;
 	X(accept_unknown)       /* lwIP accepted a connection we never held */\
 	X(lwip_no_memory)       /* a packet lwIP could not take */          \
 	X(udp_send_errors)      /* datagrams the upstream socket refused */ \
+	X(udp_pending_drops)    /* datagrams before the upstream was known */\
+	X(dns_failed)           /* egress names that did not resolve */     \
 	X(udp_unreachable)      /* ICMP port unreachable sent to clients */ \
 	X(not_tcp_udp)          /* other protocols handed to the stack */   \
 	X(bad_packets)          /* stack input that did not parse */        \
@@ -76,6 +78,9 @@ void stk_proxy_input(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 int stk_proxy_poll(struct stk_proxy *p);
 
 const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p);
+
+struct stk_dns_counters;
+const struct stk_dns_counters *stk_proxy_dns_counters(const struct stk_proxy *p);
 
 /* TCP connections still waiting for their upstream connect. */
 unsigned stk_proxy_connecting(const struct stk_proxy *p);

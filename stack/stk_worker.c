@@ -5,6 +5,7 @@
  * in, socket events, timeouts) and never while it sleeps. */
 #include "stk_worker.h"
 
+#include <ares.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "dataplane/dp_dataplane.h"
 #include "dataplane/dp_parse.h"
 #include "stk_audit.h"
+#include "stk_dns.h"
 #include "stk_loop.h"
 #include "stk_lwip.h"
 #include "stk_proxy.h"
@@ -175,6 +177,17 @@ static void stk_worker_stats(void *ctx, json_t *obj)
 		json_object_set_new(closed, stk_close_reason_name(i),
 				    json_integer((json_int_t)c->closed[i]));
 	json_object_set_new(st, "closed", closed);
+	{
+		const struct stk_dns_counters *d = stk_proxy_dns_counters(w->proxy);
+
+		json_object_set_new(st, "dns", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I}",
+			"queries", (json_int_t)d->queries,
+			"cache_hits", (json_int_t)d->cache_hits,
+			"negative_hits", (json_int_t)d->negative_hits,
+			"answers", (json_int_t)d->answers,
+			"failures", (json_int_t)d->failures));
+	}
 	json_object_set_new(st, "unparsable",
 			    json_integer((json_int_t)w->bad_packets));
 	json_object_set_new(st, "tcp_listeners",
@@ -209,6 +222,11 @@ struct stk_runtime *stk_runtime_create(const struct conf *c, char *err,
 		return NULL;
 	}
 	rt->conf = c;
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+		snprintf(err, errlen, "dns: c-ares cannot start");
+		free(rt);
+		return NULL;
+	}
 	if (c->audit.path[0]) {
 		rt->audit = stk_audit_open(c->audit.path, c->lcores.workers,
 					   err, errlen);

@@ -79,6 +79,10 @@ struct strata_egress_decision {
 	enum strata_connector connector;
 	uint8_t dst[16];             /* IPv4 mapped for IPv4 */
 	uint16_t dport;
+	/* Non-empty: connect to this name (resolved by strata's DNS, all
+	 * its addresses tried with happy eyeballs) or address instead of
+	 * dst. */
+	char host[256];
 };
 
 /* What a tunnel hook may do from inside a callback. */

@@ -348,7 +348,7 @@ static void test_err_unknown_key(void **state)
 	expect_errors("bogus: 1\n",
 		"t.yaml:1:1: bogus: unknown key (expected one of: ports, "
 		"lcores, eal, mbuf, flows, reassembly, neighbors, icmp, "
-		"policy, stack, egress, audit, admin)\n");
+		"policy, stack, egress, dns, audit, admin)\n");
 	expect_errors("ports:\n  - name: a\n    kind: tun\n    tun:\n"
 		      "      ifnam: x\n",
 		"t.yaml:5:7: ports[0].tun.ifnam: unknown key (expected one "
