@@ -5,7 +5,9 @@
  * Policy: rules loaded from YAML through conf, matched against flows
  * made by the real flow table: v4 and v6 prefixes (host bits masked,
  * families kept apart), proto, port ranges, first match wins, allow
- * falling through, forward with its port. */
+ * falling through, forward with its port.
+ * L4 hooks: ingress/egress/tunnel/conn_end order, context slices and
+ * early stops; policy reject rules and egress.rewrite. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +378,205 @@ static void test_policy_prefix_bits(void **state)
 	free(c);
 }
 
+/* ---- L4 hooks: ingress, egress, tunnel, conn_end ---- */
+
+struct l4_log {
+	int ingress, egress, tunnel, ends;
+	size_t tunnel_bytes;
+	void *ctx_seen[2];
+};
+static struct l4_log l4a, l4b;
+
+static void l4_ingress_a(void *app, const struct strata_conn_info *c,
+			 void *ctx, struct strata_ingress_decision *d)
+{
+	l4a.ingress++;
+	l4a.ctx_seen[0] = ctx;
+	memset(ctx, 0xaa, 8);
+	/* no opinion, but metadata for later hooks */
+	d->metadata = 42;
+}
+
+static void l4_ingress_b(void *app, const struct strata_conn_info *c,
+			 void *ctx, struct strata_ingress_decision *d)
+{
+	l4b.ingress++;
+	l4b.ctx_seen[0] = ctx;
+	assert_int_equal(d->metadata, 42);
+	d->verdict = c->orig_dport == 25 ? STRATA_INGRESS_REJECT :
+					   STRATA_INGRESS_ACCEPT;
+}
+
+static void l4_egress_a(void *app, const struct strata_conn_info *c,
+			void *ctx, struct strata_egress_decision *d)
+{
+	l4a.egress++;
+	if (c->orig_dport == 8080) {
+		snprintf(d->host, sizeof(d->host), "origin.example");
+		d->dport = 80;
+		d->decided = 1;
+	}
+}
+
+static void l4_egress_b(void *app, const struct strata_conn_info *c,
+			void *ctx, struct strata_egress_decision *d)
+{
+	l4b.egress++;
+}
+
+static void l4_tunnel_a(void *app, const struct strata_conn_info *c,
+			void *ctx, int dir, const uint8_t *data, size_t len,
+			struct strata_tunnel_control *ctl)
+{
+	l4a.tunnel++;
+	l4a.tunnel_bytes += len;
+	ctl->idle_timeout_ms = 5000;
+	if (len >= 4 && !memcmp(data, "QUIT", 4))
+		ctl->close = 1;
+}
+
+static void l4_tunnel_b(void *app, const struct strata_conn_info *c,
+			void *ctx, int dir, const uint8_t *data, size_t len,
+			struct strata_tunnel_control *ctl)
+{
+	l4b.tunnel++;
+}
+
+static void l4_end(void *app, const struct strata_conn_info *c, void *ctx,
+		   const struct strata_conn_end *e)
+{
+	struct l4_log *l = app;
+
+	l->ends++;
+	assert_string_equal(e->reason, "done");
+}
+
+static void test_l4_hooks(void **state)
+{
+	const struct strata_app a = {
+		.name = "a", .app_data = &l4a, .conn_ctx_size = 8,
+		.ingress = l4_ingress_a, .egress = l4_egress_a,
+		.tunnel = l4_tunnel_a, .conn_end = l4_end,
+	};
+	const struct strata_app b = {
+		.name = "b", .app_data = &l4b, .conn_ctx_size = 24,
+		.ingress = l4_ingress_b, .egress = l4_egress_b,
+		.tunnel = l4_tunnel_b, .conn_end = l4_end,
+	};
+	uint8_t client[16] = { 0 }, dst[16] = { 0 }, ctx[64];
+	struct strata_conn_info ci = { .proto = IPPROTO_TCP, .ip_version = 4,
+				       .client = client, .orig_dst = dst,
+				       .client_port = 40000, .orig_dport = 8080 };
+	struct strata_ingress_decision in;
+	struct strata_egress_decision eg = { 0 };
+	struct strata_tunnel_control ctl = { .idle_timeout_ms = 1000 };
+	struct strata_conn_end end = { .reason = "done" };
+
+	apps_reset();
+	memset(&l4a, 0, sizeof(l4a));
+	memset(&l4b, 0, sizeof(l4b));
+	assert_false(apps_has_tunnel_hook());
+	assert_int_equal(strata_app_register(&a), 0);
+	assert_int_equal(strata_app_register(&b), 0);
+	assert_true(apps_has_tunnel_hook());
+	/* contexts: 8 and 24 bytes, each aligned to 16 */
+	assert_int_equal(apps_conn_ctx_size(), 16 + 32);
+	memset(ctx, 0, sizeof(ctx));
+
+	apps_ingress(&ci, ctx, &in);
+	assert_int_equal(in.verdict, STRATA_INGRESS_ACCEPT);
+	assert_int_equal(ci.metadata, 42);
+	assert_ptr_equal(l4a.ctx_seen[0], ctx);
+	assert_ptr_equal(l4b.ctx_seen[0], ctx + 16);
+	assert_int_equal(ctx[15], 0); /* a's writes stay in a's slice */
+
+	ci.orig_dport = 25;
+	apps_ingress(&ci, ctx, &in);
+	assert_int_equal(in.verdict, STRATA_INGRESS_REJECT);
+
+	/* egress: a decides, so b is not asked */
+	ci.orig_dport = 8080;
+	apps_egress(&ci, ctx, &eg);
+	assert_string_equal(eg.host, "origin.example");
+	assert_int_equal(eg.dport, 80);
+	assert_int_equal(l4a.egress, 1);
+	assert_int_equal(l4b.egress, 0);
+
+	/* tunnel: both see data until one closes */
+	apps_tunnel(&ci, ctx, 0, (const uint8_t *)"GET /", 5, &ctl);
+	assert_int_equal(ctl.idle_timeout_ms, 5000);
+	assert_int_equal(l4a.tunnel, 1);
+	assert_int_equal(l4b.tunnel, 1);
+	apps_tunnel(&ci, ctx, 1, (const uint8_t *)"QUIT", 4, &ctl);
+	assert_true(ctl.close);
+	assert_int_equal(l4b.tunnel, 1); /* not asked after the close */
+	assert_int_equal(l4a.tunnel_bytes, 9);
+
+	apps_conn_end(&ci, ctx, &end);
+	assert_int_equal(l4a.ends, 1);
+	assert_int_equal(l4b.ends, 1);
+	apps_reset();
+	assert_int_equal(apps_conn_ctx_size(), 0);
+}
+
+/* policy `reject` rules: the flow goes to the stack, whose ingress hook
+ * then refuses it; egress.rewrite names the new destination. */
+static void test_policy_reject_and_rewrite(void **state)
+{
+	static const char yaml[] =
+		"policy:\n"
+		"  rules:\n"
+		"    - {action: reject, proto: tcp, dports: 25}\n"
+		"    - {action: stack, proto: tcp}\n"
+		"egress:\n"
+		"  rewrite:\n"
+		"    - {dst: 198.18.0.0/24, dports: 80, host: origin.test, port: 8080}\n";
+	struct conf *c = calloc(1, sizeof(*c));
+	uint8_t client[16], dst[16];
+	struct strata_conn_info ci = { .proto = IPPROTO_TCP, .ip_version = 4,
+				       .client = client, .orig_dst = dst,
+				       .client_port = 40000 };
+	struct strata_ingress_decision in;
+	struct strata_egress_decision eg;
+	union dp_addr a;
+
+	assert_non_null(c);
+	assert_int_equal(conf_load_string(c, yaml, strlen(yaml), "t", stderr), 0);
+	apps_reset();
+	assert_int_equal(app_policy_init(c), 0);
+	assert_int_equal(app_egress_init(c), 0);
+	set_addr(&a, "10.0.0.1");
+	memcpy(client, a.b, 16);
+	set_addr(&a, "198.18.0.9");
+	memcpy(dst, a.b, 16);
+
+	ci.orig_dport = 25;
+	apps_ingress(&ci, NULL, &in);
+	assert_int_equal(in.verdict, STRATA_INGRESS_REJECT);
+	ci.orig_dport = 80;
+	apps_ingress(&ci, NULL, &in);
+	assert_int_equal(in.verdict, STRATA_INGRESS_CONTINUE);
+
+	memset(&eg, 0, sizeof(eg));
+	eg.dport = 80;
+	apps_egress(&ci, NULL, &eg);
+	assert_string_equal(eg.host, "origin.test");
+	assert_int_equal(eg.dport, 8080);
+	/* outside the prefix or the ports: untouched */
+	memset(&eg, 0, sizeof(eg));
+	ci.orig_dport = 443;
+	apps_egress(&ci, NULL, &eg);
+	assert_string_equal(eg.host, "");
+	set_addr(&a, "198.18.1.9");
+	memcpy(dst, a.b, 16);
+	ci.orig_dport = 80;
+	apps_egress(&ci, NULL, &eg);
+	assert_string_equal(eg.host, "");
+	apps_reset();
+	conf_free(c);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +585,8 @@ int main(void)
 						policy_setup,
 						policy_teardown),
 		cmocka_unit_test(test_policy_prefix_bits),
+		cmocka_unit_test(test_l4_hooks),
+		cmocka_unit_test(test_policy_reject_and_rewrite),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,6 +185,40 @@ static void test_abort_by_owner(void **state)
 	assert_int_equal(f->ended, 1);
 }
 
+static size_t seen[2];
+
+static void on_data(struct stk_tunnel *t, int dir, const uint8_t *data,
+		    size_t len, void *arg)
+{
+	seen[dir] += len;
+	if (len >= 4 && !memcmp(data, "QUIT", 4))
+		stk_tunnel_abort(t, STK_CLOSE_APP);
+}
+
+/* The owner's data callback (the tunnel hook) sees every byte each way
+ * and may reset the tunnel from inside it. */
+static void test_data_hook(void **state)
+{
+	struct fixture *f = *state;
+	char buf[8];
+
+	seen[0] = seen[1] = 0;
+	f->t.data = on_data;
+	assert_int_equal(stk_write(f->client_app, "hello", 5), 5);
+	assert_int_equal(stk_write(f->up_app, "hi", 2), 2);
+	assert_int_equal(seen[STK_DIR_UP], 5);
+	assert_int_equal(seen[STK_DIR_DOWN], 2);
+	assert_int_equal(f->ended, 0);
+	read_exact(f->client_app, "hi");
+	read_exact(f->up_app, "hello");
+	assert_int_equal(stk_write(f->client_app, "QUIT", 4), 4);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->why, STK_CLOSE_APP);
+	/* both sides are reset; QUIT never reached upstream */
+	assert_int_equal(stk_read(f->client_app, buf, sizeof(buf)), -ECONNRESET);
+	assert_int_equal(stk_read(f->up_app, buf, sizeof(buf)), -ECONNRESET);
+}
+
 static void test_reason_names(void **state)
 {
 	assert_string_equal(stk_close_reason_name(STK_CLOSE_DONE), "done");
@@ -202,6 +236,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_reset, setup_big, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_by_owner, setup_big, teardown),
+		cmocka_unit_test_setup_teardown(test_data_hook, setup_big, teardown),
 		cmocka_unit_test(test_reason_names),
 	};
 
