@@ -160,6 +160,10 @@ struct conf {
 		} rewrites[CONF_MAX_RULES];
 		unsigned n_rewrites;
 		uint32_t attempt_delay_ms;     /* happy eyeballs */
+		enum conf_connector {
+			CONF_CONNECT_KERNEL = 0,   /* kernel sockets */
+			CONF_CONNECT_STACK,        /* lwIP out of a port */
+		} connector;
 	} egress;
 
 	struct {

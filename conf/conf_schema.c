@@ -115,6 +115,12 @@ static const char *conf_check_default_action(const void *field)
 
 /* ---- enums ----------------------------------------------------------- */
 
+static const char *const conf_connectors[] = {
+	[CONF_CONNECT_KERNEL] = "kernel",
+	[CONF_CONNECT_STACK] = "stack",
+	NULL,
+};
+
 static const char *const conf_port_kinds[] = {
 	[CONF_PORT_DPDK] = "dpdk",
 	[CONF_PORT_TUN] = "tun",
@@ -561,6 +567,13 @@ static const struct conf_key conf_egress_keys[] = {
 	  .max = CONF_MAX_RULES, .sub = &conf_rewrite_map,
 	  .doc = "send connections for some destinations elsewhere (the "
 		 "first match wins; the egress hook of apps may decide too)" },
+	{ .name = "connector", .type = CONF_T_ENUM,
+	  FLD(struct conf, egress.connector), .names = conf_connectors,
+	  .def = "kernel",
+	  .doc = "how TCP leaves: kernel (sockets of the host's own stack, "
+		 "bound to interface) or stack (lwIP connections out of "
+		 "strata's ports, from strata's addresses: for NICs the "
+		 "kernel does not see); UDP always uses kernel sockets" },
 	{ .name = "attempt_delay_ms", .type = CONF_T_UINT,
 	  FLD(struct conf, egress.attempt_delay_ms), .min = 10, .max = 2000,
 	  .def = "250",

@@ -692,8 +692,15 @@ static void dp_arp(struct dp_lcore *lc, struct dp_pkt *p)
 }
 
 static enum strata_verdict dp_default_verdict(const struct dp_lcore *lc,
-					      const struct dp_flow *f)
+					      const struct dp_flow *f,
+					      const struct dp_pkt_view *v)
 {
+	/* A TCP segment to us that opens nothing (a SYN-ACK, data, ...)
+	 * belongs to a connection the stack opened, if to any: the stack
+	 * knows, and answers RST for the ones it does not. */
+	if (f->info.to_local && v->l4_proto == 6 && lc->sh->n_workers &&
+	    (v->tcp_flags & 0x12) != 0x02)
+		return STRATA_STACK;
 	if (f->info.to_local)
 		return STRATA_LOCAL;
 	switch (lc->sh->conf->policy.default_action) {
@@ -773,7 +780,7 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 		f->info.to_local = dp_is_local(p->port, v);
 		apps_ip_flow(f, v);
 		if (f->decision.verdict == STRATA_CONTINUE)
-			f->decision.verdict = dp_default_verdict(lc, f);
+			f->decision.verdict = dp_default_verdict(lc, f, v);
 	}
 	dp_flow_touch(f, dir, p->len, lc->now_ns);
 

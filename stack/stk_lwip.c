@@ -181,7 +181,8 @@ static err_t stk_lwip_netif_init(struct netif *nif)
 }
 
 int stk_lwip_add_port(struct stk_lwip *s, uint16_t port, uint16_t mtu,
-		      uint32_t addr4, unsigned prefix_len)
+		      uint32_t addr4, unsigned prefix_len,
+		      const uint8_t (*addr6)[16], unsigned n6)
 {
 	ip4_addr_t ip, mask, gw;
 	struct netif *nif;
@@ -198,12 +199,73 @@ int stk_lwip_add_port(struct stk_lwip *s, uint16_t port, uint16_t mtu,
 	nif->mtu = mtu;
 	nif->mtu6 = mtu;
 	s->netif_port[s->n_netifs] = port;
+	for (unsigned i = 0; i < n6; i++) {
+		ip6_addr_t a6;
+		s8_t idx;
+
+		memcpy(a6.addr, addr6[i], 16);
+		ip6_addr_clear_zone(&a6);
+		/* valid at once: strata's own addresses need no DAD here
+		 * (the dataplane answers neighbour solicitations) */
+		if (s->api.netif_add_ip6_address(nif, &a6, &idx) == ERR_OK)
+			s->api.netif_ip6_addr_set_state(nif, idx,
+							IP6_ADDR_PREFERRED);
+	}
 	s->api.netif_set_up(nif);
 	s->api.netif_set_link_up(nif);
 	if (s->n_netifs == 0)
 		s->api.netif_set_default(nif);
 	s->n_netifs++;
 	return 0;
+}
+
+int stk_lwip_source(struct stk_lwip *s, const ip_addr_t *dst, ip_addr_t *src)
+{
+	struct netif *first = NULL;
+
+	for (unsigned i = 0; i < s->n_netifs; i++) {
+		struct netif *nif = &s->netifs[i];
+
+		if (IP_IS_V4(dst)) {
+			const ip4_addr_t *a = netif_ip4_addr(nif);
+
+			if (ip4_addr_isany(a) || a->addr == htonl(0xa9fe0001))
+				continue;
+			if (!first)
+				first = nif;
+			if (ip4_addr_netcmp(ip_2_ip4(dst), a,
+					    netif_ip4_netmask(nif))) {
+				ip_addr_copy_from_ip4(*src, *a);
+				return 0;
+			}
+			continue;
+		}
+		for (int j = 0; j < LWIP_IPV6_NUM_ADDRESSES; j++) {
+			const ip6_addr_t *a = netif_ip6_addr(nif, j);
+
+			if (!ip6_addr_isvalid(netif_ip6_addr_state(nif, j)))
+				continue;
+			if (!first)
+				first = nif;
+			if (!memcmp(a->addr, ip_2_ip6(dst)->addr, 8)) {
+				ip_addr_copy_from_ip6(*src, *a);
+				return 0;
+			}
+		}
+	}
+	if (!first)
+		return -1;
+	if (IP_IS_V4(dst)) {
+		ip_addr_copy_from_ip4(*src, *netif_ip4_addr(first));
+		return 0;
+	}
+	for (int j = 0; j < LWIP_IPV6_NUM_ADDRESSES; j++) {
+		if (ip6_addr_isvalid(netif_ip6_addr_state(first, j))) {
+			ip_addr_copy_from_ip6(*src, *netif_ip6_addr(first, j));
+			return 0;
+		}
+	}
+	return -1;
 }
 
 static struct netif *stk_lwip_netif(struct stk_lwip *s, uint16_t port)

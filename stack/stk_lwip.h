@@ -37,6 +37,7 @@
 	X(tcpip_init) X(sys_lock_tcpip_core) X(sys_unlock_tcpip_core)    \
 	X(netif_add) X(netif_set_up) X(netif_set_link_up)         \
 	X(netif_set_default) X(ip_input)                                 \
+	X(netif_add_ip6_address) X(netif_ip6_addr_set_state)             \
 	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)        \
 	X(tcp_accept) X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err)      \
 	X(tcp_poll) X(tcp_write) X(tcp_output) X(tcp_recved)             \
@@ -103,9 +104,16 @@ void stk_lwip_set_handlers(struct stk_lwip *s, stk_lwip_output_fn output,
 
 /* One netif per dataplane port the stack talks to (lock held), with
  * an IPv4 address (network order; lwIP routes nothing through a netif
- * without one) and its prefix length. */
+ * without one) and its prefix length, and n6 IPv6 addresses (16 bytes
+ * each), used as sources of connections strata opens. */
 int stk_lwip_add_port(struct stk_lwip *s, uint16_t port, uint16_t mtu,
-		      uint32_t addr4, unsigned prefix_len);
+		      uint32_t addr4, unsigned prefix_len,
+		      const uint8_t (*addr6)[16], unsigned n6);
+
+/* The source address lwIP will use towards dst: the address of the
+ * netif it routes dst through (IPv6: one in dst's /64, else the first).
+ * -1 when there is none. */
+int stk_lwip_source(struct stk_lwip *s, const ip_addr_t *dst, ip_addr_t *src);
 
 /* Hand one TCP segment in an IP packet (l3_hdr_len bytes of IPv4/IPv6
  * headers, then TCP) that arrived on `port` to lwIP (lock held). The

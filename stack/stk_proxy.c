@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "dataplane/dp_l3.h"
 #include "dataplane/dp_parse.h"
+#include "dataplane/dp_rss.h"
 #include "stk_connect.h"
 #include "stk_dns.h"
 #include "stk_lwip.h"
@@ -55,6 +56,7 @@ struct stk_conn {
 	union dp_addr used_dst;
 	uint16_t used_dport;
 	char *host;                      /* egress by name or literal */
+	enum strata_connector connector;
 	struct strata_tunnel_control ctl;
 
 	/* while the upstream is being found */
@@ -100,6 +102,7 @@ struct stk_proxy {
 	size_t ctx_size;
 	size_t buf_size;
 	uint64_t tcp_idle_ns, udp_idle_ns;
+	unsigned worker, n_workers;      /* for ports that hash back to us */
 	uint16_t ip4_id;
 	uint64_t next_sweep_ns;
 	uint8_t scratch[STK_UDP_MAX + 64];
@@ -394,13 +397,17 @@ static socklen_t stk_sockaddr(struct sockaddr_storage *ss,
  * host (name or literal) in the decision is kept in c->host. */
 static bool stk_egress(struct stk_proxy *p, struct stk_conn *c)
 {
-	struct strata_egress_decision d = { .connector = STRATA_CONNECT_KERNEL };
+	struct strata_egress_decision d = {
+		.connector = p->conf->egress.connector == CONF_CONNECT_STACK ?
+			     STRATA_CONNECT_STACK : STRATA_CONNECT_KERNEL,
+	};
 
 	memcpy(d.dst, c->key.dst.b, 16);
 	d.dport = c->key.dport;
 	apps_egress(&c->info, c->ctx, &d);
 	memcpy(c->used_dst.b, d.dst, 16);
 	c->used_dport = d.dport;
+	c->connector = d.connector;
 	if (d.host[0]) {
 		d.host[sizeof(d.host) - 1] = '\0';
 		c->host = strdup(d.host);
@@ -642,6 +649,7 @@ static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
 	c->he = NULL;
 	stk_clist_remove(c);
 	if (!s) {
+		c->up = NULL; /* the connector closed it */
 		stk_tcp_refuse(c, err);
 		return;
 	}
@@ -660,6 +668,78 @@ static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
 	c->syn = NULL;
 }
 
+/* Replies to a connection lwIP opens come back through the dataplane,
+ * which hands a flow to worker hash % n_workers: only local ports whose
+ * flow hashes to this worker will do. */
+static bool stk_port_hashes_here(void *arg, const ip_addr_t *src,
+				 uint16_t sport)
+{
+	struct stk_conn *c = arg;
+	struct stk_proxy *p = c->p;
+	struct dp_pkt_view v;
+
+	if (p->n_workers <= 1)
+		return true;
+	memset(&v, 0, sizeof(v));
+	if (IP_IS_V4(src)) {
+		v.ip_version = 4;
+		dp_addr_from_v4(&v.src, ip_2_ip4(src)->addr);
+	} else {
+		v.ip_version = 6;
+		memcpy(v.src.b, ip_2_ip6(src)->addr, 16);
+	}
+	v.l3 = v.ip_version == 4 ? DP_L3_IPV4 : DP_L3_IPV6;
+	v.dst = c->used_dst;
+	v.l4_proto = IPPROTO_TCP;
+	v.sport = sport;
+	v.dport = c->used_dport;
+	return dp_rss_hash_view(&v) % p->n_workers == p->worker;
+}
+
+static void stk_stack_up_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct stk_conn *c = arg;
+	struct sockaddr_storage used;
+
+	if (ev & STK_EV_ERROR) {
+		int err = s->error;
+
+		stk_close(s);
+		stk_tcp_connected(c, NULL, err, NULL);
+	} else if (ev & STK_EV_CONNECTED) {
+		stk_stream_set_cb(s, NULL, NULL);
+		stk_sockaddr(&used, &c->used_dst, c->used_dport);
+		stk_tcp_connected(c, s, 0, &used);
+	}
+}
+
+/* An active open through lwIP, out of the port that routes there. */
+static void stk_tcp_connect_stack(struct stk_conn *c,
+				  const struct sockaddr_storage *addr)
+{
+	struct stk_proxy *p = c->p;
+	struct stk_stream *s;
+	ip_addr_t dst;
+	int err = 0;
+
+	stk_addr_of(&c->used_dst, addr);
+	if (dp_addr_is_v4(&c->used_dst))
+		ip_addr_copy_from_ip4(dst, *(ip4_addr_t *)&c->used_dst.w[3]);
+	else {
+		IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
+		memcpy(ip_2_ip6(&dst)->addr, c->used_dst.b, 16);
+		ip6_addr_clear_zone(ip_2_ip6(&dst));
+	}
+	s = stk_lwip_stream_connect(p->lwip, &dst, c->used_dport,
+				    stk_port_hashes_here, c, &err);
+	if (!s) {
+		stk_tcp_refuse(c, err);
+		return;
+	}
+	c->up = s;
+	stk_stream_set_cb(s, stk_stack_up_event, c);
+}
+
 static void stk_tcp_connect(struct stk_conn *c,
 			    const struct sockaddr_storage *addrs, unsigned n)
 {
@@ -667,6 +747,15 @@ static void stk_tcp_connect(struct stk_conn *c,
 	struct sockaddr_storage ok[STK_CONNECT_MAX];
 	struct stk_connect *he;
 
+	if (c->connector == STRATA_CONNECT_STACK) {
+		/* no loop to fear: lwIP never routes into the host */
+		if (!n) {
+			stk_tcp_refuse(c, EHOSTUNREACH);
+			return;
+		}
+		stk_tcp_connect_stack(c, &addrs[0]);
+		return;
+	}
 	n = stk_route_filter(p, ok, addrs, n);
 	if (!n) {
 		stk_tcp_refuse(c, c->host ? EHOSTUNREACH : ELOOP);
@@ -1013,6 +1102,13 @@ static void stk_proxy_lwip_output(void *arg, uint16_t port, struct pbuf *pb)
 	uint16_t n;
 
 	n = p->lwip->api.pbuf_copy_partial(pb, p->scratch, pb->tot_len, 0);
+	/* Only TCP: lwIP's own IPv6 chatter (router solicitations, MLD)
+	 * has no business on strata's links. */
+	if (n < 40 || ((p->scratch[0] >> 4) == 4 ? p->scratch[9] != 6 :
+		       p->scratch[6] != 6 && p->scratch[6] != 44)) {
+		p->ctr.lwip_other_out++;
+		return;
+	}
 	p->output(p->arg, port, p->scratch, n);
 }
 
@@ -1091,7 +1187,7 @@ int stk_proxy_poll(struct stk_proxy *p)
 }
 
 struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
-				   struct stk_lwip *lwip,
+				   struct stk_lwip *lwip, unsigned worker,
 				   stk_proxy_output_fn output,
 				   stk_proxy_audit_fn audit, void *arg)
 {
@@ -1116,6 +1212,8 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 	p->audit = audit;
 	p->arg = arg;
 	p->ctx_size = apps_conn_ctx_size();
+	p->worker = worker;
+	p->n_workers = c->lcores.workers ? c->lcores.workers : 1;
 	p->buf_size = (size_t)c->stack.buffer_kib * 1024;
 	p->dns = stk_dns_create(loop, c, err_dns, sizeof(err_dns));
 	if (!p->dns) {
@@ -1135,16 +1233,21 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 	for (unsigned i = 0; i < c->n_ports; i++) {
 		const struct conf_port *pt = &c->ports[i];
 		uint32_t a4 = htonl(0xa9fe0001); /* 169.254.0.1/32 if none */
-		unsigned plen = 32;
+		uint8_t a6[CONF_MAX_ADDRS][16];
+		unsigned plen = 32, n6 = 0;
+		bool have4 = false;
 
 		for (unsigned j = 0; j < pt->n_addrs; j++) {
-			if (pt->addrs[j].v4) {
+			if (!pt->addrs[j].v4) {
+				memcpy(a6[n6++], pt->addrs[j].addr.b, 16);
+			} else if (!have4) {
 				memcpy(&a4, pt->addrs[j].addr.b + 12, 4);
 				plen = pt->addrs[j].prefix_len;
-				break;
+				have4 = true;
 			}
 		}
-		if (stk_lwip_add_port(lwip, (uint16_t)i, pt->mtu, a4, plen) < 0) {
+		if (stk_lwip_add_port(lwip, (uint16_t)i, pt->mtu, a4, plen,
+				      (const uint8_t (*)[16])a6, n6) < 0) {
 			stk_dns_destroy(p->dns);
 			free(p->buckets);
 			free(p);

@@ -38,6 +38,7 @@ struct stk_proxy;
 	X(handshake_timeout)    /* client never completed the handshake */  \
 	X(accept_unknown)       /* lwIP accepted a connection we never held */\
 	X(lwip_no_memory)       /* a packet lwIP could not take */          \
+	X(lwip_other_out)       /* non-TCP packets lwIP made, not sent */   \
 	X(udp_send_errors)      /* datagrams the upstream socket refused */ \
 	X(udp_pending_drops)    /* datagrams before the upstream was known */\
 	X(dns_failed)           /* egress names that did not resolve */     \
@@ -62,7 +63,7 @@ typedef void (*stk_proxy_output_fn)(void *arg, uint16_t port,
 typedef bool (*stk_proxy_audit_fn)(void *arg, char *line);
 
 struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
-				   struct stk_lwip *lwip,
+				   struct stk_lwip *lwip, unsigned worker,
 				   stk_proxy_output_fn output,
 				   stk_proxy_audit_fn audit, void *arg);
 /* Reset everything still open and free the proxy (lock held). */

@@ -18,6 +18,7 @@ struct stk_lwip_stream {
 	bool eof;
 	bool want_write;
 	bool aborted;              /* aborted from inside one of its callbacks */
+	bool connecting;           /* an active open not yet established */
 	struct stk_lwip_stream *next_dead;
 };
 
@@ -190,6 +191,9 @@ static void stk_ls_err(void *arg, err_t err)
 
 	ls->pcb = NULL;
 	ls->s.error = stk_lwip_errno(err);
+	/* a reset answering our SYN is a refusal */
+	if (ls->connecting && err == ERR_RST)
+		ls->s.error = ECONNREFUSED;
 	stk_stream_notify(&ls->s, STK_EV_ERROR);
 }
 
@@ -209,6 +213,70 @@ struct stk_stream *stk_lwip_stream_new(struct stk_lwip *st,
 	st->api.tcp_err(pcb, stk_ls_err);
 	tcp_nagle_disable(pcb);
 	return &ls->s;
+}
+
+static err_t stk_ls_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct stk_lwip_stream *ls = arg;
+
+	ls->connecting = false;
+	stk_stream_notify(&ls->s, STK_EV_CONNECTED | STK_EV_WRITABLE);
+	return ls->aborted ? ERR_ABRT : ERR_OK;
+}
+
+struct stk_stream *stk_lwip_stream_connect(struct stk_lwip *st,
+					   const ip_addr_t *dst, uint16_t dport,
+					   bool (*port_ok)(void *arg,
+							   const ip_addr_t *src,
+							   uint16_t sport),
+					   void *arg, int *err)
+{
+	const struct stk_lwip_api *api = &st->api;
+	struct stk_lwip_stream *ls;
+	struct stk_stream *s;
+	struct tcp_pcb *pcb;
+	ip_addr_t src;
+	uint32_t start = (uint32_t)rand();
+	unsigned tries;
+
+	if (stk_lwip_source(st, dst, &src) < 0) {
+		*err = EADDRNOTAVAIL;
+		return NULL;
+	}
+	pcb = api->tcp_new_ip_type(IP_GET_TYPE(dst));
+	if (!pcb) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	/* Ephemeral ports whose flow hashes back to us; lwIP refuses the
+	 * ones in use. */
+	for (tries = 0; tries < 28232; tries++) {
+		uint16_t port = (uint16_t)(32768 + (start + tries) % 28232);
+
+		if (port_ok && !port_ok(arg, &src, port))
+			continue;
+		if (api->tcp_bind(pcb, &src, port) == ERR_OK)
+			break;
+	}
+	if (tries == 28232) {
+		api->tcp_abort(pcb);
+		*err = EADDRNOTAVAIL;
+		return NULL;
+	}
+	s = stk_lwip_stream_new(st, pcb);
+	if (!s) {
+		api->tcp_abort(pcb);
+		*err = ENOMEM;
+		return NULL;
+	}
+	ls = stk_ls(s);
+	ls->connecting = true;
+	if (api->tcp_connect(pcb, dst, dport, stk_ls_connected) != ERR_OK) {
+		stk_ls_abort(s);
+		*err = EHOSTUNREACH;
+		return NULL;
+	}
+	return s;
 }
 
 void stk_lwip_stream_reap(struct stk_lwip *st)

@@ -87,7 +87,7 @@ static void *stk_worker_start(void *arg, unsigned idx, struct dp_worker *dpw)
 		return NULL;
 	}
 	stk_lwip_lock(w->lwip);
-	w->proxy = stk_proxy_create(rt->conf, &w->loop, w->lwip,
+	w->proxy = stk_proxy_create(rt->conf, &w->loop, w->lwip, idx,
 				    stk_worker_output,
 				    rt->audit ? stk_worker_audit : NULL, w);
 	stk_lwip_unlock(w->lwip);

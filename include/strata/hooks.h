@@ -71,6 +71,7 @@ struct strata_ingress_decision {
 
 enum strata_connector {
 	STRATA_CONNECT_KERNEL = 0,   /* a kernel socket from the worker */
+	STRATA_CONNECT_STACK,        /* lwIP, out of one of strata's ports */
 };
 
 /* Prefilled with the original destination; an app may rewrite it. */

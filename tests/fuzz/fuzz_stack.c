@@ -215,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		stk_lwip_lock(st);
 		stk_lwip_set_handlers(st, on_output, on_accept, NULL);
-		if (stk_lwip_add_port(st, 0, 1500, htonl(0x0a000001), 24) < 0 ||
+		if (stk_lwip_add_port(st, 0, 1500, htonl(0x0a000001), 24, NULL, 0) < 0 ||
 		    stk_lwip_listen(st, 80) < 0)
 			abort();
 	}

@@ -149,7 +149,7 @@ static int group_setup(void **state)
 	}
 	stk_lwip_lock(st);
 	stk_lwip_set_handlers(st, on_output, on_accept, NULL);
-	if (stk_lwip_add_port(st, 0, 1500, htonl(0x0a000001), 24) < 0 ||
+	if (stk_lwip_add_port(st, 0, 1500, htonl(0x0a000001), 24, NULL, 0) < 0 ||
 	    stk_lwip_listen(st, 80) < 0)
 		return -1;
 	return 0;
