@@ -17,7 +17,7 @@
 #
 # 3. port reuse: (2) again for REUSE_SECONDS with the clients' ephemeral
 #    port range cut to REUSE_PORTS ports, so 4-tuples come back quickly.
-# After every strata run: proxied connections still open 5 s later.
+# After every strata run: proxied connections still open 3 s later.
 #
 # usage: tools/bench/stack_http.sh STRATA_BINARY   (root; ~1.5 min)
 # env:   SECONDS_PER_RUN=10 ROUNDS=2 CONNS=50 SMALL_BYTES=256
@@ -157,19 +157,19 @@ wrk_run() {
 	}' || { it_log "wrk $addr $*: $(echo "$out" | tail -n 5)"; return 1; }
 }
 
-# settle NAME: after a strata run, give proxied connections up to 5 s
+# settle NAME: after a strata run, give proxied connections up to 3 s
 # to close; report those that stay open (LINGER).
 active() { it_strata_stats | jq '[.lcores[] | select(.role=="worker") |
 	.stack.active] | add'; }
 LINGER=()
 settle() {
 	local i n
-	for i in $(seq 1 10); do
+	for i in $(seq 1 6); do
 		n=$(active) || exit 1
 		[ "$n" -eq 0 ] && return 0
 		sleep 0.5
 	done
-	it_log "WARN: after $1, $n proxied connections still active 5 s" \
+	it_log "WARN: after $1, $n proxied connections still active 3 s" \
 		"after wrk ended"
 	LINGER+=("$1:$n")
 }
@@ -245,7 +245,7 @@ echo "  Connection: close: kernel ${KC[*]}, strata ${SC[*]} conn/s;" \
 echo "  port reuse ($REUSE_PORTS client ports, ${REUSE_SECS}s):" \
 	"kernel $KR, strata $SR conn/s; ratio $(ratio "$SR" "$KR");" \
 	"SYN retransmits kernel ${SYNR["KR:$KR"]}, strata ${SYNR["SR:$SR"]}"
-[ ${#LINGER[@]} -eq 0 ] || echo "  still active 5 s after wrk ended" \
+[ ${#LINGER[@]} -eq 0 ] || echo "  still active 3 s after wrk ended" \
 	"(strata run:count): ${LINGER[*]}"
 printf '    %s\n' "${DETAIL[@]}"
 jq -cn --arg date "$(date -u +%F)" --argjson secs "$SECS" \
