@@ -97,7 +97,8 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 #undef STK_LWIP_SYM
 	s->ip_data = dlsym(s->dl, "ip_data");
 	s->netif_default = dlsym(s->dl, "netif_default");
-	if (!s->ip_data || !s->netif_default) {
+	s->tw_pcbs = dlsym(s->dl, "tcp_tw_pcbs");
+	if (!s->ip_data || !s->netif_default || !s->tw_pcbs) {
 		snprintf(err, errlen, "lwIP lacks ip_data or netif_default");
 		goto fail_dl;
 	}
@@ -126,8 +127,11 @@ void stk_lwip_unload(struct stk_lwip *s)
 	for (i = 0; i < 65536; i++)
 		if (s->listeners[i])
 			s->api.tcp_close(s->listeners[i]);
+	/* The tcpip thread lives on in the image (never dlclose) and its
+	 * timers walk the netif list: take ours out before freeing them. */
+	for (i = 0; i < s->n_netifs; i++)
+		s->api.netif_remove(&s->netifs[i]);
 	stk_lwip_unlock(s);
-	/* The tcpip thread still runs inside the image: never dlclose. */
 	free(s->listeners);
 	free(s);
 }
@@ -287,6 +291,22 @@ static err_t stk_lwip_accepted(void *arg, struct tcp_pcb *newpcb, err_t err)
 		return ERR_ABRT;
 	}
 	return s->accept(s->arg, newpcb);
+}
+
+int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,
+			     uint16_t lport, const ip_addr_t *remote,
+			     uint16_t rport)
+{
+	for (struct tcp_pcb *p = *s->tw_pcbs; p; p = p->next) {
+		if (p->local_port == lport && p->remote_port == rport &&
+		    ip_addr_cmp(&p->local_ip, local) &&
+		    ip_addr_cmp(&p->remote_ip, remote)) {
+			/* tcp_abort() of a TIME_WAIT pcb frees it, no RST */
+			s->api.tcp_abort(p);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int stk_lwip_listen(struct stk_lwip *s, uint16_t dport)

@@ -36,7 +36,7 @@
 #define STK_LWIP_FUNCS(X)                                              \
 	X(tcpip_init) X(sys_lock_tcpip_core) X(sys_unlock_tcpip_core)    \
 	X(netif_add) X(netif_set_up) X(netif_set_link_up)         \
-	X(netif_set_default) X(ip_input)                                 \
+	X(netif_set_default) X(ip_input) X(netif_remove)                 \
 	X(netif_add_ip6_address) X(netif_ip6_addr_set_state)             \
 	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)        \
 	X(tcp_accept) X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err)      \
@@ -68,6 +68,7 @@ struct stk_lwip {
 	struct stk_lwip_api api;
 	struct ip_globals *ip_data;
 	struct netif **netif_default;
+	struct tcp_pcb **tw_pcbs;     /* lwIP's TIME_WAIT list */
 	void *dl;
 	struct netif netifs[STK_LWIP_MAX_NETIFS];
 	uint16_t netif_port[STK_LWIP_MAX_NETIFS];
@@ -120,6 +121,15 @@ int stk_lwip_source(struct stk_lwip *s, const ip_addr_t *dst, ip_addr_t *src);
  * bytes are copied. Returns 0, or -1 when lwIP has no memory. */
 int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 		       uint16_t len, uint16_t l3_hdr_len);
+
+/* Drop a TIME_WAIT pcb holding this tuple (local = the client's
+ * original destination), silently, before a new SYN reuses it: clients
+ * reuse ports fast, and lwIP would answer their SYN with an old ACK
+ * and ignore the client's RST (RFC 1337), stalling the new connection.
+ * Returns 1 when one was dropped. */
+int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,
+			     uint16_t lport, const ip_addr_t *remote,
+			     uint16_t rport);
 
 /* Make sure a transparent listener exists for TCP port dport. */
 int stk_lwip_listen(struct stk_lwip *s, uint16_t dport);

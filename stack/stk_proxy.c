@@ -178,6 +178,25 @@ static struct stk_conn *stk_conn_new(struct stk_proxy *p,
 	return c;
 }
 
+static void stk_addr_lwip(ip_addr_t *out, const union dp_addr *a)
+{
+	if (dp_addr_is_v4(a)) {
+		ip_addr_copy_from_ip4(*out, *(const ip4_addr_t *)&a->w[3]);
+	} else {
+		IP_SET_TYPE_VAL(*out, IPADDR_TYPE_V6);
+		memcpy(ip_2_ip6(out)->addr, a->b, 16);
+		ip6_addr_clear_zone(ip_2_ip6(out));
+	}
+}
+
+/* The client's tuple as lwIP sees it: local = original destination. */
+static void stk_key_lwip(const struct stk_key *k, ip_addr_t *local,
+			 ip_addr_t *remote)
+{
+	stk_addr_lwip(local, &k->dst);
+	stk_addr_lwip(remote, &k->client);
+}
+
 static void stk_clist_remove(struct stk_conn *c)
 {
 	struct stk_proxy *p = c->p;
@@ -645,6 +664,7 @@ static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
 {
 	struct stk_conn *c = arg;
 	struct stk_proxy *p = c->p;
+	ip_addr_t la, ra;
 
 	c->he = NULL;
 	stk_clist_remove(c);
@@ -657,6 +677,9 @@ static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
 	stk_addr_of(&c->used_dst, used);
 	c->state = STK_ST_HANDSHAKE;
 	c->deadline_ns = p->loop->now_ns + STK_HANDSHAKE_TIMEOUT_NS;
+	stk_key_lwip(&c->key, &la, &ra);
+	p->ctr.timewait_reused += (uint64_t)stk_lwip_forget_timewait(p->lwip,
+		&la, c->key.dport, &ra, c->key.cport);
 	if (stk_lwip_listen(p->lwip, c->key.dport) < 0 ||
 	    stk_lwip_input_tcp(p->lwip, c->in_port, c->syn, c->syn_len,
 			       c->syn_l3_len) < 0) {
@@ -723,13 +746,7 @@ static void stk_tcp_connect_stack(struct stk_conn *c,
 	int err = 0;
 
 	stk_addr_of(&c->used_dst, addr);
-	if (dp_addr_is_v4(&c->used_dst))
-		ip_addr_copy_from_ip4(dst, *(ip4_addr_t *)&c->used_dst.w[3]);
-	else {
-		IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
-		memcpy(ip_2_ip6(&dst)->addr, c->used_dst.b, 16);
-		ip6_addr_clear_zone(ip_2_ip6(&dst));
-	}
+	stk_addr_lwip(&dst, &c->used_dst);
 	s = stk_lwip_stream_connect(p->lwip, &dst, c->used_dport,
 				    stk_port_hashes_here, c, &err);
 	if (!s) {

@@ -35,6 +35,7 @@ struct stk_proxy;
 	X(upstream_other)       /* any other connect failure */             \
 	X(egress_loop)          /* destination would route back into us */ \
 	X(syn_while_connecting) /* retransmitted SYNs absorbed */           \
+	X(timewait_reused)      /* lwIP TIME_WAIT dropped for a new SYN */  \
 	X(handshake_timeout)    /* client never completed the handshake */  \
 	X(accept_unknown)       /* lwIP accepted a connection we never held */\
 	X(lwip_no_memory)       /* a packet lwIP could not take */          \

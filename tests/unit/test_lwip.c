@@ -262,6 +262,28 @@ static void test_window_full(void **state)
 	stk_abort(s);
 }
 
+/* strata closes first, so lwIP holds TIME_WAIT; a client reusing the
+ * port must get a fresh connection once strata forgets it. */
+static void test_timewait_reuse(void **state)
+{
+	uint32_t isn = handshake(40003);
+	struct stk_stream *s = accepted;
+	ip_addr_t local, remote;
+
+	assert_int_equal(stk_shutdown(s), 0);              /* our FIN */
+	feed(40003, 1001, isn + 2, 0x10, NULL, 0);          /* its ACK */
+	feed(40003, 1001, isn + 2, 0x11, NULL, 0);          /* its FIN */
+	stk_close(s);
+	IP_ADDR4(&local, 198, 51, 100, 7);
+	IP_ADDR4(&remote, 10, 0, 0, 2);
+	assert_int_equal(stk_lwip_forget_timewait(st, &local, 80, &remote,
+						  40003), 1);
+	assert_int_equal(stk_lwip_forget_timewait(st, &local, 80, &remote,
+						  40003), 0);
+	handshake(40003); /* SYN-ACK again, not an old ACK */
+	stk_abort(accepted);
+}
+
 static void test_unknown_segment_gets_rst(void **state)
 {
 	struct dp_pkt_view v;
@@ -279,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_data_and_half_close),
 		cmocka_unit_test(test_client_reset),
 		cmocka_unit_test(test_window_full),
+		cmocka_unit_test(test_timewait_reuse),
 		cmocka_unit_test(test_unknown_segment_gets_rst),
 	};
 
