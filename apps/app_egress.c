@@ -13,32 +13,17 @@ static struct {
 	unsigned n;
 } app_egress;
 
-static bool app_egress_match(const struct conf_prefix *pf, const uint8_t *a)
-{
-	unsigned bits = pf->v4 ? 96u + pf->prefix_len : pf->prefix_len;
-	union dp_addr x;
-
-	memcpy(&x, a, sizeof(x));
-	if (pf->v4 != dp_addr_is_v4(&x))
-		return false;
-	for (unsigned i = 0; i < 16 && bits; i++) {
-		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-
-		if ((x.b[i] ^ pf->addr.b[i]) & m)
-			return false;
-		bits = bits >= 8 ? bits - 8 : 0;
-	}
-	return true;
-}
-
 static void app_egress_hook(void *app, const struct strata_conn_info *c,
 			    void *conn_ctx, struct strata_egress_decision *d)
 {
 	for (unsigned i = 0; i < app_egress.n; i++) {
 		const struct conf_rewrite *r = &app_egress.rules[i];
 
+		union dp_addr dst;
+
+		memcpy(&dst, c->orig_dst, sizeof(dst));
 		if (c->orig_dport < r->dport_lo || c->orig_dport > r->dport_hi ||
-		    !app_egress_match(&r->dst, c->orig_dst))
+		    !conf_prefix_contains(&r->dst, &dst))
 			continue;
 		snprintf(d->host, sizeof(d->host), "%s", r->host);
 		if (r->port)

@@ -278,6 +278,22 @@ static int conf_hex(char ch)
 }
 
 /* "02:00:00:00:00:01" or with '-' between the octets. */
+bool conf_prefix_contains(const struct conf_prefix *pf, const union dp_addr *a)
+{
+	unsigned bits = pf->v4 ? 96u + pf->prefix_len : pf->prefix_len;
+
+	if (pf->v4 != dp_addr_is_v4(a))
+		return false;
+	for (unsigned i = 0; i < 16 && bits; i++) {
+		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		if ((a->b[i] ^ pf->addr.b[i]) & m)
+			return false;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return true;
+}
+
 int conf_parse_mac(const char *s, uint8_t mac[6])
 {
 	uint8_t m[6];

@@ -208,6 +208,8 @@ void conf_free(struct conf *c);
 
 /* Parse "a.b.c.d/n" or "x::y/n" (prefix optional: full length). */
 int conf_parse_prefix(const char *s, struct conf_prefix *p);
+/* a is in prefix p (same family, first prefix_len bits equal). */
+bool conf_prefix_contains(const struct conf_prefix *p, const union dp_addr *a);
 int conf_parse_mac(const char *s, uint8_t mac[6]);
 
 #endif

@@ -311,23 +311,6 @@ static void stk_conn_end(struct stk_conn *c, const char *reason)
 
 /* ---- egress ----------------------------------------------------------- */
 
-static bool stk_prefix_has(const struct conf_prefix *pf, const union dp_addr *a)
-{
-	unsigned bits = pf->v4 ? 96u + pf->prefix_len : pf->prefix_len;
-	unsigned i;
-
-	if (pf->v4 != dp_addr_is_v4(a))
-		return false;
-	for (i = 0; i < 16 && bits; i++) {
-		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-
-		if ((a->b[i] ^ pf->addr.b[i]) & m)
-			return false;
-		bits = bits >= 8 ? bits - 8 : 0;
-	}
-	return true;
-}
-
 /* With no egress device, a destination the kernel routes into one of
  * strata's TUN devices would come straight back: refuse it. */
 static bool stk_would_loop(const struct stk_proxy *p, const union dp_addr *d)
@@ -342,10 +325,10 @@ static bool stk_would_loop(const struct stk_proxy *p, const union dp_addr *d)
 		if (pt->kind != CONF_PORT_TUN)
 			continue;
 		for (unsigned j = 0; j < pt->n_routes; j++)
-			if (stk_prefix_has(&pt->routes[j], d))
+			if (conf_prefix_contains(&pt->routes[j], d))
 				return true;
 		for (unsigned j = 0; j < pt->n_kernel_addrs; j++)
-			if (stk_prefix_has(&pt->kernel_addrs[j], d))
+			if (conf_prefix_contains(&pt->kernel_addrs[j], d))
 				return true;
 	}
 	return false;
