@@ -1,0 +1,171 @@
+/* Version-neutral HTTP heads: slots for the request line or
+ * pseudo-headers, and a field list with lowercase names. */
+#include "l7_http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void l7_head_init(struct l7_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->content_length = -1;
+}
+
+static void l7_field_free(struct l7_field *f)
+{
+	free(f->name); /* value lives in the same block */
+}
+
+void l7_head_free(struct l7_head *h)
+{
+	for (size_t i = 0; i < h->nfields; i++)
+		l7_field_free(&h->fields[i]);
+	free(h->fields);
+	free(h->method);
+	free(h->scheme);
+	free(h->authority);
+	free(h->path);
+	free(h->protocol);
+	l7_head_init(h);
+}
+
+int l7_head_set_slot(char **slot, const char *v, size_t len)
+{
+	char *copy = NULL;
+
+	if (v) {
+		copy = malloc(len + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, v, len);
+		copy[len] = '\0';
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int l7_head_add(struct l7_head *h, const char *name, size_t name_len,
+		const char *value, size_t value_len)
+{
+	struct l7_field *f;
+	char *block;
+
+	if (name_len > UINT32_MAX || value_len > UINT32_MAX)
+		return -EINVAL;
+	if (h->nfields == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		struct l7_field *n = realloc(h->fields, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		h->fields = n;
+		h->cap = cap;
+	}
+	block = malloc(name_len + value_len + 2);
+	if (!block)
+		return -ENOMEM;
+	for (size_t i = 0; i < name_len; i++)
+		block[i] = (char)tolower((unsigned char)name[i]);
+	block[name_len] = '\0';
+	memcpy(block + name_len + 1, value, value_len);
+	block[name_len + 1 + value_len] = '\0';
+	f = &h->fields[h->nfields++];
+	f->name = block;
+	f->value = block + name_len + 1;
+	f->name_len = (uint32_t)name_len;
+	f->value_len = (uint32_t)value_len;
+	return 0;
+}
+
+int l7_head_copy(struct l7_head *dst, const struct l7_head *src)
+{
+	char *const *s_slots[] = { &src->method, &src->scheme, &src->authority,
+				   &src->path, &src->protocol };
+	char **d_slots[] = { &dst->method, &dst->scheme, &dst->authority,
+			     &dst->path, &dst->protocol };
+
+	l7_head_free(dst);
+	for (size_t i = 0; i < sizeof(d_slots) / sizeof(d_slots[0]); i++) {
+		const char *v = *s_slots[i];
+
+		if (v && l7_head_set_slot(d_slots[i], v, strlen(v)))
+			goto nomem;
+	}
+	for (size_t i = 0; i < src->nfields; i++) {
+		const struct l7_field *f = &src->fields[i];
+
+		if (l7_head_add(dst, f->name, f->name_len, f->value,
+				f->value_len))
+			goto nomem;
+	}
+	dst->status = src->status;
+	dst->content_length = src->content_length;
+	dst->version = src->version;
+	dst->absolute_form = src->absolute_form;
+	return 0;
+nomem:
+	l7_head_free(dst);
+	return -ENOMEM;
+}
+
+const char *l7_head_get(const struct l7_head *h, const char *name,
+			size_t *len)
+{
+	for (size_t i = 0; i < h->nfields; i++) {
+		if (strcasecmp(h->fields[i].name, name) == 0) {
+			if (len)
+				*len = h->fields[i].value_len;
+			return h->fields[i].value;
+		}
+	}
+	return NULL;
+}
+
+size_t l7_head_del(struct l7_head *h, const char *name)
+{
+	size_t kept = 0, removed;
+
+	for (size_t i = 0; i < h->nfields; i++) {
+		if (strcasecmp(h->fields[i].name, name) == 0)
+			l7_field_free(&h->fields[i]);
+		else
+			h->fields[kept++] = h->fields[i];
+	}
+	removed = h->nfields - kept;
+	h->nfields = kept;
+	return removed;
+}
+
+int l7_head_set(struct l7_head *h, const char *name, const char *value)
+{
+	l7_head_del(h, name);
+	return l7_head_add(h, name, strlen(name), value, strlen(value));
+}
+
+bool l7_token_list_has(const char *list, size_t len, const char *token)
+{
+	size_t tlen = strlen(token), i = 0;
+
+	while (i < len) {
+		size_t start, end;
+
+		while (i < len && (list[i] == ' ' || list[i] == '\t' ||
+				   list[i] == ','))
+			i++;
+		start = i;
+		while (i < len && list[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (list[end - 1] == ' ' ||
+				       list[end - 1] == '\t'))
+			end--;
+		if (end - start == tlen &&
+		    strncasecmp(list + start, token, tlen) == 0)
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,85 @@
+/* l7_head: fields keep lowercase names, slots copy, deep copies are
+ * independent, token lists match whole tokens only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "l7/l7_http.h"
+
+static void test_fields(void **state)
+{
+	struct l7_head h;
+	size_t len = 0;
+
+	l7_head_init(&h);
+	assert_int_equal(h.content_length, -1);
+	assert_int_equal(l7_head_add(&h, "X-Foo", 5, "one", 3), 0);
+	assert_int_equal(l7_head_add(&h, "Accept", 6, "*/*", 3), 0);
+	assert_int_equal(l7_head_add(&h, "x-foo", 5, "two", 3), 0);
+	assert_string_equal(h.fields[0].name, "x-foo");
+	assert_string_equal(l7_head_get(&h, "X-FOO", &len), "one");
+	assert_int_equal(len, 3);
+	assert_null(l7_head_get(&h, "x-bar", NULL));
+	assert_int_equal(l7_head_set(&h, "x-foo", "three"), 0);
+	assert_int_equal(h.nfields, 2);
+	assert_string_equal(l7_head_get(&h, "x-foo", NULL), "three");
+	assert_int_equal(l7_head_del(&h, "accept"), 1);
+	assert_int_equal(h.nfields, 1);
+	/* Many fields grow the array. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(l7_head_add(&h, "a", 1, "b", 1), 0);
+	assert_int_equal(l7_head_del(&h, "a"), 100);
+	l7_head_free(&h);
+	assert_int_equal(h.nfields, 0);
+}
+
+static void test_slots_and_copy(void **state)
+{
+	struct l7_head a, b;
+
+	l7_head_init(&a);
+	l7_head_init(&b);
+	assert_int_equal(l7_head_set_slot(&a.method, "GET", 3), 0);
+	assert_int_equal(l7_head_set_slot(&a.path, "/x?y", 4), 0);
+	assert_int_equal(l7_head_add(&a, "via", 3, "1.1 strata", 10), 0);
+	a.content_length = 42;
+	a.version = 11;
+	assert_int_equal(l7_head_copy(&b, &a), 0);
+	l7_head_free(&a);
+	assert_string_equal(b.method, "GET");
+	assert_string_equal(b.path, "/x?y");
+	assert_null(b.authority);
+	assert_string_equal(l7_head_get(&b, "via", NULL), "1.1 strata");
+	assert_int_equal(b.content_length, 42);
+	assert_int_equal(b.version, 11);
+	assert_int_equal(l7_head_set_slot(&b.path, NULL, 0), 0);
+	assert_null(b.path);
+	l7_head_free(&b);
+}
+
+static void test_token_list(void **state)
+{
+	const char *v = "keep-alive, Upgrade ,close";
+
+	assert_true(l7_token_list_has(v, strlen(v), "upgrade"));
+	assert_true(l7_token_list_has(v, strlen(v), "close"));
+	assert_true(l7_token_list_has(v, strlen(v), "Keep-Alive"));
+	assert_false(l7_token_list_has(v, strlen(v), "keep"));
+	assert_false(l7_token_list_has("", 0, "close"));
+	assert_false(l7_token_list_has("closed", 6, "close"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_slots_and_copy),
+		cmocka_unit_test(test_token_list),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
