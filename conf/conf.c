@@ -278,6 +278,41 @@ static int conf_hex(char ch)
 }
 
 /* "02:00:00:00:00:01" or with '-' between the octets. */
+int conf_parse_hostport(const char *s, char *host, size_t host_len,
+			uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long v;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -1; /* bare IPv6 needs brackets */
+		hl = (size_t)(colon - s);
+	}
+	if (!hl || hl >= host_len || !colon[1])
+		return -1;
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (*end || errno || !v || v > 65535 || colon[1] < '0' ||
+	    colon[1] > '9')
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
 bool conf_prefix_contains(const struct conf_prefix *pf, const union dp_addr *a)
 {
 	unsigned bits = pf->v4 ? 96u + pf->prefix_len : pf->prefix_len;
@@ -723,7 +758,14 @@ static void conf_parse_list(struct conf_ctx *x, const struct conf_key *k,
 				conf__err(x, item, "", "out of memory at %s",
 					  conf__quote(q, sizeof(q), s, len));
 			} else {
+				const char *bad = k->check ?
+					k->check(strs[*count]) : NULL;
+
 				(*count)++;
+				if (bad)
+					conf__err(x, item, "", "%s: %s",
+						  conf__quote(q, sizeof(q), s,
+							      len), bad);
 			}
 			break;
 		}
@@ -1266,6 +1308,9 @@ static void conf_print_map_list(FILE *out, const struct conf_key *k,
 		union {
 			struct conf_port port;
 			struct conf_rule rule;
+			struct conf_endpoint endpoint;
+			struct conf_upstream upstream;
+			struct conf_http_route route;
 		} elem;
 
 		fprintf(out, "%s%s: []\n", lead, k->name);
@@ -1362,6 +1407,9 @@ static void conf_print_rows(FILE *out, const struct conf_map *m,
 			union {
 				struct conf_port port;
 				struct conf_rule rule;
+				struct conf_endpoint endpoint;
+				struct conf_upstream upstream;
+				struct conf_http_route route;
 			} elem;
 
 			fprintf(out, "| `%s` | %s | %s | %s |\n", path, desc,

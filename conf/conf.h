@@ -21,6 +21,13 @@
 #define CONF_MAX_EAL_ARGS 32
 #define CONF_MAX_DNS 8
 #define CONF_HOST_MAX 256
+#define CONF_MAX_ENDPOINTS 16
+#define CONF_MAX_LISTEN 4
+#define CONF_MAX_CERTS 8
+#define CONF_MAX_ALPN 4
+#define CONF_MAX_UPSTREAMS 16
+#define CONF_MAX_SERVERS 8
+#define CONF_MAX_HTTP_ROUTES 64
 
 /* An address with a prefix length ("10.0.0.1/24", "fd00::1/64").
  * IPv4 is stored IPv4-mapped; prefix_len counts within the family
@@ -85,6 +92,81 @@ struct conf_rule {
 	uint16_t dport_lo, dport_hi; /* 0,65535 = any */
 	char out_port[CONF_NAME_MAX]; /* for forward */
 	uint16_t out_port_id;    /* resolved index into conf.ports */
+};
+
+/* L7: TLS settings of an endpoint. */
+struct conf_tls_cert {
+	char cert[CONF_PATH_MAX];      /* PEM chain, leaf first */
+	char key[CONF_PATH_MAX];       /* PEM private key */
+};
+
+enum conf_client_auth {
+	CONF_CLIENT_AUTH_NONE = 0,
+	CONF_CLIENT_AUTH_OPTIONAL,
+	CONF_CLIENT_AUTH_REQUIRED,
+};
+
+enum conf_tls_version { CONF_TLS_1_2 = 0, CONF_TLS_1_3 };
+
+enum conf_http_proto {
+	CONF_HTTP_AUTO = 0,            /* server: sniff/ALPN; upstream: http1 */
+	CONF_HTTP_1,
+	CONF_HTTP_2,
+};
+
+/* An HTTP listener: where it listens, its TLS, and what it does. */
+struct conf_endpoint {
+	char name[CONF_NAME_MAX];
+	char *listen[CONF_MAX_LISTEN]; /* kernel sockets "ip:port"; owned */
+	unsigned n_listen;
+	uint16_t stack_port;           /* TCP port on strata's own addresses
+					  (userspace stack); 0 = none */
+	enum conf_http_proto protocol;
+	bool proxy_protocol;           /* a PROXY v1/v2 header comes first */
+	bool forward;                  /* CONNECT and absolute-form allowed */
+	struct {
+		struct conf_tls_cert certs[CONF_MAX_CERTS]; /* none = no TLS */
+		unsigned n_certs;
+		char *alpn[CONF_MAX_ALPN];                  /* owned */
+		unsigned n_alpn;
+		enum conf_tls_version min_version;
+		enum conf_client_auth client_auth;
+		char client_ca[CONF_PATH_MAX];
+		char inspect_ca_cert[CONF_PATH_MAX]; /* "" = no inspection */
+		char inspect_ca_key[CONF_PATH_MAX];
+	} tls;
+	uint32_t header_timeout_ms;    /* request head must arrive */
+	uint32_t idle_timeout_ms;      /* no bytes either way */
+	uint32_t max_body_kib;         /* requests strata itself reads */
+};
+
+enum conf_pp_send { CONF_PP_NONE = 0, CONF_PP_V1, CONF_PP_V2 };
+
+struct conf_upstream {
+	char name[CONF_NAME_MAX];
+	char *servers[CONF_MAX_SERVERS]; /* "host:port"; owned */
+	unsigned n_servers;
+	enum conf_http_proto protocol;
+	bool tls;
+	bool tls_verify;
+	char tls_ca[CONF_PATH_MAX];    /* "" = the system bundle */
+	char sni[CONF_HOST_MAX];       /* "" = the server's host */
+	enum conf_pp_send proxy_protocol;
+	uint32_t connect_timeout_ms;
+	uint32_t response_timeout_ms;  /* until the response head */
+	uint32_t idle_timeout_ms;      /* idle pooled connections */
+	uint32_t max_idle;             /* pooled connections per worker */
+	uint32_t fail_timeout_s;       /* a failed server is skipped */
+	uint32_t retries;              /* idempotent requests, fresh conns */
+};
+
+struct conf_http_route {
+	char endpoint[CONF_NAME_MAX];  /* "" = every endpoint */
+	char host[CONF_HOST_MAX];      /* "" = any; "*.x.org" */
+	char path[CONF_PATH_MAX];      /* path prefix; "" = any */
+	char upstream[CONF_NAME_MAX];  /* "" = answer status */
+	uint16_t status;               /* when there is no upstream */
+	uint16_t endpoint_id, upstream_id; /* resolved */
 };
 
 struct conf {
@@ -183,6 +265,13 @@ struct conf {
 	struct {
 		uint32_t stats_interval_s;  /* 0 = only on SIGUSR1 */
 	} admin;
+
+	struct conf_endpoint endpoints[CONF_MAX_ENDPOINTS];
+	unsigned n_endpoints;
+	struct conf_upstream upstreams[CONF_MAX_UPSTREAMS];
+	unsigned n_upstreams;
+	struct conf_http_route routes[CONF_MAX_HTTP_ROUTES];
+	unsigned n_routes;
 };
 
 /* Fill *c with every default. The built-in default config is this plus
@@ -210,6 +299,10 @@ void conf_free(struct conf *c);
 int conf_parse_prefix(const char *s, struct conf_prefix *p);
 /* a is in prefix p (same family, first prefix_len bits equal). */
 bool conf_prefix_contains(const struct conf_prefix *p, const union dp_addr *a);
+/* "host:port" or "[v6]:port" into host (NUL-terminated) and port
+ * (1..65535); 0 or -1. */
+int conf_parse_hostport(const char *s, char *host, size_t host_len,
+			uint16_t *port);
 int conf_parse_mac(const char *s, uint8_t mac[6]);
 
 #endif

@@ -623,6 +623,314 @@ static const struct conf_key conf_admin_keys[] = {
 		 "SIGUSR1" },
 };
 
+/* ---- L7: endpoints, upstreams, routes ------------------------------- */
+
+static const char *const conf_http_protos[] = {
+	[CONF_HTTP_AUTO] = "auto",
+	[CONF_HTTP_1] = "http1",
+	[CONF_HTTP_2] = "http2",
+	NULL,
+};
+
+static const char *const conf_client_auths[] = {
+	[CONF_CLIENT_AUTH_NONE] = "none",
+	[CONF_CLIENT_AUTH_OPTIONAL] = "optional",
+	[CONF_CLIENT_AUTH_REQUIRED] = "required",
+	NULL,
+};
+
+static const char *const conf_tls_versions[] = {
+	[CONF_TLS_1_2] = "1.2",
+	[CONF_TLS_1_3] = "1.3",
+	NULL,
+};
+
+static const char *const conf_pp_sends[] = {
+	[CONF_PP_NONE] = "none",
+	[CONF_PP_V1] = "v1",
+	[CONF_PP_V2] = "v2",
+	NULL,
+};
+
+/* "ip:port" or "[ip6]:port": listeners bind literal addresses. */
+static const char *conf_check_listen(const void *field)
+{
+	char host[64];
+	uint16_t port;
+	struct conf_prefix p;
+
+	if (conf_parse_hostport(field, host, sizeof(host), &port) < 0)
+		return "expected ip:port or [ip6]:port";
+	if (conf_parse_prefix(host, &p) < 0 || p.prefix_len != (p.v4 ? 32 : 128))
+		return "the host must be an IP address";
+	return NULL;
+}
+
+static const char *conf_check_server(const void *field)
+{
+	char host[CONF_HOST_MAX];
+	uint16_t port;
+
+	if (conf_parse_hostport(field, host, sizeof(host), &port) < 0)
+		return "expected host:port or [ip6]:port";
+	return conf_check_host(host);
+}
+
+static const char *conf_check_alpn(const void *field)
+{
+	const char *s = field;
+
+	return *s && strlen(s) < 256 ? NULL : "must be 1..255 characters";
+}
+
+static const struct conf_key conf_tls_cert_keys[] = {
+	{ .name = "cert", .type = CONF_T_STR, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_tls_cert, cert), .def = "",
+	  .doc = "PEM certificate chain, leaf first; its names (SAN) select "
+		 "it by SNI" },
+	{ .name = "key", .type = CONF_T_STR, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_tls_cert, key), .def = "",
+	  .doc = "PEM private key of the certificate" },
+};
+
+static const struct conf_map conf_tls_cert_map = MAP_OF(conf_tls_cert_keys, NULL);
+
+static const struct conf_key conf_endpoint_tls_keys[] = {
+	{ .name = "certs", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf_endpoint, tls.certs[0]),
+	  .aux_off = offsetof(struct conf_endpoint, tls.n_certs),
+	  .max = CONF_MAX_CERTS, .sub = &conf_tls_cert_map,
+	  .doc = "certificates, chosen by the client's SNI (the first is "
+		 "the default); none = plain TCP" },
+	{ .name = "alpn", .type = CONF_T_STR_LIST,
+	  FLD(struct conf_endpoint, tls.alpn[0]),
+	  .aux_off = offsetof(struct conf_endpoint, tls.n_alpn),
+	  .max = CONF_MAX_ALPN, .max_len = 255, .check = conf_check_alpn,
+	  .doc = "ALPN protocols in order of preference; empty = h2 and "
+		 "http/1.1 as protocol allows" },
+	{ .name = "min_version", .type = CONF_T_ENUM,
+	  FLD(struct conf_endpoint, tls.min_version),
+	  .names = conf_tls_versions, .def = "1.2",
+	  .doc = "oldest TLS version accepted" },
+	{ .name = "client_auth", .type = CONF_T_ENUM,
+	  FLD(struct conf_endpoint, tls.client_auth),
+	  .names = conf_client_auths, .def = "none",
+	  .doc = "client certificates (mTLS): none, optional (verified when "
+		 "sent) or required" },
+	{ .name = "client_ca", .type = CONF_T_STR,
+	  FLD(struct conf_endpoint, tls.client_ca), .def = "",
+	  .doc = "PEM CA bundle client certificates must chain to" },
+	{ .name = "inspect_ca_cert", .type = CONF_T_STR,
+	  FLD(struct conf_endpoint, tls.inspect_ca_cert), .def = "",
+	  .doc = "forward proxy TLS inspection: CA certificate that signs "
+		 "certificates minted for CONNECT targets; \"\" = tunnel TLS "
+		 "untouched" },
+	{ .name = "inspect_ca_key", .type = CONF_T_STR,
+	  FLD(struct conf_endpoint, tls.inspect_ca_key), .def = "",
+	  .doc = "private key of inspect_ca_cert" },
+};
+
+static const struct conf_map conf_endpoint_tls_map =
+	MAP_OF(conf_endpoint_tls_keys, NULL);
+
+static const struct conf_key conf_endpoint_keys[] = {
+	{ .name = "name", .type = CONF_T_STR, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_endpoint, name), .def = "",
+	  .check = conf_check_name,
+	  .doc = "unique name, used by routes and in counters" },
+	{ .name = "listen", .type = CONF_T_STR_LIST,
+	  FLD(struct conf_endpoint, listen[0]),
+	  .aux_off = offsetof(struct conf_endpoint, n_listen),
+	  .max = CONF_MAX_LISTEN, .max_len = 63, .check = conf_check_listen,
+	  .doc = "kernel sockets to listen on (\"127.0.0.1:8080\", "
+		 "\"[::1]:8443\"), one per worker with SO_REUSEPORT" },
+	{ .name = "stack_port", .type = CONF_T_UINT,
+	  FLD(struct conf_endpoint, stack_port), .min = 0, .max = 65535,
+	  .def = "0",
+	  .doc = "also listen on this TCP port of strata's own addresses, "
+		 "through the userspace stack; 0 = not" },
+	{ .name = "protocol", .type = CONF_T_ENUM,
+	  FLD(struct conf_endpoint, protocol), .names = conf_http_protos,
+	  .def = "auto",
+	  .doc = "auto (HTTP/2 by ALPN or prior-knowledge preface, else "
+		 "HTTP/1.1), http1 or http2" },
+	{ .name = "proxy_protocol", .type = CONF_T_BOOL,
+	  FLD(struct conf_endpoint, proxy_protocol), .def = "false",
+	  .doc = "clients send a PROXY protocol v1 or v2 header first (from "
+		 "a load balancer); its address is the client's" },
+	{ .name = "forward", .type = CONF_T_BOOL,
+	  FLD(struct conf_endpoint, forward), .def = "false",
+	  .doc = "act as a forward proxy: CONNECT and absolute-form "
+		 "requests go to the host they name" },
+	{ .name = "tls", .type = CONF_T_MAP, .sub = &conf_endpoint_tls_map,
+	  .doc = "TLS termination" },
+	{ .name = "header_timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf_endpoint, header_timeout_ms), .min = 100,
+	  .max = 600000, .def = "10000",
+	  .doc = "a request head must arrive within this time" },
+	{ .name = "idle_timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf_endpoint, idle_timeout_ms), .min = 100,
+	  .max = 86400000, .def = "60000",
+	  .doc = "close a client connection with no traffic for this long" },
+};
+
+static const struct conf_map conf_endpoint_map = MAP_OF(conf_endpoint_keys, NULL);
+
+static const struct conf_key conf_upstream_keys[] = {
+	{ .name = "name", .type = CONF_T_STR, .flags = CONF_F_REQUIRED,
+	  FLD(struct conf_upstream, name), .def = "",
+	  .check = conf_check_name, .doc = "unique name, used by routes" },
+	{ .name = "servers", .type = CONF_T_STR_LIST,
+	  FLD(struct conf_upstream, servers[0]),
+	  .aux_off = offsetof(struct conf_upstream, n_servers), .min = 1,
+	  .max = CONF_MAX_SERVERS, .max_len = 260, .check = conf_check_server,
+	  .doc = "\"host:port\" servers, used in turn; names are resolved "
+		 "through dns with happy eyeballs" },
+	{ .name = "protocol", .type = CONF_T_ENUM,
+	  FLD(struct conf_upstream, protocol), .names = conf_http_protos,
+	  .def = "http1",
+	  .doc = "http1 or http2 (auto = by ALPN with tls, else http1)" },
+	{ .name = "tls", .type = CONF_T_BOOL, FLD(struct conf_upstream, tls),
+	  .def = "false", .doc = "connect with TLS" },
+	{ .name = "tls_verify", .type = CONF_T_BOOL,
+	  FLD(struct conf_upstream, tls_verify), .def = "true",
+	  .doc = "verify the server's certificate and name" },
+	{ .name = "tls_ca", .type = CONF_T_STR,
+	  FLD(struct conf_upstream, tls_ca), .def = "",
+	  .doc = "PEM CA bundle to verify with; \"\" = the system's" },
+	{ .name = "sni", .type = CONF_T_STR, FLD(struct conf_upstream, sni),
+	  .max_len = 253, .def = "",
+	  .doc = "name sent and verified; \"\" = the server's host" },
+	{ .name = "proxy_protocol", .type = CONF_T_ENUM,
+	  FLD(struct conf_upstream, proxy_protocol), .names = conf_pp_sends,
+	  .def = "none",
+	  .doc = "send a PROXY protocol header with the client's address" },
+	{ .name = "connect_timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, connect_timeout_ms), .min = 10,
+	  .max = 600000, .def = "5000", .doc = "connect and TLS handshake" },
+	{ .name = "response_timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, response_timeout_ms), .min = 10,
+	  .max = 3600000, .def = "30000",
+	  .doc = "from the request head to the response head (504 after)" },
+	{ .name = "idle_timeout_ms", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, idle_timeout_ms), .min = 100,
+	  .max = 3600000, .def = "30000",
+	  .doc = "pooled connections idle this long are closed" },
+	{ .name = "max_idle", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, max_idle), .min = 0, .max = 65536,
+	  .def = "64", .doc = "pooled idle connections per worker" },
+	{ .name = "fail_timeout_s", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, fail_timeout_s), .min = 0, .max = 3600,
+	  .def = "10",
+	  .doc = "passive health: a server that failed a connect is skipped "
+		 "this long (while others are up)" },
+	{ .name = "retries", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, retries), .min = 0, .max = 8, .def = "1",
+	  .doc = "idempotent requests that failed before any response are "
+		 "retried this many times on a fresh connection" },
+};
+
+static const struct conf_map conf_upstream_map = MAP_OF(conf_upstream_keys, NULL);
+
+static const struct conf_key conf_route_keys[] = {
+	{ .name = "endpoint", .type = CONF_T_STR,
+	  FLD(struct conf_http_route, endpoint), .def = "",
+	  .check = conf_check_name_or_empty,
+	  .doc = "endpoint this route serves; \"\" = every endpoint" },
+	{ .name = "host", .type = CONF_T_STR, FLD(struct conf_http_route, host),
+	  .max_len = 253, .def = "",
+	  .doc = "request host (no port), \"*.example.org\" for subdomains; "
+		 "\"\" = any" },
+	{ .name = "path", .type = CONF_T_STR, FLD(struct conf_http_route, path),
+	  .def = "", .doc = "path prefix; \"\" = any" },
+	{ .name = "upstream", .type = CONF_T_STR,
+	  FLD(struct conf_http_route, upstream), .def = "",
+	  .check = conf_check_name_or_empty,
+	  .doc = "upstream that serves it; \"\" = strata answers status" },
+	{ .name = "status", .type = CONF_T_UINT,
+	  FLD(struct conf_http_route, status), .min = 200, .max = 599,
+	  .def = "404", .doc = "answer when there is no upstream" },
+};
+
+static const struct conf_map conf_route_map = MAP_OF(conf_route_keys, NULL);
+
+/* Names are unique; routes name real endpoints and upstreams. */
+static void conf_check_l7(struct conf_ctx *x, struct conf *c, yaml_node_t *root)
+{
+	yaml_node_t *eps = conf__find(x, root, "endpoints");
+	yaml_node_t *ups = conf__find(x, root, "upstreams");
+	yaml_node_t *rts = conf__find(x, root, "routes");
+	unsigned i, j;
+	size_t saved;
+
+	for (i = 0; i < c->n_endpoints; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(c->endpoints[i].name, c->endpoints[j].name)) {
+				saved = conf__path_push(x, "endpoints[%u]", i);
+				conf__err(x, conf__find(x, conf__item(x, eps, i),
+					  "name"), "name", "'%s' is already "
+					  "used by endpoints[%u]",
+					  c->endpoints[i].name, j);
+				conf__path_pop(x, saved);
+			}
+	for (i = 0; i < c->n_upstreams; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(c->upstreams[i].name, c->upstreams[j].name)) {
+				saved = conf__path_push(x, "upstreams[%u]", i);
+				conf__err(x, conf__find(x, conf__item(x, ups, i),
+					  "name"), "name", "'%s' is already "
+					  "used by upstreams[%u]",
+					  c->upstreams[i].name, j);
+				conf__path_pop(x, saved);
+			}
+	for (i = 0; i < c->n_endpoints; i++) {
+		const struct conf_endpoint *e = &c->endpoints[i];
+
+		if (!e->n_listen && !e->stack_port) {
+			saved = conf__path_push(x, "endpoints[%u]", i);
+			conf__err(x, conf__item(x, eps, i), "",
+				  "listens nowhere: give listen or stack_port");
+			conf__path_pop(x, saved);
+		}
+		if (!e->tls.inspect_ca_cert[0] != !e->tls.inspect_ca_key[0]) {
+			saved = conf__path_push(x, "endpoints[%u]", i);
+			conf__err(x, conf__item(x, eps, i), "tls",
+				  "inspect_ca_cert and inspect_ca_key go "
+				  "together");
+			conf__path_pop(x, saved);
+		}
+		if (e->tls.client_auth != CONF_CLIENT_AUTH_NONE &&
+		    (!e->tls.n_certs || !e->tls.client_ca[0])) {
+			saved = conf__path_push(x, "endpoints[%u]", i);
+			conf__err(x, conf__item(x, eps, i), "tls.client_auth",
+				  "needs tls.certs and tls.client_ca");
+			conf__path_pop(x, saved);
+		}
+	}
+	for (i = 0; i < c->n_routes; i++) {
+		struct conf_http_route *r = &c->routes[i];
+		yaml_node_t *item = conf__item(x, rts, i);
+
+		saved = conf__path_push(x, "routes[%u]", i);
+		r->endpoint_id = r->upstream_id = UINT16_MAX;
+		for (j = 0; j < c->n_endpoints && r->endpoint[0]; j++)
+			if (!strcmp(r->endpoint, c->endpoints[j].name))
+				r->endpoint_id = (uint16_t)j;
+		if (r->endpoint[0] && r->endpoint_id == UINT16_MAX)
+			conf__err(x, conf__find(x, item, "endpoint"),
+				  "endpoint", "no endpoint named '%s'",
+				  r->endpoint);
+		for (j = 0; j < c->n_upstreams && r->upstream[0]; j++)
+			if (!strcmp(r->upstream, c->upstreams[j].name))
+				r->upstream_id = (uint16_t)j;
+		if (r->upstream[0] && r->upstream_id == UINT16_MAX)
+			conf__err(x, conf__find(x, item, "upstream"),
+				  "upstream", "no upstream named '%s'",
+				  r->upstream);
+		conf__path_pop(x, saved);
+	}
+}
+
 static const struct conf_map conf_lcores_map = MAP_OF(conf_lcores_keys, NULL);
 static const struct conf_map conf_eal_map = MAP_OF(conf_eal_keys, NULL);
 static const struct conf_map conf_mbuf_map = MAP_OF(conf_mbuf_keys, NULL);
@@ -643,6 +951,8 @@ static const struct conf_map conf_audit_map = MAP_OF(conf_audit_keys, NULL);
 static void conf_check_root(struct conf_ctx *x, void *base, yaml_node_t *node)
 {
 	struct conf *c = base;
+
+	conf_check_l7(x, c, node);
 	yaml_node_t *policy = conf__find(x, node, "policy");
 	yaml_node_t *rules = conf__find(x, policy, "rules");
 	unsigned i, j;
@@ -704,6 +1014,23 @@ static const struct conf_key conf_root_keys[] = {
 	  .doc = "the audit log of proxied flows" },
 	{ .name = "admin", .type = CONF_T_MAP, .sub = &conf_admin_map,
 	  .doc = "operator interface" },
+	{ .name = "endpoints", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, endpoints[0]),
+	  .aux_off = offsetof(struct conf, n_endpoints),
+	  .max = CONF_MAX_ENDPOINTS, .sub = &conf_endpoint_map,
+	  .doc = "HTTP listeners (reverse proxy, forward proxy, or served "
+		 "by apps), each with its own TLS" },
+	{ .name = "upstreams", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, upstreams[0]),
+	  .aux_off = offsetof(struct conf, n_upstreams),
+	  .max = CONF_MAX_UPSTREAMS, .sub = &conf_upstream_map,
+	  .doc = "pools of HTTP servers that routes send requests to" },
+	{ .name = "routes", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, routes[0]),
+	  .aux_off = offsetof(struct conf, n_routes),
+	  .max = CONF_MAX_HTTP_ROUTES, .sub = &conf_route_map,
+	  .doc = "which upstream serves a request, by endpoint, host and "
+		 "path prefix; the first match wins" },
 };
 
 const struct conf_map conf__root = MAP_OF(conf_root_keys, conf_check_root);

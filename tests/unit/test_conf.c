@@ -348,7 +348,21 @@ static void test_err_unknown_key(void **state)
 	expect_errors("bogus: 1\n",
 		"t.yaml:1:1: bogus: unknown key (expected one of: ports, "
 		"lcores, eal, mbuf, flows, reassembly, neighbors, icmp, "
-		"policy, stack, egress, dns, audit, admin)\n");
+		"policy, stack, egress, dns, audit, admin, endpoints, "
+		"upstreams, routes)\n");
+	expect_errors("endpoints:\n  - name: a\n    listen: [\"1.2.3.4\"]\n",
+		"t.yaml:3:14: endpoints[0].listen[0]: '1.2.3.4': expected "
+		"ip:port or [ip6]:port\n");
+	expect_errors("endpoints:\n  - name: a\n    listen: [\"x.org:80\"]\n",
+		"t.yaml:3:14: endpoints[0].listen[0]: 'x.org:80': the host "
+		"must be an IP address\n");
+	expect_errors("endpoints:\n  - name: a\n",
+		"t.yaml:2:5: endpoints[0]: listens nowhere: give listen or "
+		"stack_port\n");
+	expect_errors("endpoints:\n  - name: a\n    listen: [\"[::1]:80\"]\n"
+		      "routes:\n  - upstream: nope\n    endpoint: x\n",
+		"t.yaml:6:15: routes[0].endpoint: no endpoint named 'x'\n"
+		"t.yaml:5:15: routes[0].upstream: no upstream named 'nope'\n");
 	expect_errors("ports:\n  - name: a\n    kind: tun\n    tun:\n"
 		      "      ifnam: x\n",
 		"t.yaml:5:7: ports[0].tun.ifnam: unknown key (expected one "
