@@ -701,6 +701,14 @@ static enum strata_verdict dp_default_verdict(const struct dp_lcore *lc,
 	if (f->info.to_local && v->l4_proto == 6 && lc->sh->n_workers &&
 	    (v->tcp_flags & 0x12) != 0x02)
 		return STRATA_STACK;
+	/* A SYN to an HTTP endpoint's stack_port on our address. */
+	if (f->info.to_local && v->l4_proto == 6 && lc->sh->n_workers) {
+		const struct conf *c = lc->sh->conf;
+
+		for (unsigned i = 0; i < c->n_endpoints; i++)
+			if (c->endpoints[i].stack_port == v->dport)
+				return STRATA_STACK;
+	}
 	if (f->info.to_local)
 		return STRATA_LOCAL;
 	switch (lc->sh->conf->policy.default_action) {

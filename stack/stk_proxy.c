@@ -19,6 +19,7 @@
 #include "dataplane/dp_parse.h"
 #include "dataplane/dp_rss.h"
 #include "stk_connect.h"
+#include "stk_dial.h"
 #include "stk_dns.h"
 #include "stk_lwip.h"
 #include "stk_stream_lwip.h"
@@ -79,6 +80,7 @@ struct stk_conn {
 	uint64_t pkts[2], bytes[2];
 	uint64_t last_ns;
 
+	const struct stk_listener *listener; /* served here, not proxied */
 	void (*route_next)(struct stk_conn *c,
 			   const struct sockaddr_storage *addrs, unsigned n);
 	uint8_t ctx[];                   /* apps' connection contexts */
@@ -98,6 +100,13 @@ struct stk_proxy {
 	struct stk_conn *dead;           /* freed after the batch */
 	struct stk_conn *clist;          /* connects with timers */
 	struct stk_dns *dns;
+	struct stk_dialer *dialer;
+	struct stk_listener {
+		uint16_t port;
+		stk_proxy_accept_fn fn;
+		void *arg;
+	} listeners[STK_MAX_LISTENERS];
+	unsigned n_listeners;
 	uint32_t n_conns;
 	size_t ctx_size;
 	size_t buf_size;
@@ -775,6 +784,64 @@ static void stk_tcp_connect(struct stk_conn *c,
 	c->in_clist = true;
 }
 
+/* A service above the stack (the HTTP proxy) listens on this port of
+ * strata's own addresses? */
+static const struct stk_listener *stk_listener_for(struct stk_proxy *p,
+						   const struct dp_pkt_view *v)
+{
+	for (unsigned i = 0; i < p->n_listeners; i++) {
+		if (p->listeners[i].port != v->dport)
+			continue;
+		for (unsigned j = 0; j < p->conf->n_ports; j++) {
+			const struct conf_port *pt = &p->conf->ports[j];
+
+			for (unsigned k = 0; k < pt->n_addrs; k++)
+				if (!memcmp(pt->addrs[k].addr.b, v->dst.b, 16))
+					return &p->listeners[i];
+		}
+	}
+	return NULL;
+}
+
+/* No upstream to wait for: lwIP answers the SYN now, and the accepted
+ * stream goes to the listener. */
+static void stk_tcp_serve_local(struct stk_proxy *p, struct stk_conn *c,
+				uint16_t port, const uint8_t *pkt, uint32_t len,
+				const struct dp_pkt_view *v)
+{
+	ip_addr_t la, ra;
+
+	c->state = STK_ST_HANDSHAKE;
+	c->deadline_ns = p->loop->now_ns + STK_HANDSHAKE_TIMEOUT_NS;
+	p->ctr.local_conns++;
+	stk_key_lwip(&c->key, &la, &ra);
+	p->ctr.timewait_reused += (uint64_t)stk_lwip_forget_timewait(p->lwip,
+		&la, c->key.dport, &ra, c->key.cport);
+	if (stk_lwip_listen(p->lwip, c->key.dport) < 0 ||
+	    stk_lwip_input_tcp(p->lwip, port, pkt, (uint16_t)len,
+			       v->l4_off) < 0) {
+		p->ctr.lwip_no_memory++;
+		stk_send_rst(p, port, pkt, len);
+		stk_conn_end(c, "no_memory");
+		stk_conn_unlink(c);
+	}
+}
+
+int stk_proxy_listen(struct stk_proxy *p, uint16_t port,
+		     stk_proxy_accept_fn fn, void *arg)
+{
+	if (p->n_listeners == STK_MAX_LISTENERS)
+		return -ENOSPC;
+	p->listeners[p->n_listeners++] = (struct stk_listener){
+		.port = port, .fn = fn, .arg = arg };
+	return 0;
+}
+
+struct stk_dialer *stk_proxy_dialer(struct stk_proxy *p)
+{
+	return p->dialer;
+}
+
 static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 			uint32_t len, const struct dp_pkt_view *v)
 {
@@ -797,6 +864,11 @@ static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 		stk_send_rst(p, port, pkt, len);
 		stk_conn_end(c, "rejected");
 		stk_conn_unlink(c);
+		return;
+	}
+	c->listener = stk_listener_for(p, v);
+	if (c->listener) {
+		stk_tcp_serve_local(p, c, port, pkt, len, v);
 		return;
 	}
 	c->syn = malloc(len);
@@ -844,6 +916,15 @@ static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
 		p->ctr.accept_unknown++;
 		st->api.tcp_abort(pcb);
 		return ERR_ABRT;
+	}
+	if (c->listener) {
+		/* The service owns the stream now; the connection leaves
+		 * the L4 proxy's table (its packets go straight to lwIP). */
+		const struct stk_listener *l = c->listener;
+
+		l->fn(l->arg, cs, &c->info);
+		stk_conn_unlink(c);
+		return ERR_OK;
 	}
 	c->state = STK_ST_OPEN;
 	c->tunnel_up = true;
@@ -1171,6 +1252,12 @@ int stk_proxy_poll(struct stk_proxy *p)
 			break; /* the list changed under us: next poll */
 	}
 	stk_dns_poll(p->dns);
+	{
+		int ms = stk_dialer_poll(p->dialer, p->loop->now_ns);
+
+		if (ms >= 0 && ms < wait)
+			wait = ms;
+	}
 	if (p->loop->now_ns >= p->next_sweep_ns) {
 		stk_proxy_sweep(p);
 		p->next_sweep_ns = p->loop->now_ns + 100000000ull;
@@ -1229,6 +1316,14 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 	else
 		snprintf(p->bind_dev, sizeof(p->bind_dev), "%s",
 			 c->egress.interface);
+	p->dialer = stk_dialer_create(loop, p->dns, p->bind_dev,
+				      c->egress.attempt_delay_ms);
+	if (!p->dialer) {
+		stk_dns_destroy(p->dns);
+		free(p->buckets);
+		free(p);
+		return NULL;
+	}
 	stk_lwip_set_handlers(lwip, stk_proxy_lwip_output, stk_tcp_accept, p);
 	for (unsigned i = 0; i < c->n_ports; i++) {
 		const struct conf_port *pt = &c->ports[i];
@@ -1248,6 +1343,7 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 		}
 		if (stk_lwip_add_port(lwip, (uint16_t)i, pt->mtu, a4, plen,
 				      (const uint8_t (*)[16])a6, n6) < 0) {
+			stk_dialer_destroy(p->dialer);
 			stk_dns_destroy(p->dns);
 			free(p->buckets);
 			free(p);
@@ -1282,6 +1378,7 @@ void stk_proxy_destroy(struct stk_proxy *p)
 	}
 	p->next_sweep_ns = UINT64_MAX;
 	stk_proxy_poll(p);
+	stk_dialer_destroy(p->dialer);
 	stk_dns_destroy(p->dns);
 	stk_lwip_set_handlers(p->lwip, NULL, NULL, NULL);
 	free(p->buckets);

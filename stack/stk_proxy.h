@@ -25,6 +25,7 @@ struct stk_proxy;
 
 #define STK_COUNTERS(X)                                                 \
 	X(tcp_conns)            /* TCP connections accepted for proxying */ \
+	X(local_conns)          /* TCP connections to a listening service */\
 	X(udp_flows)            /* UDP flows proxied */                     \
 	X(active)               /* gauge: connections and flows now */      \
 	X(refused_limit)        /* over stack.max_connections */            \
@@ -83,6 +84,20 @@ const struct stk_counters *stk_proxy_counters(const struct stk_proxy *p);
 
 struct stk_dns_counters;
 const struct stk_dns_counters *stk_proxy_dns_counters(const struct stk_proxy *p);
+
+/* A service above the stack (the HTTP proxy) takes TCP connections to
+ * port on strata's own addresses: fn gets each once lwIP accepted it
+ * (the stream is the service's; info is valid during the call). */
+#define STK_MAX_LISTENERS 16
+struct strata_conn_info;
+typedef void (*stk_proxy_accept_fn)(void *arg, struct stk_stream *s,
+				    const struct strata_conn_info *info);
+int stk_proxy_listen(struct stk_proxy *p, uint16_t port,
+		     stk_proxy_accept_fn fn, void *arg);
+
+/* Outbound TCP by name for services, sharing the worker's DNS cache and
+ * egress device. */
+struct stk_dialer *stk_proxy_dialer(struct stk_proxy *p);
 
 /* TCP connections still waiting for their upstream connect. */
 unsigned stk_proxy_connecting(const struct stk_proxy *p);

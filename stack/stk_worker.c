@@ -22,6 +22,8 @@
 struct stk_runtime {
 	const struct conf *conf;
 	struct stk_audit *audit;
+	struct stk_service services[STK_MAX_SERVICES];
+	unsigned n_services;
 };
 
 struct stk_worker {
@@ -31,8 +33,24 @@ struct stk_worker {
 	struct stk_lwip *lwip;
 	struct stk_loop loop;
 	struct stk_proxy *proxy;
+	void *svc_ctx[STK_MAX_SERVICES];
 	uint64_t bad_packets;
 };
+
+/* Services' polls, lock held: the smallest wait wins. */
+static int stk_worker_poll_services(struct stk_worker *w, int ms)
+{
+	for (unsigned i = 0; i < w->rt->n_services; i++) {
+		int m;
+
+		if (!w->svc_ctx[i] || !w->rt->services[i].poll)
+			continue;
+		m = w->rt->services[i].poll(w->svc_ctx[i]);
+		if (m >= 0 && (ms < 0 || m < ms))
+			ms = m;
+	}
+	return ms;
+}
 
 static void stk_worker_output(void *arg, uint16_t port, const uint8_t *pkt,
 			      uint16_t len)
@@ -55,6 +73,9 @@ static void stk_worker_stop(void *ctx)
 
 	if (w->proxy) {
 		stk_lwip_lock(w->lwip);
+		for (unsigned i = w->rt->n_services; i-- > 0;)
+			if (w->svc_ctx[i])
+				w->rt->services[i].stop(w->svc_ctx[i]);
 		stk_proxy_destroy(w->proxy);
 		stk_lwip_unlock(w->lwip);
 	}
@@ -97,6 +118,30 @@ static void *stk_worker_start(void *arg, unsigned idx, struct dp_worker *dpw)
 		stk_worker_stop(w);
 		return NULL;
 	}
+	{
+		struct stk_worker_env env = {
+			.idx = idx,
+			.n_workers = rt->conf->lcores.workers ?
+				     rt->conf->lcores.workers : 1,
+			.loop = &w->loop,
+			.proxy = w->proxy,
+			.conf = rt->conf,
+		};
+
+		stk_lwip_lock(w->lwip);
+		for (unsigned i = 0; i < rt->n_services; i++) {
+			w->svc_ctx[i] = rt->services[i].start(
+				rt->services[i].arg, &env);
+			if (!w->svc_ctx[i]) {
+				stk_lwip_unlock(w->lwip);
+				fprintf(stderr, "strata: worker %u: %s did not "
+					"start\n", idx, rt->services[i].name);
+				stk_worker_stop(w);
+				return NULL;
+			}
+		}
+		stk_lwip_unlock(w->lwip);
+	}
 	return w;
 }
 
@@ -121,6 +166,7 @@ static void stk_worker_input(void *ctx, const struct dp_worker_pkt *pkts,
 				pkts[i].len, &v);
 	}
 	stk_proxy_poll(w->proxy);
+	stk_worker_poll_services(w, -1);
 	stk_lwip_unlock(w->lwip);
 }
 
@@ -133,6 +179,7 @@ static int stk_worker_poll(void *ctx)
 	stk_lwip_lock(w->lwip);
 	stk_loop_dispatch(&w->loop);
 	ms = stk_proxy_poll(w->proxy);
+	ms = stk_worker_poll_services(w, ms);
 	stk_lwip_unlock(w->lwip);
 	return ms;
 }
@@ -196,6 +243,22 @@ static void stk_worker_stats(void *ctx, json_t *obj)
 		json_object_set_new(st, "audit_write_errors", json_integer(
 			(json_int_t)stk_audit_write_errors(w->rt->audit)));
 	json_object_set_new(obj, "stack", st);
+	for (unsigned i = 0; i < w->rt->n_services; i++) {
+		json_t *so = json_object();
+
+		if (w->svc_ctx[i] && w->rt->services[i].stats)
+			w->rt->services[i].stats(w->svc_ctx[i], so);
+		json_object_set_new(obj, w->rt->services[i].name, so);
+	}
+}
+
+int stk_runtime_add_service(struct stk_runtime *rt,
+			    const struct stk_service *s)
+{
+	if (rt->n_services == STK_MAX_SERVICES)
+		return -1;
+	rt->services[rt->n_services++] = *s;
+	return 0;
 }
 
 void stk_worker_ops(struct stk_runtime *rt, struct dp_worker_ops *ops)
