@@ -9,6 +9,8 @@ static unsigned apps_n;
 static size_t apps_ctx_total;
 static size_t apps_conn_off[APPS_MAX];
 static size_t apps_conn_total;
+static size_t apps_http_off[APPS_MAX];
+static size_t apps_http_total;
 
 static size_t apps_align(size_t sz)
 {
@@ -23,13 +25,16 @@ int strata_app_register(const struct strata_app *app)
 		return -1;
 	sz = apps_align(app->flow_ctx_size);
 	if (sz < app->flow_ctx_size ||
-	    apps_align(app->conn_ctx_size) < app->conn_ctx_size)
+	    apps_align(app->conn_ctx_size) < app->conn_ctx_size ||
+	    apps_align(app->http_ctx_size) < app->http_ctx_size)
 		return -1;
 	apps[apps_n] = *app;
 	apps_ctx_off[apps_n] = apps_ctx_total;
 	apps_ctx_total += sz;
 	apps_conn_off[apps_n] = apps_conn_total;
 	apps_conn_total += apps_align(app->conn_ctx_size);
+	apps_http_off[apps_n] = apps_http_total;
+	apps_http_total += apps_align(app->http_ctx_size);
 	apps_n++;
 	return 0;
 }
@@ -145,6 +150,81 @@ void apps_conn_end(const struct strata_conn_info *c, uint8_t *ctx,
 					 apps_conn_ctx(ctx, i), e);
 }
 
+size_t apps_http_ctx_size(void)
+{
+	return apps_http_total;
+}
+
+static void *apps_http_ctx(uint8_t *ctx, unsigned i)
+{
+	return ctx && apps[i].http_ctx_size ? ctx + apps_http_off[i] : NULL;
+}
+
+bool apps_has_http_body_hooks(void)
+{
+	for (unsigned i = 0; i < apps_n; i++)
+		if (apps[i].http_request_body || apps[i].http_response_body)
+			return true;
+	return false;
+}
+
+void apps_http_request(struct strata_http *h, uint8_t *ctx,
+		       struct strata_http_decision *d)
+{
+	for (unsigned i = 0; i < apps_n; i++) {
+		if (!apps[i].http_request)
+			continue;
+		apps[i].http_request(apps[i].app_data, h, apps_http_ctx(ctx, i),
+				     d);
+		if (d->verdict != STRATA_HTTP_CONTINUE)
+			return;
+	}
+}
+
+void apps_http_request_body(struct strata_http *h, uint8_t *ctx,
+			    const uint8_t *data, size_t len, bool end,
+			    struct strata_http_decision *d)
+{
+	for (unsigned i = 0; i < apps_n; i++) {
+		if (!apps[i].http_request_body)
+			continue;
+		apps[i].http_request_body(apps[i].app_data, h,
+					  apps_http_ctx(ctx, i), data, len,
+					  end, d);
+		if (d->verdict == STRATA_HTTP_ANSWER ||
+		    d->verdict == STRATA_HTTP_BLOCK)
+			return;
+	}
+}
+
+void apps_http_response(struct strata_http *h, uint8_t *ctx)
+{
+	for (unsigned i = 0; i < apps_n; i++)
+		if (apps[i].http_response)
+			apps[i].http_response(apps[i].app_data, h,
+					      apps_http_ctx(ctx, i));
+}
+
+void apps_http_response_body(struct strata_http *h, uint8_t *ctx,
+			     const uint8_t *data, size_t len, bool end)
+{
+	for (unsigned i = 0; i < apps_n; i++)
+		if (apps[i].http_response_body)
+			apps[i].http_response_body(apps[i].app_data, h,
+						   apps_http_ctx(ctx, i), data,
+						   len, end);
+}
+
+void apps_http_end(struct strata_http *h, uint8_t *ctx, int status,
+		   uint64_t bytes_up, uint64_t bytes_down)
+{
+	for (unsigned i = 0; i < apps_n; i++)
+		if (apps[i].http_end)
+			apps[i].http_end(apps[i].app_data, h,
+					 apps_http_ctx(ctx, i), status,
+					 bytes_up, bytes_down);
+}
+
 void apps_reset(void)
 {
 	memset(apps, 0, sizeof(apps));
@@ -153,4 +233,6 @@ void apps_reset(void)
 	apps_ctx_total = 0;
 	memset(apps_conn_off, 0, sizeof(apps_conn_off));
 	apps_conn_total = 0;
+	memset(apps_http_off, 0, sizeof(apps_http_off));
+	apps_http_total = 0;
 }

@@ -47,6 +47,21 @@ void apps_tunnel(const struct strata_conn_info *c, uint8_t *ctx, int dir,
 void apps_conn_end(const struct strata_conn_info *c, uint8_t *ctx,
 		   const struct strata_conn_end *e);
 
+/* HTTP hooks for l7/. ctx is the exchange's context area of
+ * apps_http_ctx_size() bytes. */
+size_t apps_http_ctx_size(void);
+bool apps_has_http_body_hooks(void);
+void apps_http_request(struct strata_http *h, uint8_t *ctx,
+		       struct strata_http_decision *d);
+void apps_http_request_body(struct strata_http *h, uint8_t *ctx,
+			    const uint8_t *data, size_t len, bool end,
+			    struct strata_http_decision *d);
+void apps_http_response(struct strata_http *h, uint8_t *ctx);
+void apps_http_response_body(struct strata_http *h, uint8_t *ctx,
+			     const uint8_t *data, size_t len, bool end);
+void apps_http_end(struct strata_http *h, uint8_t *ctx, int status,
+		   uint64_t bytes_up, uint64_t bytes_down);
+
 /* Forget every registered app (tests, and re-initialisation). */
 void apps_reset(void);
 

@@ -95,4 +95,11 @@ static inline void stk_abort(struct stk_stream *s)
  * synchronously from the call that caused them. */
 int stk_stream_pair(size_t cap, struct stk_stream **a, struct stk_stream **b);
 
+/* A stream that reads data[0..len) first, then inner; it owns inner
+ * (close/abort pass through). Returns inner itself when len is 0, NULL
+ * when out of memory (inner untouched). The caller should deliver
+ * STK_EV_READABLE once its reader is set up, as nothing else will. */
+struct stk_stream *stk_stream_prefixed(struct stk_stream *inner,
+				       const void *data, size_t len);
+
 #endif

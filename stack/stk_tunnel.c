@@ -63,7 +63,7 @@ static bool stk_tunnel_pump(struct stk_tunnel *t, int dir)
 		if (!from || !to)
 			return false;
 		if (!pp->len) {
-			if (pp->eof)
+			if (pp->eof || t->hold[dir])
 				break;
 			if (!pp->buf && !(pp->buf = malloc(t->buf_size))) {
 				stk_tunnel_abort(t, STK_CLOSE_NO_MEMORY);
@@ -159,9 +159,10 @@ static void stk_tunnel_event(struct stk_stream *s, unsigned ev, void *arg)
 	stk_tunnel_run(t);
 }
 
-void stk_tunnel_init(struct stk_tunnel *t, struct stk_stream *client,
-		     struct stk_stream *upstream, size_t buf_size,
-		     uint64_t *now_ns, stk_tunnel_end_fn end, void *arg)
+void stk_tunnel_start(struct stk_tunnel *t, struct stk_stream *client,
+		      struct stk_stream *upstream, size_t buf_size,
+		      uint64_t *now_ns, stk_tunnel_end_fn end, void *arg,
+		      unsigned hold)
 {
 	*t = (struct stk_tunnel){
 		.s = { client, upstream },
@@ -170,8 +171,40 @@ void stk_tunnel_init(struct stk_tunnel *t, struct stk_stream *client,
 		.last_active_ns = *now_ns,
 		.end = end,
 		.arg = arg,
+		.hold = { hold & (1u << STK_DIR_UP), hold & (1u << STK_DIR_DOWN) },
 	};
 	stk_stream_set_cb(client, stk_tunnel_event, t);
 	stk_stream_set_cb(upstream, stk_tunnel_event, t);
 	stk_tunnel_run(t);
+}
+
+void stk_tunnel_init(struct stk_tunnel *t, struct stk_stream *client,
+		     struct stk_stream *upstream, size_t buf_size,
+		     uint64_t *now_ns, stk_tunnel_end_fn end, void *arg)
+{
+	stk_tunnel_start(t, client, upstream, buf_size, now_ns, end, arg, 0);
+}
+
+void stk_tunnel_release(struct stk_tunnel *t, int dir)
+{
+	t->hold[dir] = false;
+	if (t->busy)
+		t->again = true;
+	else
+		stk_tunnel_run(t);
+}
+
+int stk_tunnel_detach(struct stk_tunnel *t)
+{
+	if (t->ended || t->busy || t->pending_end)
+		return -1;
+	for (unsigned i = 0; i < 2; i++) {
+		if (t->s[i])
+			stk_stream_set_cb(t->s[i], NULL, NULL);
+		t->s[i] = NULL;
+		free(t->pipe[i].buf);
+		t->pipe[i].buf = NULL;
+	}
+	t->ended = true;
+	return 0;
 }

@@ -53,6 +53,7 @@ struct stk_tunnel {
 	stk_tunnel_end_fn end;
 	stk_tunnel_data_fn data;
 	void *arg;
+	bool hold[2];             /* do not read that direction yet */
 	bool ended;
 	bool busy;                /* inside a pump: defer the end */
 	bool again;               /* an event came while busy */
@@ -65,6 +66,20 @@ struct stk_tunnel {
 void stk_tunnel_init(struct stk_tunnel *t, struct stk_stream *client,
 		     struct stk_stream *upstream, size_t buf_size,
 		     uint64_t *now_ns, stk_tunnel_end_fn end, void *arg);
+
+/* The same, with directions on hold (bit 1 << STK_DIR_*): nothing is
+ * read from that direction's source until stk_tunnel_release(). The
+ * HTTP proxy holds the response body until it sent the response head. */
+void stk_tunnel_start(struct stk_tunnel *t, struct stk_stream *client,
+		      struct stk_stream *upstream, size_t buf_size,
+		      uint64_t *now_ns, stk_tunnel_end_fn end, void *arg,
+		      unsigned hold);
+void stk_tunnel_release(struct stk_tunnel *t, int dir);
+
+/* Stop copying and give both streams back untouched (their callbacks
+ * cleared; bytes read but not yet written are lost); end is not called.
+ * -1 when the tunnel is inside a callback or already ended: abort then. */
+int stk_tunnel_detach(struct stk_tunnel *t);
 
 /* Reset both sides and end with why. */
 void stk_tunnel_abort(struct stk_tunnel *t, enum stk_close_reason why);

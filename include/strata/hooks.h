@@ -99,6 +99,63 @@ struct strata_conn_end {
 	const char *reason;              /* "done", "client_reset", ... */
 };
 
+/* ---- HTTP ----------------------------------------------------------
+ * One request and its response (an "exchange") on an HTTP endpoint,
+ * whatever the version. Heads are read and changed through the
+ * functions below, valid only inside the hook calls. */
+struct strata_http;
+
+enum strata_http_verdict {
+	STRATA_HTTP_CONTINUE = 0, /* no opinion: ask the next app */
+	STRATA_HTTP_PASS,         /* proxy it as routed; stop asking */
+	STRATA_HTTP_ANSWER,       /* strata answers with status and body */
+	STRATA_HTTP_BLOCK,        /* answer (403 unless status), counted */
+	STRATA_HTTP_ROUTE,        /* send to the upstream named below */
+};
+
+struct strata_http_decision {
+	enum strata_http_verdict verdict;
+	int status;                /* ANSWER/BLOCK; 0 = 200/403 */
+	const char *body;          /* copied; NULL = a short default */
+	size_t body_len;
+	const char *content_type;  /* NULL = text/plain */
+	char upstream[32];         /* ROUTE: an upstream's name */
+};
+
+/* Facts about the client side, for every HTTP hook. */
+struct strata_http_info {
+	const char *endpoint;      /* the endpoint's name */
+	const uint8_t *client;     /* 16 bytes, IPv4 mapped: the PROXY
+				      protocol's source when one came */
+	uint16_t client_port;
+	int proxied;               /* client came from a PROXY header */
+	int tls;
+	const char *sni, *alpn;    /* NULL when none */
+	int client_cert_verified;  /* mTLS: a certificate that chained */
+	const char *client_subject, *client_sans, *client_fingerprint;
+	const char *tunnel_target; /* inside a CONNECT: its authority */
+	int inspected;             /* plaintext of TLS strata opened */
+};
+
+const struct strata_http_info *strata_http_info(const struct strata_http *h);
+/* The request: method, path ("/x?y"; NULL for CONNECT), authority
+ * ("host[:port]"), scheme (NULL when unknown). */
+const char *strata_http_method(const struct strata_http *h);
+const char *strata_http_path(const struct strata_http *h);
+const char *strata_http_authority(const struct strata_http *h);
+const char *strata_http_scheme(const struct strata_http *h);
+int strata_http_set_path(struct strata_http *h, const char *path);
+/* Response status (in http_response and later; 0 before). */
+int strata_http_status(const struct strata_http *h);
+/* Fields of the request (response = 0) or the response (1): names are
+ * case-insensitive; set replaces every field of that name. 0 or -1. */
+const char *strata_http_header(const struct strata_http *h, int response,
+			       const char *name);
+int strata_http_set_header(struct strata_http *h, int response,
+			   const char *name, const char *value);
+int strata_http_del_header(struct strata_http *h, int response,
+			   const char *name);
+
 struct strata_app {
 	const char *name;
 	size_t flow_ctx_size;
@@ -128,6 +185,28 @@ struct strata_app {
 	/* conn_end: the connection or UDP flow is gone. */
 	void (*conn_end)(void *app, const struct strata_conn_info *c,
 			 void *conn_ctx, const struct strata_conn_end *e);
+
+	size_t http_ctx_size;  /* per exchange, for the HTTP hooks */
+	/* http_request: the request head arrived (before any routing). */
+	void (*http_request)(void *app, struct strata_http *h, void *http_ctx,
+			     struct strata_http_decision *d);
+	/* http_request_body: the request body as it streams by, in chunks
+	 * (end on the last, maybe with len 0). ANSWER or BLOCK here
+	 * answers if no response has started, and drops the upstream. */
+	void (*http_request_body)(void *app, struct strata_http *h,
+				  void *http_ctx, const uint8_t *data,
+				  size_t len, int end,
+				  struct strata_http_decision *d);
+	/* http_response: the response head, before it goes to the client
+	 * (also for answers strata makes itself). */
+	void (*http_response)(void *app, struct strata_http *h, void *http_ctx);
+	void (*http_response_body)(void *app, struct strata_http *h,
+				   void *http_ctx, const uint8_t *data,
+				   size_t len, int end);
+	/* http_end: the exchange is over (status 0: no response was sent);
+	 * free what the context holds. */
+	void (*http_end)(void *app, struct strata_http *h, void *http_ctx,
+			 int status, uint64_t bytes_up, uint64_t bytes_down);
 };
 
 /* Register before `strata run`/`strata pcap` starts the dataplane.
