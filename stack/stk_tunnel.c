@@ -141,7 +141,7 @@ static void stk_tunnel_run(struct stk_tunnel *t)
 	}
 }
 
-static void stk_tunnel_event(struct stk_stream *s, unsigned ev, void *arg)
+void stk_tunnel_event(struct stk_stream *s, unsigned ev, void *arg)
 {
 	struct stk_tunnel *t = arg;
 

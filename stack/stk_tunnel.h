@@ -76,6 +76,10 @@ void stk_tunnel_start(struct stk_tunnel *t, struct stk_stream *client,
 		      unsigned hold);
 void stk_tunnel_release(struct stk_tunnel *t, int dir);
 
+/* The tunnel's stream callback (arg: the tunnel), for owners that
+ * interpose on one stream's events and pass the rest on. */
+void stk_tunnel_event(struct stk_stream *s, unsigned ev, void *arg);
+
 /* Stop copying and give both streams back untouched (their callbacks
  * cleared; bytes read but not yet written are lost); end is not called.
  * -1 when the tunnel is inside a callback or already ended: abort then. */

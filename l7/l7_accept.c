@@ -1,0 +1,284 @@
+/* A client connection from accept to HTTP: the PROXY protocol header
+ * when the endpoint expects one, TLS when it has certificates, the
+ * protocol (ALPN, or the HTTP/2 preface sniffed from cleartext), then
+ * the HTTP engine whose exchanges go to l7_proxy.c. Each phase reads
+ * from cl->s; bytes read ahead of a phase's need are replayed to the
+ * next through stk_stream_prefixed(). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "l7_proxy_private.h"
+
+static const char l7_h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define L7_H2_PREFACE_LEN (sizeof(l7_h2_preface) - 1)
+
+static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg);
+
+/* ---- life ------------------------------------------------------------- */
+
+static void l7_client_link(struct l7_worker *w, struct l7_client *cl)
+{
+	cl->next = w->clients;
+	if (w->clients)
+		w->clients->prev = cl;
+	w->clients = cl;
+	w->ctr.conns++;
+	w->ctr.conns_active++;
+}
+
+/* Gone from the worker's list; freed at the next poll once its
+ * exchanges ended (they point at it). */
+void l7_client_unlink(struct l7_client *cl)
+{
+	struct l7_worker *w = cl->w;
+
+	if (cl->dead)
+		return;
+	cl->dead = true;
+	w->ctr.conns_active--;
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		w->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	cl->prev = NULL;
+	cl->next = w->dead_clients;
+	w->dead_clients = cl;
+}
+
+void l7_client_free(struct l7_client *cl)
+{
+	free(cl->client_subject);
+	free(cl->client_sans);
+	free(cl->client_fp);
+	free(cl->tunnel_target);
+	free(cl);
+}
+
+/* Before HTTP: drop the transport. */
+static void l7_client_fail(struct l7_client *cl)
+{
+	if (cl->s) {
+		stk_abort(cl->s);
+		cl->s = NULL;
+	}
+	l7_client_unlink(cl);
+}
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+static void l7_client_exchange(void *arg, struct l7_exchange *x)
+{
+	l7_req_new(arg, x);
+}
+
+static void l7_client_rejected(void *arg, struct l7_conn *c, int status,
+			       const char *cause)
+{
+	struct l7_client *cl = arg;
+	struct l7_worker *w = cl->w;
+	char ip[INET6_ADDRSTRLEN];
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	w->ctr.rejected_by_engine++;
+	w->ctr.errors[L7_ERR_bad_request]++;
+	if (status / 100 == 4)
+		w->ctr.responses_4xx++;
+	if (!memcmp(cl->client, v4mapped, 12))
+		inet_ntop(AF_INET, cl->client + 12, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET6, cl->client, ip, sizeof(ip));
+	fprintf(stderr, "strata: %s: %d from %s: %s\n", cl->info.endpoint,
+		status, ip, cause);
+}
+
+static void l7_client_closed(void *arg, struct l7_conn *c, int error)
+{
+	struct l7_client *cl = arg;
+
+	cl->conn = NULL;
+	cl->s = NULL;
+	l7_client_unlink(cl);
+}
+
+static const struct l7_conn_cb l7_client_cb = {
+	.exchange = l7_client_exchange,
+	.rejected = l7_client_rejected,
+	.closed = l7_client_closed,
+};
+
+static void l7_client_http(struct l7_client *cl, bool h2)
+{
+	struct stk_stream *s = cl->s;
+
+	cl->phase = L7_CL_HTTP;
+	cl->conn = h2 ? l7_h2_server(s, &l7_client_cb, cl, NULL) :
+			l7_h1_server(s, &l7_client_cb, cl, NULL);
+	if (!cl->conn) {
+		l7_client_fail(cl);
+		return;
+	}
+	snprintf(cl->alpn, sizeof(cl->alpn), "%s",
+		 cl->alpn[0] ? cl->alpn : h2 ? "h2c" : "http/1.1");
+	/* Bytes may already wait (replayed or buffered by TLS), and no
+	 * edge will announce them: let the engine look. cl may be gone
+	 * after this. */
+	stk_stream_notify(s, STK_EV_READABLE | STK_EV_WRITABLE);
+}
+
+/* ---- cleartext: HTTP/2 preface or HTTP/1.x ---------------------------- */
+
+static void l7_client_sniff(struct l7_client *cl)
+{
+	size_t want = L7_H2_PREFACE_LEN;
+	struct stk_stream *s;
+
+	while (cl->buf_len < want) {
+		ssize_t n = stk_read(cl->s, cl->buf + cl->buf_len,
+				     want - cl->buf_len);
+
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0) {
+			l7_client_fail(cl);
+			return;
+		}
+		cl->buf_len += (size_t)n;
+		/* decided as soon as a byte differs from the preface */
+		if (memcmp(cl->buf, l7_h2_preface, cl->buf_len))
+			break;
+	}
+	if (cl->buf_len < want && !memcmp(cl->buf, l7_h2_preface, cl->buf_len))
+		return; /* still ambiguous */
+	s = stk_stream_prefixed(cl->s, cl->buf, cl->buf_len);
+	if (!s) {
+		l7_client_fail(cl);
+		return;
+	}
+	cl->s = s;
+	l7_client_http(cl, cl->buf_len == want &&
+		       !memcmp(cl->buf, l7_h2_preface, want));
+}
+
+/* ---- phases ----------------------------------------------------------- */
+
+static void l7_client_after_tls(struct l7_client *cl)
+{
+	const struct conf_endpoint *ep = &cl->w->conf->endpoints[cl->ep];
+
+	cl->buf_len = 0;
+	switch (ep->protocol) {
+	case CONF_HTTP_1:
+		l7_client_http(cl, false);
+		return;
+	case CONF_HTTP_2:
+		l7_client_http(cl, true);
+		return;
+	default:
+		if (cl->info.tls) {
+			l7_client_http(cl, !strcmp(cl->alpn, "h2"));
+			return;
+		}
+		cl->phase = L7_CL_SNIFF;
+		stk_stream_set_cb(cl->s, l7_client_event, cl);
+		l7_client_sniff(cl);
+		return;
+	}
+}
+
+static void l7_client_after_pp(struct l7_client *cl)
+{
+	l7_client_after_tls(cl);
+}
+
+static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct l7_client *cl = arg;
+
+	if (ev & STK_EV_ERROR) {
+		l7_client_fail(cl);
+		return;
+	}
+	switch (cl->phase) {
+	case L7_CL_SNIFF:
+		if (ev & STK_EV_READABLE)
+			l7_client_sniff(cl);
+		break;
+	default:
+		break;
+	}
+}
+
+static struct l7_client *l7_client_new(struct l7_worker *w, unsigned ep,
+				       struct stk_stream *s)
+{
+	struct l7_client *cl = calloc(1, sizeof(*cl));
+
+	if (!cl) {
+		stk_abort(s);
+		return NULL;
+	}
+	cl->w = w;
+	cl->ep = ep;
+	cl->s = s;
+	cl->info.endpoint = w->conf->endpoints[ep].name;
+	cl->info.client = cl->client;
+	cl->info.sni = NULL;
+	cl->deadline_ns = l7_now(w) +
+		w->conf->endpoints[ep].header_timeout_ms * 1000000ull;
+	l7_client_link(w, cl);
+	return cl;
+}
+
+void l7_client_start(struct l7_worker *w, unsigned ep, struct stk_stream *s,
+		     const uint8_t client[16], uint16_t client_port)
+{
+	struct l7_client *cl = l7_client_new(w, ep, s);
+
+	if (!cl)
+		return;
+	memcpy(cl->client, client, 16);
+	cl->info.client_port = client_port;
+	stk_stream_set_cb(s, l7_client_event, cl);
+	l7_client_after_pp(cl);
+}
+
+void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
+		      struct stk_stream *s, const char *target)
+{
+	struct l7_client *cl = l7_client_new(w, parent->cl->ep, s);
+
+	if (!cl)
+		return;
+	memcpy(cl->client, parent->cl->client, 16);
+	cl->info = parent->cl->info;
+	cl->info.client = cl->client;
+	cl->tunnel_target = strdup(target);
+	cl->info.tunnel_target = cl->tunnel_target;
+	cl->parent = parent;
+	stk_stream_set_cb(s, l7_client_event, cl);
+	l7_client_after_tls(cl);
+}
+
+/* Header and idle timeouts. */
+void l7_client_sweep(struct l7_worker *w, uint64_t now)
+{
+	for (struct l7_client *cl = w->clients, *n; cl; cl = n) {
+		n = cl->next;
+		if (cl->active || now < cl->deadline_ns)
+			continue;
+		if (cl->phase != L7_CL_HTTP || !cl->conn) {
+			w->ctr.header_timeouts++;
+			l7_client_fail(cl);
+		} else {
+			w->ctr.idle_timeouts++;
+			cl->deadline_ns = UINT64_MAX;
+			cl->conn->ops->shutdown(cl->conn);
+		}
+		return; /* lists may have changed: next sweep */
+	}
+}

@@ -1,0 +1,358 @@
+/* Upstream connections of one worker: per configured upstream (and per
+ * origin a forward proxy request names) a pool that dials servers in
+ * turn, skips the ones that failed lately (passive health), speaks
+ * HTTP/1.1 or HTTP/2 to them, and keeps idle connections for reuse. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "l7_proxy_private.h"
+
+struct l7_upconn {
+	struct l7_pool *p;
+	struct l7_upconn *prev, *next;
+	struct l7_conn *conn;            /* the engine, once connected */
+	struct stk_dial *dial;
+	struct l7_req *owner;            /* the request it is dialed for */
+	unsigned server;
+	uint64_t idle_since_ns;
+	bool idle;
+};
+
+struct l7_pool {
+	struct l7_worker *w;
+	struct l7_pool *next;
+	struct conf_upstream cu;         /* settings (origins: defaults) */
+	bool origin;
+	struct l7_tls_ctx *tls;
+	struct l7_upconn *conns;
+	unsigned n_conns, n_idle;
+	unsigned rr;
+	char host[CONF_MAX_SERVERS][CONF_HOST_MAX];
+	uint16_t port[CONF_MAX_SERVERS];
+	unsigned n_servers;
+	uint64_t down_until[CONF_MAX_SERVERS];
+	uint64_t failures;
+};
+
+static void l7_uc_link(struct l7_pool *p, struct l7_upconn *uc)
+{
+	uc->p = p;
+	uc->next = p->conns;
+	if (p->conns)
+		p->conns->prev = uc;
+	p->conns = uc;
+	p->n_conns++;
+}
+
+static void l7_uc_free(struct l7_upconn *uc)
+{
+	struct l7_pool *p = uc->p;
+
+	if (uc->prev)
+		uc->prev->next = uc->next;
+	else
+		p->conns = uc->next;
+	if (uc->next)
+		uc->next->prev = uc->prev;
+	p->n_conns--;
+	if (uc->idle)
+		p->n_idle--;
+	free(uc);
+}
+
+static void l7_uc_set_idle(struct l7_upconn *uc, bool idle)
+{
+	if (uc->idle == idle)
+		return;
+	uc->idle = idle;
+	if (idle) {
+		uc->p->n_idle++;
+		uc->idle_since_ns = l7_now(uc->p->w);
+	} else {
+		uc->p->n_idle--;
+	}
+}
+
+/* ---- engine callbacks ------------------------------------------------ */
+
+static void l7_uc_rejected(void *arg, struct l7_conn *c, int status,
+			   const char *cause)
+{
+	/* The exchanges on c see the error; nothing to add here. */
+}
+
+static void l7_uc_ready(void *arg, struct l7_conn *c)
+{
+	struct l7_upconn *uc = arg;
+
+	if (uc->owner || !c->ops->available(c))
+		return;
+	if (uc->p->n_idle >= uc->p->cu.max_idle) {
+		c->ops->shutdown(c);
+		return;
+	}
+	l7_uc_set_idle(uc, true);
+}
+
+static void l7_uc_closed(void *arg, struct l7_conn *c, int error)
+{
+	struct l7_upconn *uc = arg;
+
+	if (uc->owner)
+		l7_req_upstream_failed(uc->owner, L7_ERR_upstream_reset);
+	l7_uc_free(uc);
+}
+
+static const struct l7_conn_cb l7_uc_cb = {
+	.rejected = l7_uc_rejected,
+	.ready = l7_uc_ready,
+	.closed = l7_uc_closed,
+};
+
+/* ---- dialing --------------------------------------------------------- */
+
+static unsigned l7_pool_pick(struct l7_pool *p)
+{
+	uint64_t now = l7_now(p->w);
+
+	for (unsigned i = 0; i < p->n_servers; i++) {
+		unsigned s = (p->rr + i) % p->n_servers;
+
+		if (p->down_until[s] <= now) {
+			p->rr = s + 1;
+			return s;
+		}
+	}
+	/* Every server failed lately: try the next one anyway. */
+	return p->rr++ % p->n_servers;
+}
+
+/* The transport is up (and TLS done): start the engine and give it to
+ * the request it was dialed for. */
+static void l7_uc_engine(struct l7_upconn *uc, struct stk_stream *s,
+			 bool h2)
+{
+	struct l7_req *r = uc->owner;
+
+	uc->conn = h2 ? l7_h2_client(s, &l7_uc_cb, uc, NULL) :
+			l7_h1_client(s, &l7_uc_cb, uc, NULL);
+	if (!uc->conn) {
+		stk_abort(s);
+		uc->owner = NULL;
+		l7_uc_free(uc);
+		if (r)
+			l7_req_upstream_failed(r, L7_ERR_no_memory);
+		return;
+	}
+	uc->p->w->ctr.upstream_conns++;
+	uc->owner = NULL;
+	if (r) {
+		r->uc = NULL;
+		l7_req_upstream_ready(r, uc->conn, false);
+	} else {
+		l7_uc_ready(uc, uc->conn);
+	}
+}
+
+static void l7_uc_dialed(void *arg, struct stk_stream *s, int err,
+			 const struct sockaddr_storage *used)
+{
+	struct l7_upconn *uc = arg;
+	struct l7_pool *p = uc->p;
+	struct l7_req *r = uc->owner;
+
+	uc->dial = NULL;
+	if (!s) {
+		p->failures++;
+		if (p->cu.fail_timeout_s)
+			p->down_until[uc->server] = l7_now(p->w) +
+				p->cu.fail_timeout_s * 1000000000ull;
+		uc->owner = NULL;
+		l7_uc_free(uc);
+		if (r) {
+			r->uc = NULL;
+			l7_req_upstream_failed(r, err == ENOENT ?
+				L7_ERR_dns_failed : err == ETIMEDOUT ?
+				L7_ERR_upstream_timeout :
+				L7_ERR_upstream_connect_failed);
+		}
+		return;
+	}
+	p->down_until[uc->server] = 0;
+	l7_uc_engine(uc, s, p->cu.protocol == CONF_HTTP_2);
+}
+
+void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
+{
+	struct l7_upconn *uc;
+	unsigned s;
+
+	if (!fresh) {
+		for (uc = p->conns; uc; uc = uc->next) {
+			if (!uc->conn || uc->owner ||
+			    !uc->conn->ops->available(uc->conn))
+				continue;
+			l7_uc_set_idle(uc, false);
+			p->w->ctr.upstream_reused++;
+			l7_req_upstream_ready(r, uc->conn, true);
+			return;
+		}
+	}
+	uc = calloc(1, sizeof(*uc));
+	if (!uc) {
+		l7_req_upstream_failed(r, L7_ERR_no_memory);
+		return;
+	}
+	l7_uc_link(p, uc);
+	s = l7_pool_pick(p);
+	uc->server = s;
+	uc->owner = r;
+	r->uc = uc;
+	uc->dial = stk_dial_start(p->w->dialer, p->host[s], p->port[s],
+				  p->cu.connect_timeout_ms, l7_uc_dialed, uc);
+}
+
+void l7_pool_cancel(struct l7_pool *p, struct l7_req *r)
+{
+	struct l7_upconn *uc = r->uc;
+
+	if (!uc || uc->owner != r)
+		return;
+	r->uc = NULL;
+	uc->owner = NULL;
+	if (uc->dial) {
+		stk_dial_cancel(uc->dial);
+		l7_uc_free(uc);
+	}
+}
+
+/* ---- pools ------------------------------------------------------------ */
+
+static struct l7_pool *l7_pool_new(struct l7_worker *w)
+{
+	struct l7_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->w = w;
+	p->next = w->pools;
+	w->pools = p;
+	return p;
+}
+
+struct l7_pool *l7_pool_configured(struct l7_worker *w, unsigned upstream)
+{
+	const struct conf_upstream *cu = &w->conf->upstreams[upstream];
+	struct l7_pool *p;
+
+	for (p = w->pools; p; p = p->next)
+		if (!p->origin && !strcmp(p->cu.name, cu->name))
+			return p;
+	p = l7_pool_new(w);
+	if (!p)
+		return NULL;
+	p->cu = *cu;
+	/* the servers' strings stay owned by the config */
+	p->tls = w->rt->up_tls[upstream];
+	for (unsigned i = 0; i < cu->n_servers; i++)
+		if (conf_parse_hostport(cu->servers[i], p->host[p->n_servers],
+					sizeof(p->host[0]),
+					&p->port[p->n_servers]) == 0)
+			p->n_servers++;
+	return p;
+}
+
+struct l7_pool *l7_pool_origin(struct l7_worker *w, const char *host,
+			       uint16_t port, bool tls)
+{
+	struct l7_pool *p;
+
+	if (strlen(host) >= sizeof(p->host[0]))
+		return NULL;
+	for (p = w->pools; p; p = p->next)
+		if (p->origin && p->port[0] == port && p->cu.tls == tls &&
+		    !strcmp(p->host[0], host))
+			return p;
+	p = l7_pool_new(w);
+	if (!p)
+		return NULL;
+	p->origin = true;
+	snprintf(p->cu.name, sizeof(p->cu.name), "origin");
+	p->cu.protocol = CONF_HTTP_1;
+	p->cu.tls = tls;
+	p->cu.tls_verify = true;
+	p->cu.connect_timeout_ms = w->conf->stack.connect_timeout_ms;
+	p->cu.response_timeout_ms = 60000;
+	p->cu.idle_timeout_ms = 30000;
+	p->cu.max_idle = 4;
+	p->cu.retries = 1;
+	p->tls = tls ? w->rt->origin_tls : NULL;
+	snprintf(p->host[0], sizeof(p->host[0]), "%s", host);
+	p->port[0] = port;
+	p->n_servers = 1;
+	return p;
+}
+
+const struct conf_upstream *l7_pool_conf(const struct l7_pool *p)
+{
+	return &p->cu;
+}
+
+void l7_pool_sweep(struct l7_worker *w, uint64_t now)
+{
+	for (struct l7_pool *p = w->pools; p; p = p->next) {
+		uint64_t idle_ns = p->cu.idle_timeout_ms * 1000000ull;
+
+		for (struct l7_upconn *uc = p->conns, *n; uc; uc = n) {
+			n = uc->next;
+			if (uc->idle && now - uc->idle_since_ns >= idle_ns) {
+				l7_uc_set_idle(uc, false);
+				/* closes at once when idle; closed() frees */
+				uc->conn->ops->shutdown(uc->conn);
+				break; /* the list may have changed */
+			}
+		}
+	}
+}
+
+void l7_pools_free(struct l7_worker *w)
+{
+	while (w->pools) {
+		struct l7_pool *p = w->pools;
+
+		while (p->conns) {
+			struct l7_upconn *uc = p->conns;
+
+			if (uc->dial) {
+				stk_dial_cancel(uc->dial);
+				l7_uc_free(uc);
+			} else if (uc->conn) {
+				uc->owner = NULL;
+				uc->conn->ops->abort(uc->conn); /* frees uc */
+			} else {
+				l7_uc_free(uc);
+			}
+		}
+		w->pools = p->next;
+		free(p);
+	}
+}
+
+void l7_pool_stats(struct l7_worker *w, json_t *obj)
+{
+	json_t *ups = json_object();
+
+	for (struct l7_pool *p = w->pools; p; p = p->next) {
+		if (p->origin)
+			continue;
+		json_object_set_new(ups, p->cu.name, json_pack(
+			"{s:I,s:I,s:I}",
+			"conns", (json_int_t)p->n_conns,
+			"idle", (json_int_t)p->n_idle,
+			"connect_failures", (json_int_t)p->failures));
+	}
+	json_object_set_new(obj, "upstreams", ups);
+}

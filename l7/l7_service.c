@@ -1,0 +1,358 @@
+/* The HTTP proxy as a service on each worker: kernel listeners (one per
+ * worker and address, SO_REUSEPORT spreads connections), listeners on
+ * strata's own addresses through the userspace stack, timers, deferred
+ * frees and counters. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apps/apps.h"
+#include "l7_proxy_private.h"
+#include "stack/stk_proxy.h"
+#include "stack/stk_stream_sock.h"
+
+#define L7_SWEEP_NS 100000000ull
+
+struct l7_stack_ep {
+	struct l7_worker *w;
+	unsigned ep;
+};
+
+struct l7_service {
+	struct l7_worker w;
+	struct l7_stack_ep stack_eps[CONF_MAX_ENDPOINTS];
+};
+
+uint64_t l7_now(const struct l7_worker *w)
+{
+	return w->loop->now_ns;
+}
+
+static void l7_addr16(const struct sockaddr_storage *ss, uint8_t out[16],
+		      uint16_t *port)
+{
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a->sin_addr, 4);
+		*port = ntohs(a->sin_port);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		memcpy(out, &a->sin6_addr, 16);
+		*port = ntohs(a->sin6_port);
+	}
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static void l7_listener_event(struct stk_loop_fd *lfd, uint32_t ev)
+{
+	struct l7_listener *l = (struct l7_listener *)lfd;
+	struct l7_worker *w = l->w;
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct stk_stream *s;
+		uint8_t addr[16];
+		uint16_t port;
+		int one = 1;
+		int fd = accept4(lfd->fd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				w->ctr.accept_errors++;
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		s = stk_sock_wrap(w->loop, fd);
+		if (!s) {
+			close(fd);
+			w->ctr.accept_errors++;
+			continue;
+		}
+		l7_addr16(&ss, addr, &port);
+		l7_client_start(w, l->ep, s, addr, port);
+	}
+}
+
+static int l7_listen(struct l7_worker *w, unsigned ep, const char *spec,
+		     char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[64];
+	uint16_t port;
+	struct l7_listener *l;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (conf_parse_hostport(spec, host, sizeof(host), &port) < 0)
+		goto bad;
+	if (inet_pton(AF_INET, host,
+		      &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host,
+			     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		goto bad;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		goto sys;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+		close(fd);
+		goto sys;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l->w = w;
+	l->ep = ep;
+	l->lfd.fd = fd;
+	l->lfd.fn = l7_listener_event;
+	if (stk_loop_add(w->loop, &l->lfd) < 0) {
+		close(fd);
+		free(l);
+		goto sys;
+	}
+	l->next = w->listeners;
+	w->listeners = l;
+	return 0;
+bad:
+	snprintf(err, errlen, "listen %s: not an ip:port", spec);
+	return -1;
+sys:
+	snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
+	return -1;
+}
+
+static void l7_stack_accept(void *arg, struct stk_stream *s,
+			    const struct strata_conn_info *info)
+{
+	struct l7_stack_ep *se = arg;
+
+	l7_client_start(se->w, se->ep, s, info->client, info->client_port);
+}
+
+/* ---- the service ------------------------------------------------------ */
+
+static void l7_free_dead(struct l7_worker *w)
+{
+	struct l7_client **pp = &w->dead_clients;
+
+	while (w->dead_reqs) {
+		struct l7_req *r = w->dead_reqs;
+
+		w->dead_reqs = r->next;
+		l7_req_free(r);
+	}
+	/* a client stays until its last exchange ended */
+	while (*pp) {
+		struct l7_client *cl = *pp;
+
+		if (cl->active) {
+			pp = &cl->next;
+			continue;
+		}
+		*pp = cl->next;
+		l7_client_free(cl);
+	}
+}
+
+static int l7_service_poll(void *ctx)
+{
+	struct l7_worker *w = ctx;
+	uint64_t now = l7_now(w);
+
+	if (now >= w->next_sweep_ns) {
+		w->next_sweep_ns = now + L7_SWEEP_NS;
+		l7_req_sweep(w, now);
+		l7_client_sweep(w, now);
+		l7_pool_sweep(w, now);
+	}
+	l7_free_dead(w);
+	return 100;
+}
+
+static void l7_service_stop(void *ctx)
+{
+	struct l7_worker *w = ctx;
+
+	while (w->listeners) {
+		struct l7_listener *l = w->listeners;
+
+		w->listeners = l->next;
+		stk_loop_del(w->loop, &l->lfd);
+		close(l->lfd.fd);
+		free(l);
+	}
+	while (w->clients) {
+		struct l7_client *cl = w->clients;
+
+		if (cl->conn)
+			cl->conn->ops->abort(cl->conn); /* unlinks cl */
+		else if (cl->s)
+			l7_client_unlink(cl), stk_abort(cl->s);
+		else
+			l7_client_unlink(cl);
+	}
+	/* CONNECT tunnels and answers still going */
+	while (w->reqs) {
+		struct l7_req *r = w->reqs;
+
+		if (r->tun_live)
+			stk_tunnel_abort(&r->tun, STK_CLOSE_SHUTDOWN);
+		else {
+			if (r->dial) {
+				stk_dial_cancel(r->dial);
+				r->dial = NULL;
+			}
+			if (r->pool)
+				l7_pool_cancel(r->pool, r);
+			if (r->up) {
+				stk_abort(&r->up->body);
+				r->up = NULL;
+			}
+			if (!r->down_done) {
+				r->down_done = true;
+				stk_abort(&r->down->body);
+			}
+			r->up_done = true;
+		}
+		if (w->reqs == r) { /* did not end: unlink by force */
+			w->reqs = r->next;
+			if (w->reqs)
+				w->reqs->prev = NULL;
+			l7_req_free(r);
+		}
+	}
+	l7_pools_free(w);
+	for (struct l7_client *cl = w->dead_clients; cl; cl = cl->next)
+		cl->active = 0;
+	l7_free_dead(w);
+	free(w);
+}
+
+static void *l7_service_start(void *arg, const struct stk_worker_env *env)
+{
+	struct l7_runtime *rt = arg;
+	const struct conf *c = rt->conf;
+	struct l7_service *svc = calloc(1, sizeof(*svc));
+	struct l7_worker *w;
+	char err[256];
+
+	if (!svc)
+		return NULL;
+	w = &svc->w;
+	w->rt = rt;
+	w->conf = c;
+	w->loop = env->loop;
+	w->idx = env->idx;
+	w->dialer = stk_proxy_dialer(env->proxy);
+	for (unsigned i = 0; i < c->n_endpoints; i++) {
+		const struct conf_endpoint *ep = &c->endpoints[i];
+
+		for (unsigned j = 0; j < ep->n_listen; j++) {
+			if (l7_listen(w, i, ep->listen[j], err,
+				      sizeof(err)) < 0) {
+				fprintf(stderr, "strata: endpoint %s: %s\n",
+					ep->name, err);
+				l7_service_stop(w);
+				return NULL;
+			}
+		}
+		if (ep->stack_port) {
+			svc->stack_eps[i] = (struct l7_stack_ep){ w, i };
+			if (stk_proxy_listen(env->proxy, ep->stack_port,
+					     l7_stack_accept,
+					     &svc->stack_eps[i]) < 0) {
+				fprintf(stderr, "strata: endpoint %s: too many "
+					"stack listeners\n", ep->name);
+				l7_service_stop(w);
+				return NULL;
+			}
+		}
+	}
+	return w;
+}
+
+static void l7_service_stats(void *ctx, json_t *obj)
+{
+	struct l7_worker *w = ctx;
+	json_t *errs = json_object();
+
+#define L7_CTR_JSON(n) \
+	json_object_set_new(obj, #n, json_integer((json_int_t)w->ctr.n));
+	L7_COUNTERS(L7_CTR_JSON)
+#undef L7_CTR_JSON
+	for (unsigned i = 0; i < L7_ERR__COUNT; i++)
+		json_object_set_new(errs, l7_error_name(i),
+				    json_integer((json_int_t)w->ctr.errors[i]));
+	json_object_set_new(obj, "errors", errs);
+	json_object_set_new(obj, "rejected_by_engine",
+			    json_integer((json_int_t)w->ctr.rejected_by_engine));
+	l7_pool_stats(w, obj);
+}
+
+int l7_proxy_setup(struct stk_runtime *srt, const struct conf *c,
+		   struct l7_runtime **out, char *err, size_t errlen)
+{
+	struct l7_runtime *rt;
+	struct stk_service svc = {
+		.name = "http",
+		.start = l7_service_start,
+		.poll = l7_service_poll,
+		.stop = l7_service_stop,
+		.stats = l7_service_stats,
+	};
+
+	*out = NULL;
+	if (!c->n_endpoints)
+		return 0;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rt->conf = c;
+	svc.arg = rt;
+	if (stk_runtime_add_service(srt, &svc) < 0) {
+		snprintf(err, errlen, "too many services");
+		l7_proxy_teardown(rt);
+		return -1;
+	}
+	*out = rt;
+	return 0;
+}
+
+void l7_proxy_teardown(struct l7_runtime *rt)
+{
+	free(rt);
+}
