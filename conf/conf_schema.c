@@ -883,6 +883,10 @@ static void conf_check_l7(struct conf_ctx *x, struct conf *c, yaml_node_t *root)
 					  c->upstreams[i].name, j);
 				conf__path_pop(x, saved);
 			}
+	if (c->n_endpoints && !c->lcores.workers)
+		conf__err(x, conf__find(x, root, "endpoints"), "",
+			  "HTTP endpoints run on workers: set lcores.workers "
+			  "to 1 or more");
 	for (i = 0; i < c->n_endpoints; i++) {
 		const struct conf_endpoint *e = &c->endpoints[i];
 
