@@ -1311,6 +1311,7 @@ static void conf_print_map_list(FILE *out, const struct conf_key *k,
 			struct conf_endpoint endpoint;
 			struct conf_upstream upstream;
 			struct conf_http_route route;
+			struct conf_http_rule http_rule;
 		} elem;
 
 		fprintf(out, "%s%s: []\n", lead, k->name);
@@ -1410,6 +1411,7 @@ static void conf_print_rows(FILE *out, const struct conf_map *m,
 				struct conf_endpoint endpoint;
 				struct conf_upstream upstream;
 				struct conf_http_route route;
+				struct conf_http_rule http_rule;
 			} elem;
 
 			fprintf(out, "| `%s` | %s | %s | %s |\n", path, desc,

@@ -28,6 +28,7 @@
 #define CONF_MAX_UPSTREAMS 16
 #define CONF_MAX_SERVERS 8
 #define CONF_MAX_HTTP_ROUTES 64
+#define CONF_MAX_HTTP_RULES 32
 
 /* An address with a prefix length ("10.0.0.1/24", "fd00::1/64").
  * IPv4 is stored IPv4-mapped; prefix_len counts within the family
@@ -169,6 +170,31 @@ struct conf_http_route {
 	uint16_t endpoint_id, upstream_id; /* resolved */
 };
 
+/* The built-in http_rules app: first matching rules decide. */
+enum conf_http_action {
+	CONF_HTTP_ACT_BLOCK = 0,
+	CONF_HTTP_ACT_ANSWER,
+	CONF_HTTP_ACT_SET_HEADER,          /* on the request; goes on */
+	CONF_HTTP_ACT_SET_RESPONSE_HEADER, /* on the response; goes on */
+	CONF_HTTP_ACT_ROUTE,
+	CONF_HTTP_ACT_FORM_FIELD,          /* a body field into a response
+					      header; goes on */
+};
+
+struct conf_http_rule {
+	char endpoint[CONF_NAME_MAX];  /* "" = any */
+	char host[CONF_HOST_MAX];      /* "" = any; "*.x.org" */
+	char path[CONF_PATH_MAX];      /* prefix; "" = any */
+	char method[16];               /* "" = any */
+	enum conf_http_action action;
+	uint16_t status;               /* block, answer; 0 = 403 / 200 */
+	char body[512];
+	char header[64];               /* set_header, form_field */
+	char value[256];               /* may use $client, $sni, ... */
+	char upstream[CONF_NAME_MAX];  /* route */
+	char field[64];                /* form_field */
+};
+
 struct conf {
 	struct conf_port ports[CONF_MAX_PORTS];
 	unsigned n_ports;
@@ -272,6 +298,8 @@ struct conf {
 	unsigned n_upstreams;
 	struct conf_http_route routes[CONF_MAX_HTTP_ROUTES];
 	unsigned n_routes;
+	struct conf_http_rule http_rules[CONF_MAX_HTTP_RULES];
+	unsigned n_http_rules;
 };
 
 /* Fill *c with every default. The built-in default config is this plus

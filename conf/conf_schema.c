@@ -854,6 +854,61 @@ static const struct conf_key conf_route_keys[] = {
 
 static const struct conf_map conf_route_map = MAP_OF(conf_route_keys, NULL);
 
+static const char *const conf_http_actions[] = {
+	[CONF_HTTP_ACT_BLOCK] = "block",
+	[CONF_HTTP_ACT_ANSWER] = "answer",
+	[CONF_HTTP_ACT_SET_HEADER] = "set_header",
+	[CONF_HTTP_ACT_SET_RESPONSE_HEADER] = "set_response_header",
+	[CONF_HTTP_ACT_ROUTE] = "route",
+	[CONF_HTTP_ACT_FORM_FIELD] = "form_field",
+	NULL,
+};
+
+static const struct conf_key conf_http_rule_keys[] = {
+	{ .name = "endpoint", .type = CONF_T_STR,
+	  FLD(struct conf_http_rule, endpoint), .def = "",
+	  .check = conf_check_name_or_empty,
+	  .doc = "endpoint it applies to; \"\" = every endpoint" },
+	{ .name = "host", .type = CONF_T_STR, FLD(struct conf_http_rule, host),
+	  .max_len = 253, .def = "",
+	  .doc = "request host, \"*.example.org\" for subdomains; \"\" = any" },
+	{ .name = "path", .type = CONF_T_STR, FLD(struct conf_http_rule, path),
+	  .def = "", .doc = "path prefix; \"\" = any" },
+	{ .name = "method", .type = CONF_T_STR,
+	  FLD(struct conf_http_rule, method), .def = "",
+	  .doc = "request method; \"\" = any" },
+	{ .name = "action", .type = CONF_T_ENUM,
+	  FLD(struct conf_http_rule, action), .names = conf_http_actions,
+	  .def = "block",
+	  .doc = "block (status, default 403), answer (status and body), "
+		 "set_header / set_response_header (header: value, then "
+		 "the next rules), route (to upstream), form_field (the "
+		 "value of form field `field` of an urlencoded or multipart "
+		 "request body, read as it streams by, into response header "
+		 "`header`)" },
+	{ .name = "status", .type = CONF_T_UINT,
+	  FLD(struct conf_http_rule, status), .min = 0, .max = 599,
+	  .def = "0", .doc = "block and answer: the status; 0 = 403 / 200" },
+	{ .name = "body", .type = CONF_T_STR, FLD(struct conf_http_rule, body),
+	  .def = "", .doc = "answer: the body" },
+	{ .name = "header", .type = CONF_T_STR,
+	  FLD(struct conf_http_rule, header), .def = "",
+	  .doc = "set_header, set_response_header, form_field: field name" },
+	{ .name = "value", .type = CONF_T_STR,
+	  FLD(struct conf_http_rule, value), .def = "",
+	  .doc = "the field's value; $client, $client_port, $endpoint, $sni, "
+		 "$alpn, $client_subject, $client_fingerprint, $method and "
+		 "$path are replaced" },
+	{ .name = "upstream", .type = CONF_T_STR,
+	  FLD(struct conf_http_rule, upstream), .def = "",
+	  .check = conf_check_name_or_empty, .doc = "route: the upstream" },
+	{ .name = "field", .type = CONF_T_STR,
+	  FLD(struct conf_http_rule, field), .def = "",
+	  .doc = "form_field: the form field's name" },
+};
+
+static const struct conf_map conf_http_rule_map = MAP_OF(conf_http_rule_keys, NULL);
+
 /* Names are unique; routes name real endpoints and upstreams. */
 static void conf_check_l7(struct conf_ctx *x, struct conf *c, yaml_node_t *root)
 {
@@ -910,6 +965,30 @@ static void conf_check_l7(struct conf_ctx *x, struct conf *c, yaml_node_t *root)
 				  "needs tls.certs and tls.client_ca");
 			conf__path_pop(x, saved);
 		}
+	}
+	for (i = 0; i < c->n_http_rules; i++) {
+		const struct conf_http_rule *hr = &c->http_rules[i];
+		yaml_node_t *item = conf__item(x, conf__find(x, root,
+						"http_rules"), i);
+
+		saved = conf__path_push(x, "http_rules[%u]", i);
+		if (hr->action == CONF_HTTP_ACT_ROUTE) {
+			for (j = 0; j < c->n_upstreams; j++)
+				if (!strcmp(hr->upstream, c->upstreams[j].name))
+					break;
+			if (j == c->n_upstreams)
+				conf__err(x, conf__find(x, item, "upstream"),
+					  "upstream", "no upstream named '%s'",
+					  hr->upstream);
+		}
+		if ((hr->action == CONF_HTTP_ACT_SET_HEADER ||
+		     hr->action == CONF_HTTP_ACT_SET_RESPONSE_HEADER ||
+		     hr->action == CONF_HTTP_ACT_FORM_FIELD) && !hr->header[0])
+			conf__err(x, item, "header", "%s needs a header name",
+				  conf_http_actions[hr->action]);
+		if (hr->action == CONF_HTTP_ACT_FORM_FIELD && !hr->field[0])
+			conf__err(x, item, "field", "form_field needs field");
+		conf__path_pop(x, saved);
 	}
 	for (i = 0; i < c->n_routes; i++) {
 		struct conf_http_route *r = &c->routes[i];
@@ -1029,6 +1108,13 @@ static const struct conf_key conf_root_keys[] = {
 	  .aux_off = offsetof(struct conf, n_upstreams),
 	  .max = CONF_MAX_UPSTREAMS, .sub = &conf_upstream_map,
 	  .doc = "pools of HTTP servers that routes send requests to" },
+	{ .name = "http_rules", .type = CONF_T_MAP_LIST,
+	  FLD(struct conf, http_rules[0]),
+	  .aux_off = offsetof(struct conf, n_http_rules),
+	  .max = CONF_MAX_HTTP_RULES, .sub = &conf_http_rule_map,
+	  .doc = "the built-in http_rules app: block, answer, change headers "
+		 "or route requests by endpoint, host, path and method, in "
+		 "order (block, answer and route stop at the first match)" },
 	{ .name = "routes", .type = CONF_T_MAP_LIST,
 	  FLD(struct conf, routes[0]),
 	  .aux_off = offsetof(struct conf, n_routes),

@@ -39,6 +39,10 @@ void l7_client_unlink(struct l7_client *cl)
 		return;
 	cl->dead = true;
 	w->ctr.conns_active--;
+	if (cl->parent) {
+		l7_req_nested_done(cl->parent);
+		cl->parent = NULL;
+	}
 	if (cl->prev)
 		cl->prev->next = cl->next;
 	else
@@ -248,7 +252,8 @@ void l7_client_start(struct l7_worker *w, unsigned ep, struct stk_stream *s,
 }
 
 void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
-		      struct stk_stream *s, const char *target)
+		      struct stk_stream *s, const char *target,
+		      struct l7_tls_ctx *inspect)
 {
 	struct l7_client *cl = l7_client_new(w, parent->cl->ep, s);
 

@@ -85,7 +85,7 @@ static void l7_req_maybe_end(struct l7_req *r)
 	struct l7_client *cl = r->cl;
 
 	if (r->state == L7_REQ_DONE || !r->down_done || !r->up_done ||
-	    r->tun_live || r->dial || r->uc)
+	    r->tun_live || r->dial || r->uc || r->nested)
 		return;
 	r->state = L7_REQ_DONE;
 	apps_http_end(r, r->ctx, r->head_sent ? r->status : 0,
@@ -129,6 +129,13 @@ static void l7_up_close(struct l7_req *r, bool abort)
 	if (r->dial) {
 		stk_dial_cancel(r->dial);
 		r->dial = NULL;
+	}
+	if (r->tcp) {
+		if (abort)
+			stk_abort(r->tcp);
+		else
+			stk_close(r->tcp);
+		r->tcp = NULL;
 	}
 	if (r->up) {
 		struct l7_exchange *up = r->up;
@@ -406,6 +413,79 @@ void l7_req_upstream_failed(struct l7_req *r, enum l7_error why)
 
 /* ---- forward proxying -------------------------------------------------- */
 
+/* The target's connection while the payload is sniffed: a reset ends
+ * the exchange; data waits. */
+static void l7_tcp_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct l7_req *r = arg;
+
+	if (ev & STK_EV_ERROR) {
+		stk_abort(r->tcp);
+		r->tcp = NULL;
+		r->up_done = true;
+		l7_down_close(r, true);
+		l7_req_maybe_end(r);
+	}
+}
+
+/* Does a CONNECT payload start like HTTP? An upper-case method and a
+ * space, or the HTTP/2 preface: then it goes through the HTTP pipeline
+ * (and its hooks) again, towards the CONNECT target. */
+static bool l7_looks_like_http(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && i < 16 && b[i] >= 'A' && b[i] <= 'Z')
+		i++;
+	return i > 0 && i < n && b[i] == ' ';
+}
+
+/* The first bytes of the tunnel decide: HTTP goes to a nested client,
+ * anything else (TLS without inspection, SSH, ...) is copied as is. */
+static void l7_connect_sniff(struct l7_req *r)
+{
+	struct l7_tls_ctx *inspect = r->w->rt->ep_inspect[r->cl->ep];
+	struct stk_stream *s;
+	uint8_t b[16];
+	ssize_t n = stk_read(&r->down->body, b, sizeof(b));
+
+	if (n == -EAGAIN)
+		return;
+	if (n < 0) {
+		l7_up_close(r, true);
+		l7_down_close(r, true);
+		l7_req_maybe_end(r);
+		return;
+	}
+	s = stk_stream_prefixed(&r->down->body, b, (size_t)(n > 0 ? n : 0));
+	if (!s) {
+		l7_up_close(r, true);
+		l7_down_close(r, true);
+		l7_req_maybe_end(r);
+		return;
+	}
+	if (n > 0 && (l7_looks_like_http(b, (size_t)n) ||
+		      (inspect && b[0] == 0x16))) {
+		/* The stream is the nested client's now; the target is
+		 * reached through an origin pool instead. */
+		stk_close(r->tcp);
+		r->tcp = NULL;
+		r->up_done = true;
+		r->down_done = true;
+		r->nested = true;
+		r->state = L7_REQ_TUNNEL;
+		l7_client_nested(r->w, r, s, r->req.authority,
+				 b[0] == 0x16 ? inspect : NULL);
+		return;
+	}
+	r->state = L7_REQ_TUNNEL;
+	l7_start_tunnel(r, s, 0);
+	r->tcp = NULL;
+	/* the tunnel has the bytes read ahead; let it look */
+	if (r->tun_live)
+		stk_tunnel_event(s, STK_EV_READABLE, &r->tun);
+}
+
 static void l7_connect_dialed(void *arg, struct stk_stream *s, int err,
 			      const struct sockaddr_storage *used)
 {
@@ -435,9 +515,11 @@ static void l7_connect_dialed(void *arg, struct stk_stream *s, int err,
 		return;
 	}
 	r->w->ctr.tunnels++;
-	r->state = L7_REQ_TUNNEL;
+	r->state = L7_REQ_SNIFF;
+	r->tcp = s;
 	r->up_done = false;
-	l7_start_tunnel(r, s, 0);
+	stk_stream_set_cb(s, l7_tcp_event, r);
+	l7_connect_sniff(r);
 }
 
 static void l7_connect(struct l7_req *r)
@@ -607,6 +689,8 @@ static void l7_down_event(struct stk_stream *s, unsigned ev, void *arg)
 	}
 	if (r->state == L7_REQ_ANSWER && (ev & STK_EV_WRITABLE))
 		l7_answer_pump(r);
+	else if (r->state == L7_REQ_SNIFF && (ev & STK_EV_READABLE))
+		l7_connect_sniff(r);
 	/* READABLE before the upstream is there: the engine holds the
 	 * body (bounded) until the tunnel reads it. */
 }
@@ -705,6 +789,13 @@ void l7_req_new(struct l7_client *cl, struct l7_exchange *x)
 		l7_route(r);
 		return;
 	}
+}
+
+/* The nested client of a CONNECT ended: so does the CONNECT. */
+void l7_req_nested_done(struct l7_req *r)
+{
+	r->nested = false;
+	l7_req_maybe_end(r);
 }
 
 /* Response heads due, idle tunnels. */

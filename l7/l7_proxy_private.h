@@ -140,6 +140,7 @@ enum l7_req_state {
 	L7_REQ_WAIT_HEAD,                /* request sent, response head due */
 	L7_REQ_STREAMING,                /* bodies flowing both ways */
 	L7_REQ_CONNECTING,               /* CONNECT: dialing the target */
+	L7_REQ_SNIFF,                    /* CONNECT: what does it carry? */
 	L7_REQ_TUNNEL,                   /* CONNECT / Upgrade tunnel */
 	L7_REQ_ANSWER,                   /* strata's own answer going out */
 	L7_REQ_DONE,
@@ -157,6 +158,8 @@ struct strata_http {
 	struct l7_pool *pool;
 	struct l7_upconn *uc;
 	struct stk_dial *dial;           /* CONNECT target */
+	struct stk_stream *tcp;          /* ...connected, while sniffing */
+	bool nested;                     /* payload went to a nested client */
 	struct stk_tunnel tun;
 	bool tun_live;
 	bool head_sent;                  /* response head went to the client */
@@ -181,7 +184,8 @@ void l7_client_start(struct l7_worker *w, unsigned ep, struct stk_stream *s,
 /* An exchange's body becomes a client connection of its own (CONNECT
  * payload that is HTTP, or TLS under inspection): recursive proxying. */
 void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
-		      struct stk_stream *s, const char *target);
+		      struct stk_stream *s, const char *target,
+		      struct l7_tls_ctx *inspect);
 void l7_client_free(struct l7_client *cl);
 void l7_client_sweep(struct l7_worker *w, uint64_t now);
 
@@ -189,6 +193,7 @@ void l7_client_sweep(struct l7_worker *w, uint64_t now);
 void l7_req_new(struct l7_client *cl, struct l7_exchange *x);
 void l7_req_sweep(struct l7_worker *w, uint64_t now);
 void l7_req_free(struct l7_req *r);
+void l7_req_nested_done(struct l7_req *r);
 /* The pool found (or failed to find) a connection for r. */
 void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused);
 void l7_req_upstream_failed(struct l7_req *r, enum l7_error why);

@@ -1,0 +1,284 @@
+/* The built-in http_rules app: config rules on HTTP exchanges. Block,
+ * answer and route stop at the first matching rule; header rules apply
+ * and go on. form_field reads a field of the request body as it streams
+ * by (urlencoded or multipart, never buffered whole) and reports its
+ * first bytes in a response header: the pattern of a data-loss
+ * prevention app, and what the tests use to see it work. */
+#include "apps.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf/conf.h"
+#include "l7/l7_form.h"
+
+#define APP_FORM_KEEP 200
+
+static struct {
+	struct conf_http_rule rules[CONF_MAX_HTTP_RULES];
+	unsigned n;
+	bool has_form;
+} app_hr;
+
+/* Per exchange. */
+struct app_hr_ctx {
+	uint32_t matched;               /* bit per rule that matched */
+	struct l7_form *form;
+	const struct conf_http_rule *form_rule;
+	char value[APP_FORM_KEEP + 1];
+	size_t value_len;
+	bool in_field, have_value;
+};
+
+static bool app_hr_host_matches(const char *pattern, const char *authority)
+{
+	size_t hl, pl = strlen(pattern);
+	const char *end;
+
+	if (!*pattern)
+		return true;
+	if (!authority)
+		return false;
+	end = authority[0] == '[' ? strchr(authority, ']') :
+				    strrchr(authority, ':');
+	hl = !end ? strlen(authority) :
+	     *end == ']' ? (size_t)(end - authority + 1) :
+			   (size_t)(end - authority);
+	if (pattern[0] == '*' && pattern[1] == '.')
+		return hl > pl - 1 &&
+		       !strncasecmp(authority + hl - (pl - 1), pattern + 1,
+				    pl - 1);
+	return hl == pl && !strncasecmp(authority, pattern, pl);
+}
+
+static bool app_hr_matches(const struct conf_http_rule *r,
+			   struct strata_http *h)
+{
+	const struct strata_http_info *in = strata_http_info(h);
+	const char *path = strata_http_path(h);
+
+	if (r->endpoint[0] && strcmp(r->endpoint, in->endpoint))
+		return false;
+	if (r->method[0] && strcmp(r->method, strata_http_method(h)))
+		return false;
+	if (r->path[0] && (!path || strncmp(path, r->path, strlen(r->path))))
+		return false;
+	return app_hr_host_matches(r->host, strata_http_authority(h));
+}
+
+/* value with $variables replaced. */
+static void app_hr_expand(const char *tmpl, struct strata_http *h, char *out,
+			  size_t n)
+{
+	const struct strata_http_info *in = strata_http_info(h);
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	size_t o = 0;
+
+	while (*tmpl && o + 1 < n) {
+		char buf[INET6_ADDRSTRLEN + 8];
+		const char *v = NULL;
+		size_t skip = 0;
+
+		if (*tmpl == '$') {
+			static const char *const names[] = {
+				"client_subject", "client_fingerprint",
+				"client_port", "client", "endpoint", "sni",
+				"alpn", "method", "path",
+			};
+
+			for (unsigned i = 0; i < sizeof(names) / sizeof(*names);
+			     i++) {
+				size_t l = strlen(names[i]);
+
+				if (strncmp(tmpl + 1, names[i], l))
+					continue;
+				skip = l + 1;
+				switch (i) {
+				case 0: v = in->client_subject; break;
+				case 1: v = in->client_fingerprint; break;
+				case 2:
+					snprintf(buf, sizeof(buf), "%u",
+						 in->client_port);
+					v = buf;
+					break;
+				case 3:
+					if (!memcmp(in->client, v4mapped, 12))
+						inet_ntop(AF_INET,
+							  in->client + 12, buf,
+							  sizeof(buf));
+					else
+						inet_ntop(AF_INET6, in->client,
+							  buf, sizeof(buf));
+					v = buf;
+					break;
+				case 4: v = in->endpoint; break;
+				case 5: v = in->sni; break;
+				case 6: v = in->alpn; break;
+				case 7: v = strata_http_method(h); break;
+				case 8: v = strata_http_path(h); break;
+				}
+				break;
+			}
+		}
+		if (!skip) {
+			out[o++] = *tmpl++;
+			continue;
+		}
+		tmpl += skip;
+		for (v = v ? v : "-"; *v && o + 1 < n; v++)
+			out[o++] = *v;
+	}
+	out[o] = '\0';
+}
+
+/* ---- form fields ------------------------------------------------------ */
+
+static void app_hr_form_field(void *arg, const struct l7_form_field *f)
+{
+	struct app_hr_ctx *x = arg;
+
+	x->in_field = !x->have_value && f->name &&
+		      !strcmp(f->name, x->form_rule->field);
+}
+
+static void app_hr_form_data(void *arg, const uint8_t *data, size_t len,
+			     bool final)
+{
+	struct app_hr_ctx *x = arg;
+
+	if (!x->in_field)
+		return;
+	while (len && x->value_len < APP_FORM_KEEP) {
+		/* keep it printable: it goes into a header */
+		uint8_t ch = *data++;
+
+		len--;
+		x->value[x->value_len++] = ch >= 0x20 && ch < 0x7f ? (char)ch :
+									  '?';
+	}
+	if (final) {
+		x->in_field = false;
+		x->have_value = true;
+	}
+}
+
+/* ---- hooks -------------------------------------------------------------- */
+
+static void app_hr_request(void *app, struct strata_http *h, void *ctx,
+			   struct strata_http_decision *d)
+{
+	struct app_hr_ctx *x = ctx;
+	char v[512];
+
+	memset(x, 0, sizeof(*x));
+	for (unsigned i = 0; i < app_hr.n; i++) {
+		const struct conf_http_rule *r = &app_hr.rules[i];
+
+		if (!app_hr_matches(r, h))
+			continue;
+		x->matched |= 1u << i;
+		switch (r->action) {
+		case CONF_HTTP_ACT_BLOCK:
+		case CONF_HTTP_ACT_ANSWER:
+			d->verdict = r->action == CONF_HTTP_ACT_BLOCK ?
+				     STRATA_HTTP_BLOCK : STRATA_HTTP_ANSWER;
+			d->status = r->status;
+			if (r->body[0]) {
+				d->body = r->body;
+				d->body_len = strlen(r->body);
+			}
+			return;
+		case CONF_HTTP_ACT_ROUTE:
+			d->verdict = STRATA_HTTP_ROUTE;
+			snprintf(d->upstream, sizeof(d->upstream), "%s",
+				 r->upstream);
+			return;
+		case CONF_HTTP_ACT_SET_HEADER:
+			app_hr_expand(r->value, h, v, sizeof(v));
+			strata_http_set_header(h, 0, r->header, v);
+			break;
+		case CONF_HTTP_ACT_FORM_FIELD:
+			if (x->form)
+				break;
+			x->form = l7_form_new(strata_http_header(h, 0,
+							"content-type"),
+					      app_hr_form_field,
+					      app_hr_form_data, x);
+			x->form_rule = r;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void app_hr_request_body(void *app, struct strata_http *h, void *ctx,
+				const uint8_t *data, size_t len, int end,
+				struct strata_http_decision *d)
+{
+	struct app_hr_ctx *x = ctx;
+
+	if (x->form && l7_form_feed(x->form, data, len) < 0) {
+		/* not a form after all: stop looking */
+		l7_form_free(x->form);
+		x->form = NULL;
+	}
+}
+
+static void app_hr_response(void *app, struct strata_http *h, void *ctx)
+{
+	struct app_hr_ctx *x = ctx;
+	char v[512];
+
+	for (unsigned i = 0; i < app_hr.n; i++) {
+		const struct conf_http_rule *r = &app_hr.rules[i];
+
+		if (!(x->matched & (1u << i)))
+			continue;
+		if (r->action == CONF_HTTP_ACT_SET_RESPONSE_HEADER) {
+			app_hr_expand(r->value, h, v, sizeof(v));
+			strata_http_set_header(h, 1, r->header, v);
+		} else if (r->action == CONF_HTTP_ACT_FORM_FIELD &&
+			   r == x->form_rule && x->value_len) {
+			x->value[x->value_len] = '\0';
+			strata_http_set_header(h, 1, r->header, x->value);
+		}
+	}
+}
+
+static void app_hr_end(void *app, struct strata_http *h, void *ctx,
+		       int status, uint64_t up, uint64_t down)
+{
+	struct app_hr_ctx *x = ctx;
+
+	l7_form_free(x->form);
+	x->form = NULL;
+}
+
+int app_http_rules_init(const struct conf *c)
+{
+	struct strata_app app = {
+		.name = "http_rules",
+		.http_ctx_size = sizeof(struct app_hr_ctx),
+		.http_request = app_hr_request,
+		.http_response = app_hr_response,
+		.http_end = app_hr_end,
+	};
+
+	memcpy(app_hr.rules, c->http_rules,
+	       sizeof(app_hr.rules[0]) * c->n_http_rules);
+	app_hr.n = c->n_http_rules;
+	if (!app_hr.n)
+		return 0;
+	for (unsigned i = 0; i < app_hr.n; i++)
+		if (app_hr.rules[i].action == CONF_HTTP_ACT_FORM_FIELD)
+			app_hr.has_form = true;
+	/* Only ask for bodies when a rule reads them: the body hooks cost
+	 * a call per chunk on every exchange. */
+	if (app_hr.has_form)
+		app.http_request_body = app_hr_request_body;
+	return strata_app_register(&app);
+}

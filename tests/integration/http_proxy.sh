@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# strata as an HTTP reverse proxy and server, cleartext, with real peers:
+# curl (HTTP/1.1, HTTP/2 prior knowledge), nghttp and h2load in front,
+# nginx and a small Python origin behind, in a namespace of its own.
+#
+# Checks: GET and HEAD through HTTP/1.1 and HTTP/2; 20 MB down and up
+# with sha256 both ways and both versions; keep-alive reuse of upstream
+# connections; X-Forwarded-For; routes by path and host, 404 for no
+# route, 502 naming the cause for a dead upstream; the http_rules app
+# blocks by path, answers directly, rewrites a request header, and reads
+# a form field out of a streamed 50 MB multipart upload with resident
+# memory flat; h2load with many concurrent streams; nghttp with a tiny
+# window (flow-control stalls recover); raw smuggling attempts each get
+# 400 and never reach nginx; an endpoint on strata's own address through
+# the userspace stack.
+#
+# usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
+set -uo pipefail
+STRATA=${1:?usage: http_proxy.sh STRATA_BINARY}
+. "$(dirname "$0")/lib.sh"
+
+it_require_root
+it_need_cmd ip curl jq timeout python3 nginx nghttp h2load sha256sum
+[ -x "$STRATA" ] || fail "not executable: $STRATA"
+STRATA=$(readlink -f "$STRATA")
+
+it_init
+N=strata-h7-$$
+IFN=sh7$$
+it_netns "$N"
+inn() { ip netns exec "$N" "$@"; }
+
+# ---- origins ------------------------------------------------------------
+mkdir -p "$IT_WORK/www/route-b"
+echo hello >"$IT_WORK/www/small"
+echo b-side >"$IT_WORK/www/route-b/which"
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
+WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
+cat >"$IT_WORK/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+daemon off;
+pid $IT_WORK/nginx.pid;
+error_log $IT_WORK/nginx.err;
+events { worker_connections 1024; }
+http {
+	log_format plain '\$request_uri';
+	access_log $IT_WORK/access.log plain;
+	server {
+		listen 127.0.0.1:18080;
+		listen [::1]:18080;
+		root $IT_WORK/www;
+		location = /xff { return 200 "\$http_x_forwarded_for\n"; }
+		location = /hdr { return 200 "\$http_x_strata\n"; }
+		location = /upload {
+			client_max_body_size 200m;
+			client_body_buffer_size 1m;
+			return 200 "ok\n";
+		}
+	}
+}
+NGINX
+inn nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" >/dev/null 2>&1 &
+it_track_pid $!
+# An origin that hashes request bodies (nginx has no such thing).
+cat >"$IT_WORK/hasher.py" <<'PY'
+import hashlib, http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        h, left = hashlib.sha256(), int(self.headers.get("content-length", 0))
+        while left:
+            b = self.rfile.read(min(left, 1 << 16))
+            if not b: break
+            h.update(b); left -= len(b)
+        out = (h.hexdigest() + "\n").encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", 18081), H).serve_forever()
+PY
+inn python3 "$IT_WORK/hasher.py" &
+it_track_pid $!
+
+# ---- strata -------------------------------------------------------------
+cat >"$IT_WORK/strata.yaml" <<YAML
+ports:
+  - name: tun0
+    kind: tun
+    tun:
+      ifname: $IFN
+      kernel_addresses: [10.97.0.1/24]
+      routes: []
+    addresses: [10.97.0.2/24]
+policy:
+  default_action: drop
+endpoints:
+  - name: web
+    listen: ["127.0.0.1:8080", "[::1]:8080"]
+    stack_port: 80
+upstreams:
+  - name: nginx
+    servers: ["127.0.0.1:18080"]
+  - name: hasher
+    servers: ["127.0.0.1:18081"]
+  - name: dead
+    servers: ["127.0.0.1:1"]
+    retries: 0
+routes:
+  - path: /sha
+    upstream: hasher
+  - path: /dead
+    upstream: dead
+  - host: "*.b.test"
+    upstream: nginx
+  - host: nowhere.test
+    status: 421
+  - host: ""
+    path: /
+    upstream: nginx
+http_rules:
+  - path: /blocked
+    action: block
+    body: "blocked by policy\n"
+  - path: /hello
+    action: answer
+    body: "hello from strata\n"
+  - path: /hdr
+    action: set_header
+    header: x-strata
+    value: "seen $method $path"
+  - path: /upload
+    action: form_field
+    field: note
+    header: x-note
+  - action: set_response_header
+    header: x-served-by
+    value: "strata $endpoint $alpn"
+YAML
+"$STRATA" config check "$IT_WORK/strata.yaml" || fail "config check"
+it_strata_start "$N" "$STRATA" "$IT_WORK/strata.yaml"
+it_wait_for 20 "strata's listener" inn curl -sf -o /dev/null \
+	http://127.0.0.1:8080/small
+it_wait_for 10 "the hasher" inn curl -sf -o /dev/null \
+	-d x http://127.0.0.1:18081/
+
+C="inn curl -sS --max-time 30"
+
+# ---- basics, both versions -------------------------------------------------
+for v in --http1.1 --http2-prior-knowledge; do
+	out=$($C $v http://127.0.0.1:8080/small) || fail "GET $v"
+	[ "$out" = hello ] || fail "GET $v: got '$out'"
+	out=$($C $v -g http://[::1]:8080/small) || fail "GET [::1] $v"
+	[ "$out" = hello ] || fail "GET [::1] $v: got '$out'"
+	ver=$($C $v -o /dev/null -w '%{http_version}' \
+		http://127.0.0.1:8080/small)
+	want=2
+	[ "$v" = --http1.1 ] && want=1.1
+	[ "$ver" = "$want" ] || fail "$v: spoke HTTP/$ver"
+	hdrs=$($C $v -sI http://127.0.0.1:8080/small) || fail "HEAD $v"
+	echo "$hdrs" | grep -qi '^content-length: 6' ||
+		fail "HEAD $v: no content-length 6: $hdrs"
+	echo "$hdrs" | grep -qi '^x-served-by: strata web' ||
+		fail "$v: set_response_header missing: $hdrs"
+	got=$($C $v http://127.0.0.1:8080/big | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$WANT" ] || fail "20 MB download $v: sha256 differs"
+	got=$($C $v --data-binary @"$IT_WORK/www/big" \
+		http://127.0.0.1:8080/sha)
+	[ "$got" = "$WANT" ] || fail "20 MB upload $v: origin hashed '$got'"
+	it_log "$v: GET, HEAD, 20 MB both ways ok"
+done
+out=$($C http://127.0.0.1:8080/xff)
+[ "$out" = 127.0.0.1 ] || fail "x-forwarded-for: '$out'"
+
+# ---- routes and strata's own answers -----------------------------------------
+out=$($C -H 'Host: x.b.test' http://127.0.0.1:8080/route-b/which)
+[ "$out" = b-side ] || fail "host route: '$out'"
+code=$($C -o "$IT_WORK/body" -w '%{http_code}' -H 'Host: nowhere.test' \
+	http://127.0.0.1:8080/x)
+[ "$code" = 421 ] || fail "status route: $code"
+code=$($C -o "$IT_WORK/body" -w '%{http_code}' http://127.0.0.1:8080/dead)
+[ "$code" = 502 ] || fail "dead upstream: $code"
+grep -q upstream_connect_failed "$IT_WORK/body" ||
+	fail "502 body does not name the cause: $(cat "$IT_WORK/body")"
+$C -p -x http://127.0.0.1:8080 -o /dev/null http://127.0.0.1:18080/small \
+	2>"$IT_WORK/err" && fail "CONNECT accepted by a reverse-proxy endpoint"
+grep -q 405 "$IT_WORK/err" || fail "CONNECT refusal: $(cat "$IT_WORK/err")"
+it_log "routes by host and path, 421 by route, 502 names its cause, CONNECT 405"
+
+# ---- the http_rules app --------------------------------------------------------
+code=$($C -o "$IT_WORK/body" -w '%{http_code}' http://127.0.0.1:8080/blocked/x)
+[ "$code" = 403 ] && grep -q "blocked by policy" "$IT_WORK/body" ||
+	fail "block: $code $(cat "$IT_WORK/body")"
+out=$($C --http2-prior-knowledge http://127.0.0.1:8080/hello)
+[ "$out" = "hello from strata" ] || fail "answer: '$out'"
+out=$($C http://127.0.0.1:8080/hdr)
+[ "$out" = "seen GET /hdr" ] || fail "set_header: '$out'"
+grep -q '^/blocked\|^/hello' "$IT_WORK/access.log" &&
+	fail "blocked or answered requests reached nginx"
+it_log "http_rules: block, answer, set_header ok"
+
+# 50 MB multipart upload: the form field is read as it streams by.
+head -c $((50 * 1024 * 1024)) /dev/zero >"$IT_WORK/fifty"
+rss() { awk '/VmRSS/ {print $2}' "/proc/$IT_STRATA_PID/status"; }
+rss0=$(rss)
+hdrs=$($C -o /dev/null -D - -F "note=secret-value-42" \
+	-F "file=@$IT_WORK/fifty" http://127.0.0.1:8080/upload) ||
+	fail "50 MB multipart upload"
+echo "$hdrs" | grep -qi '^x-note: secret-value-42' ||
+	fail "form field not seen: $hdrs"
+rss1=$(rss)
+[ $((rss1 - rss0)) -lt 20480 ] ||
+	fail "RSS grew ${rss0} -> ${rss1} KiB over a 50 MB upload"
+it_log "form field from a 50 MB multipart upload; RSS ${rss0} -> ${rss1} KiB"
+
+# ---- HTTP/2 peers: h2load, nghttp with a small window ---------------------------
+out=$(inn timeout 60 h2load -n 4000 -c 8 -m 32 http://127.0.0.1:8080/small 2>&1)
+echo "$out" | grep -q '4000 succeeded, 0 failed' ||
+	fail "h2load: $(echo "$out" | grep -E 'requests:|status codes')"
+it_log "h2load: 4000 requests on 8 connections x 32 streams"
+got=$(inn timeout 60 nghttp -w 14 -W 16 http://127.0.0.1:8080/big |
+	sha256sum | cut -d' ' -f1)
+[ "$got" = "$WANT" ] || fail "nghttp with a 16 KiB window: sha256 differs"
+it_log "nghttp with a 16 KiB stream window: 20 MB intact"
+
+# ---- smuggling: each gets 400 and nothing reaches nginx -------------------------
+raw() { # send bytes, print the status line
+	inn python3 - "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 8080), timeout=5)
+s.sendall(sys.argv[1].encode().decode("unicode_escape").encode("latin1"))
+try:
+    print(s.recv(4096).split(b"\r\n")[0].decode())
+except Exception as e:
+    print("error", e)
+PY
+}
+cases=(
+	'POST /s1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	'POST /s2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'
+	'GET /s3 HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n'
+	'GET /s4 HTTP/1.1\nHost: a\n\n'
+	'GET /s5 HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n'
+	'GET /s6 HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n'
+	'POST /s7 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n'
+	'GET /s8 HTTP/1.1\r\n\r\n'
+)
+for c in "${cases[@]}"; do
+	st=$(raw "$c")
+	case "$st" in
+	"HTTP/1.1 400 "* | "HTTP/1.1 501 "*) ;;
+	*) fail "smuggling case '$c' got '$st'" ;;
+	esac
+done
+long=$(python3 -c 'print("GET /s9 HTTP/1.1\\r\\nHost: a\\r\\nX: " + "a" * 70000 + "\\r\\n\\r\\n")')
+st=$(raw "$long")
+case "$st" in "HTTP/1.1 431 "* | "HTTP/1.1 400 "*) ;;
+*) fail "oversized head got '$st'" ;; esac
+sleep 0.5
+grep -q '^/s[0-9]' "$IT_WORK/access.log" &&
+	fail "a smuggling attempt reached nginx: $(grep '^/s' "$IT_WORK/access.log")"
+it_log "${#cases[@]} smuggling cases and an oversized head: 400/431, none reached nginx"
+
+# ---- through the userspace stack --------------------------------------------------
+it_wait_for 10 "$IFN" it_link_ready "$N" "$IFN"
+out=$($C http://10.97.0.2/small) || fail "GET through the stack endpoint"
+[ "$out" = hello ] || fail "stack endpoint: '$out'"
+got=$($C http://10.97.0.2/big | sha256sum | cut -d' ' -f1)
+[ "$got" = "$WANT" ] || fail "20 MB through the stack endpoint: sha256 differs"
+it_log "endpoint on strata's own address through lwIP: ok"
+
+# ---- counters, then a clean stop -----------------------------------------------------
+st=$(it_strata_stats)
+http=$(echo "$st" | jq -c '[.lcores[] | select(.role=="worker") | .http][0]')
+[ "$(echo "$http" | jq '.requests')" -gt 4000 ] || fail "requests: $http"
+[ "$(echo "$http" | jq '.errors.bad_request')" -ge 9 ] ||
+	fail "bad_request count: $http"
+[ "$(echo "$http" | jq '.errors.upstream_connect_failed')" -ge 1 ] ||
+	fail "upstream_connect_failed count: $http"
+[ "$(echo "$http" | jq '.upstream_reused')" -gt 0 ] ||
+	fail "no upstream connection was reused: $http"
+it_log "counters: $(echo "$http" | jq -c '{requests, upstream_conns, upstream_reused, errors}')"
+it_strata_stop
+it_log PASS
