@@ -41,6 +41,7 @@ struct h1x {
 	struct l7_exchange x;
 	struct h1c *c;           /* NULL once the connection let go */
 	bool want_read, want_write;
+	int in_op;               /* inside its own read/write/shutdown */
 };
 
 struct h1c {
@@ -127,7 +128,9 @@ static void detach_x(struct h1c *c, int err, bool notify)
 	c->x = NULL;
 	x->c = NULL;
 	x->x.body.error = err ? err : EPIPE;
-	if (notify)
+	/* inside its own call the return value says it; a callback there
+	 * would have the consumer free what it is still using */
+	if (notify && !x->in_op)
 		stk_stream_notify(&x->x.body, STK_EV_ERROR);
 }
 
@@ -451,6 +454,7 @@ static ssize_t h1x_read(struct stk_stream *s, void *buf, size_t len)
 	if (!len)
 		return 0;
 	enter(c);
+	x->in_op++;
 	if (c->rx == RX_HEAD) {
 		n = -EAGAIN;
 	} else {
@@ -465,10 +469,11 @@ static ssize_t h1x_read(struct stk_stream *s, void *buf, size_t len)
 	}
 	if (n == -EAGAIN)
 		x->want_read = true;
-	if (n == -EPIPE && !x->c && x->x.body.error)
-		n = -x->x.body.error;
 	kick(c);
 	leave(c);
+	x->in_op--;
+	if (n <= 0 && !x->c)
+		n = -x->x.body.error;
 	return n;
 }
 
@@ -490,6 +495,7 @@ static ssize_t h1x_write(struct stk_stream *s, const void *buf, size_t len)
 	if (c->tx == TX_NONE)
 		return -EINVAL;
 	enter(c);
+	x->in_op++;
 	room = c->lim.send_buffer > out_pending(c) ?
 	       c->lim.send_buffer - out_pending(c) : 0;
 	if (c->tx == TX_CHUNKED)
@@ -514,6 +520,9 @@ static ssize_t h1x_write(struct stk_stream *s, const void *buf, size_t len)
 	kick(c);
 out:
 	leave(c);
+	x->in_op--;
+	if (!x->c)
+		rc = -x->x.body.error;
 	return rc;
 }
 
@@ -557,11 +566,15 @@ static int h1x_shutdown(struct stk_stream *s)
 	if (!c->tx_head)
 		return -EINVAL;
 	enter(c);
+	x->in_op++;
 	if (!finish_tx(c)) {
 		fail_conn(c, EPIPE);
 		rc = -EPIPE;
 	}
 	leave(c);
+	x->in_op--;
+	if (!x->c)
+		rc = -x->x.body.error;
 	return rc;
 }
 
