@@ -675,6 +675,8 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		return -EINVAL;
 	if (c->tx_head)
 		return -EALREADY;
+	if (st < 200 && st != 101 && c->peer10)
+		return 0; /* no interim answers to HTTP/1.0 (RFC 9110 15.2) */
 	enter(c);
 	tunnel = st == 101 || (c->req_connect && st / 100 == 2);
 	if (st == 101 && !x->x.head.protocol) {
@@ -725,6 +727,11 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		c->tx = TX_CLOSE; /* HTTP/1.0: the end is the close */
 		c->must_close = true;
 	}
+	/* answered with more of the request unread than we would skip:
+	 * say now that the connection ends with this answer */
+	if (!tunnel && c->rx == RX_BODY && !c->rx_hold &&
+	    c->p.framing == L7_H1_LENGTH && c->p.left > H1_DISCARD_MAX)
+		c->must_close = true;
 	if (c->rx_hold && !tunnel) { /* refused: the request ends here */
 		c->rx_hold = false;
 		c->rx = RX_DONE;

@@ -53,6 +53,8 @@ struct srv {
 	int64_t resp_len;     /* -1: unknown length */
 	uint64_t resp_size;   /* bytes to send */
 	bool len_from_path;   /* answer = the request path */
+	bool early;           /* answer at once, without reading */
+	int eagain;           /* writes refused for room */
 	/* the current exchange */
 	uint64_t rx, tx;
 	uint32_t rx_sum;
@@ -116,8 +118,10 @@ static void srv_send(struct srv *v)
 			buf[i] = v->len_from_path ? (uint8_t)v->path[v->tx + i] :
 				 pat(v->tx + i);
 		w = stk_write(&x->body, buf, n);
-		if (w == -EAGAIN)
+		if (w == -EAGAIN) {
+			v->eagain++;
 			return;
+		}
 		assert_true(w > 0);
 		v->tx += (uint64_t)w;
 	}
@@ -222,8 +226,8 @@ static void srv_exchange(void *arg, struct l7_exchange *x)
 	snprintf(v->path, sizeof(v->path), "%s", x->head.path ? x->head.path :
 		 x->head.authority);
 	stk_stream_set_cb(&x->body, srv_event, v);
-	if (!strcmp(x->head.method, "CONNECT"))
-		srv_send(v); /* 200 at once, then echo */
+	if (v->echo || v->early)
+		srv_send(v); /* 200 or 101 at once, then echo */
 }
 
 static void srv_rejected(void *arg, struct l7_conn *c, int status,
@@ -390,12 +394,15 @@ static const struct l7_conn_cb cli_cb = {
 
 /* Start a request; body of req_size bytes (content_length: its size or
  * -1 for chunked). */
-static void cli_request(struct cli *k, const char *method, const char *path,
-			uint64_t req_size, bool chunked)
+static void cli_request_proto(struct cli *k, const char *method,
+			      const char *path, uint64_t req_size, bool chunked,
+			      const char *protocol)
 {
 	struct l7_head h;
 
 	l7_head_init(&h);
+	if (protocol)
+		l7_head_set_slot(&h.protocol, protocol, strlen(protocol));
 	l7_head_set_slot(&h.method, method, strlen(method));
 	if (!strcmp(method, "CONNECT"))
 		l7_head_set_slot(&h.authority, path, strlen(path));
@@ -418,6 +425,12 @@ static void cli_request(struct cli *k, const char *method, const char *path,
 	stk_stream_set_cb(&k->x->body, cli_event, k);
 	/* events raised during request() wait for us: look now */
 	cli_event(&k->x->body, STK_EV_READABLE | STK_EV_WRITABLE, k);
+}
+
+static void cli_request(struct cli *k, const char *method, const char *path,
+			uint64_t req_size, bool chunked)
+{
+	cli_request_proto(k, method, path, req_size, chunked, NULL);
 }
 
 struct pair {
@@ -553,6 +566,7 @@ static void big_bodies(bool chunked)
 	assert_int_equal(p.k.content_length, chunked ? -1 : (int64_t)mb);
 	assert_int_equal(p.k.rx, mb);
 	assert_int_equal(p.k.rx_sum, pat_sum(mb));
+	assert_true(p.v.eagain > 0);
 	assert_int_equal(l7_available(p.k.c), 1);
 	/* and again on the same connection */
 	cli_request(&p.k, "POST", "/big", 5000, chunked);
@@ -629,6 +643,167 @@ static void test_connect(void **state)
 	stk_close(&p.k.x->body);
 	assert_null(p.k.c);
 	assert_null(p.v.c);
+}
+
+static void test_upgrade(void **state)
+{
+	struct pair p;
+	char buf[4096];
+	bool eof;
+
+	(void)state;
+	setup_pair(&p, 512, 1024);
+	p.v.echo = true;
+	p.v.status = 101;
+	p.k.keep = true;
+	cli_request_proto(&p.k, "GET", "/ws", 0, false, "websocket");
+	assert_int_equal(p.k.status, 101);
+	assert_int_equal(p.v.nex, 1);
+	assert_int_equal(stk_write(&p.k.x->body, "frame", 5), 5);
+	cli_event(&p.k.x->body, STK_EV_READABLE, &p.k);
+	assert_int_equal(p.k.rx, 5);
+	assert_memory_equal(p.k.data, "frame", 5);
+	stk_shutdown(&p.k.x->body);
+	cli_event(&p.k.x->body, STK_EV_READABLE, &p.k);
+	assert_true(p.k.rx_eof);
+	stk_close(&p.k.x->body);
+	assert_null(p.k.c);
+	assert_null(p.v.c);
+
+	/* on the wire */
+	{
+		struct srv v;
+		struct stk_stream *r = raw_server(&v, 65536);
+
+		v.echo = true;
+		v.status = 101;
+		raw_write(r, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+			     "Upgrade: websocket\r\n\r\nearly");
+		raw_read(r, buf, sizeof(buf), &eof);
+		assert_non_null(strstr(buf, "HTTP/1.1 101 Switching Protocols\r\n"));
+		assert_non_null(strstr(buf, "connection: upgrade\r\nupgrade: websocket\r\n"));
+		assert_non_null(strstr(buf, "\r\n\r\nearly"));
+		assert_null(strstr(buf, "content-length"));
+		stk_close(r);
+		assert_int_equal(v.closed, 1);
+	}
+}
+
+/* The proxy answers without reading the request body: the engine skips
+ * the rest (bounded) and keeps the connection, or closes it. */
+static void test_early_answer(void **state)
+{
+	struct srv v;
+	struct stk_stream *r = raw_server(&v, 65536);
+	char buf[8192], body[3000];
+	bool eof;
+
+	(void)state;
+	v.early = true;
+	v.status = 413;
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	raw_write(r, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5998\r\n\r\n");
+	raw_read(r, buf, sizeof(buf), &eof);
+	assert_non_null(strstr(buf, "HTTP/1.1 413 Content Too Large\r\n"));
+	assert_null(strstr(buf, "connection: close"));
+	raw_write(r, body);
+	raw_write(r, body);
+	raw_write(r, "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+	raw_read(r, buf, sizeof(buf), &eof);
+	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+	assert_false(eof);
+	assert_int_equal(v.nex, 2);
+	assert_string_equal(v.path, "/b");
+	stk_close(r);
+
+	/* too much to skip: the connection closes */
+	r = raw_server(&v, 65536);
+	v.early = true;
+	v.status = 413;
+	raw_write(r, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n");
+	raw_read(r, buf, sizeof(buf), &eof);
+	assert_non_null(strstr(buf, "connection: close"));
+	assert_true(eof);
+	assert_int_equal(v.closed, 1);
+	stk_close(r);
+}
+
+/* Pipelined requests wait in a bounded buffer while one is served. */
+static void test_pipeline_bound(void **state)
+{
+	struct srv v;
+	struct stk_stream *r = raw_server(&v, 4096);
+	static char reqs[64 * 1024], out[256 * 1024];
+	size_t len = 0, off = 0, got = 0;
+	int n = 0, blocked = 0;
+
+	(void)state;
+	while (len + 64 < sizeof(reqs))
+		len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+					"GET /%d HTTP/1.1\r\nHost: a\r\n\r\n", n++);
+	v.hold = true;
+	v.len_from_path = true;
+	while (off < len) {
+		ssize_t w = stk_write(r, reqs + off, len - off);
+
+		if (w == -EAGAIN)
+			break;
+		off += (size_t)w;
+	}
+	assert_true(off < len);   /* held back */
+	assert_int_equal(v.nex, 1);
+	v.hold = false;
+	srv_event(&v.x->body, STK_EV_READABLE, &v);
+	while (got < sizeof(out) - 1) {
+		bool eof;
+		size_t g = raw_read(r, out + got, sizeof(out) - got, &eof);
+		ssize_t w = off < len ? stk_write(r, reqs + off, len - off) : 0;
+
+		got += g;
+		if (w > 0)
+			off += (size_t)w;
+		if (!g && w <= 0 && ++blocked > 3)
+			break;
+	}
+	assert_int_equal(off, len);
+	assert_int_equal(v.nex, n);
+	assert_non_null(strstr(out, "\r\n\r\n/0HTTP/1.1"));
+	{
+		char last[32];
+
+		snprintf(last, sizeof(last), "\r\n\r\n/%d", n - 1);
+		assert_non_null(strstr(out, last));
+	}
+	stk_close(r);
+}
+
+static void test_conn_shutdown(void **state)
+{
+	struct srv v;
+	struct stk_stream *r = raw_server(&v, 65536);
+	char buf[4096];
+	bool eof;
+
+	(void)state;
+	v.hold = true;
+	raw_write(r, "GET /s HTTP/1.1\r\nHost: a\r\n\r\n");
+	v.c->ops->shutdown(v.c);
+	assert_int_equal(v.closed, 0);
+	v.hold = false;
+	srv_event(&v.x->body, STK_EV_READABLE, &v);
+	raw_read(r, buf, sizeof(buf), &eof);
+	assert_non_null(strstr(buf, "connection: close\r\n"));
+	assert_true(eof);
+	assert_int_equal(v.closed, 1);
+	stk_close(r);
+	/* idle: at once */
+	r = raw_server(&v, 65536);
+	v.c->ops->shutdown(v.c);
+	assert_int_equal(v.closed, 1);
+	raw_read(r, buf, sizeof(buf), &eof);
+	assert_true(eof);
+	stk_close(r);
 }
 
 static void test_head(void **state)
@@ -797,6 +972,10 @@ int main(void)
 		cmocka_unit_test(test_big_length),
 		cmocka_unit_test(test_continue),
 		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_upgrade),
+		cmocka_unit_test(test_early_answer),
+		cmocka_unit_test(test_pipeline_bound),
+		cmocka_unit_test(test_conn_shutdown),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_smuggling_rejected),
