@@ -195,6 +195,104 @@ static void engine(const uint8_t *d, size_t n, uint32_t seed)
 	stk_close(b);
 }
 
+/* ---- the client engine: fuzz bytes are the upstream's answer ---------- */
+
+static struct l7_exchange *fc_x;
+
+static void fc_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	uint8_t buf[512];
+	ssize_t n;
+
+	(void)arg;
+	if (!fc_x)
+		return;
+	if (!(ev & STK_EV_ERROR)) {
+		while ((n = stk_read(s, buf, sizeof(buf))) > 0)
+			;
+		if (n == -EAGAIN)
+			return;
+	}
+	fc_x = NULL;
+	stk_close(s);
+}
+
+static struct l7_conn *fc_c;
+
+static void fc_closed(void *arg, struct l7_conn *c, int err)
+{
+	(void)arg;
+	(void)c;
+	(void)err;
+	fc_c = NULL;
+}
+
+static const struct l7_conn_cb fc_cb = { .closed = fc_closed };
+
+static void client(const uint8_t *d, size_t n, uint32_t seed)
+{
+	static const char *const methods[] = { "GET", "HEAD", "CONNECT", "POST" };
+	struct stk_stream *a, *b;
+	struct l7_conn *c;
+	struct l7_head h;
+	uint8_t buf[4096];
+	size_t off = 0;
+	const char *m = methods[seed % 4];
+
+	if (stk_stream_pair(64 + seed % 512, &a, &b))
+		return;
+	fc_c = c = l7_h1_client(a, &fc_cb, NULL, NULL);
+	if (!c) {
+		stk_close(a);
+		stk_close(b);
+		return;
+	}
+	l7_head_init(&h);
+	l7_head_set_slot(&h.method, m, strlen(m));
+	l7_head_set_slot(&h.authority, "a:1", 3);
+	if (strcmp(m, "CONNECT"))
+		l7_head_set_slot(&h.path, "/", 1);
+	if (seed & 4)
+		l7_head_set_slot(&h.protocol, "websocket", 9);
+	fc_x = l7_request(c, &h, strcmp(m, "POST") != 0);
+	l7_head_free(&h);
+	if (!fc_x) {
+		c->ops->abort(c);
+		stk_close(b);
+		if (fc_c)
+			abort();
+		return;
+	}
+	stk_stream_set_cb(&fc_x->body, fc_event, NULL);
+	if (!strcmp(m, "POST")) {
+		stk_write(&fc_x->body, "body", 4);
+		stk_shutdown(&fc_x->body);
+	}
+	while (off < n) {
+		ssize_t w;
+
+		while (stk_read(b, buf, sizeof(buf)) > 0)
+			;
+		w = stk_write(b, d + off, n - off);
+		if (fc_x)
+			fc_event(&fc_x->body, STK_EV_READABLE, NULL);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	stk_close(b);
+	if (fc_x) {
+		struct l7_exchange *x = fc_x;
+
+		fc_x = NULL;
+		stk_close(&x->body);
+	}
+	/* the upstream is gone and so is the exchange: the connection
+	 * must have ended */
+	if (fc_c)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct outcome whole, split;
@@ -209,6 +307,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rconnect = resp && (data[0] & 4);
 	if ((data[0] & 0x18) == 0x18) {
 		engine(data + 2, size - 2, seed);
+		return 0;
+	}
+	if ((data[0] & 0x18) == 0x10) {
+		client(data + 2, size - 2, seed);
 		return 0;
 	}
 	run(&whole, data + 2, size - 2, resp, rhead, rconnect, 0);
