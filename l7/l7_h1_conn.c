@@ -398,22 +398,33 @@ static bool hop_by_hop(const char *name)
 	return false;
 }
 
-/* No CR, LF or NUL may reach the wire from a head the proxy built. */
-static bool clean(const char *s)
+/* A head the proxy built must not put on the wire what our own parser
+ * would refuse: no CTLs, no spaces in the request line's parts. */
+static bool clean(const char *s, bool space_ok)
 {
-	return s == NULL || strpbrk(s, "\r\n") == NULL;
+	for (; s && *s; s++) {
+		uint8_t c = (uint8_t)*s;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f ||
+		    (!space_ok && (c == ' ' || c == '\t')))
+			return false;
+	}
+	return true;
 }
 
 static bool head_ok(const struct l7_head *h)
 {
-	if (!clean(h->method) || !clean(h->scheme) || !clean(h->authority) ||
-	    !clean(h->path) || !clean(h->protocol))
+	if (!clean(h->scheme, false) || !clean(h->authority, false) ||
+	    !clean(h->path, false) || !clean(h->protocol, true))
 		return false;
+	for (const char *m = h->method; m && *m; m++)
+		if (!l7_h1_tchar((uint8_t)*m))
+			return false;
 	for (size_t i = 0; i < h->nfields; i++) {
 		const struct l7_field *f = &h->fields[i];
 
 		if (!f->name_len || strlen(f->name) != f->name_len ||
-		    strlen(f->value) != f->value_len || !clean(f->value))
+		    strlen(f->value) != f->value_len || !clean(f->value, true))
 			return false;
 		for (size_t k = 0; k < f->name_len; k++)
 			if (!l7_h1_tchar((uint8_t)f->name[k]))
@@ -686,6 +697,7 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 	if (out_fmt(c, "HTTP/1.1 %d %s\r\n", st, reason(st)) ||
 	    put_fields(c, h)) {
 		rc = -ENOMEM;
+		fail_conn(c, ENOMEM); /* half a head is out */
 		goto out;
 	}
 	if (st < 200 && st != 101) { /* interim: more heads follow */
@@ -885,7 +897,8 @@ static struct l7_exchange *h1c_request(struct l7_conn *lc,
 		return NULL;
 	}
 	connect = req->method && !strcmp(req->method, "CONNECT");
-	if (!req->method || !head_ok(req) || (connect && !req->authority) ||
+	if (!req->method || !*req->method || !head_ok(req) ||
+	    (connect && !req->authority) ||
 	    (req->protocol && !end && !connect)) {
 		errno = EINVAL;
 		return NULL;

@@ -442,7 +442,8 @@ static int finish_head(struct l7_h1_parser *p)
 		}
 	}
 	p->upgrade = p->conn_upgrade && h->protocol;
-	if (!p->upgrade && h->protocol)
+	/* protocol is a request slot (l7_http.h): NULL in responses */
+	if ((!p->upgrade || p->response) && h->protocol)
 		set_slot(p, &h->protocol, NULL, 0);
 	p->close = p->conn_close || (v10 && !p->conn_keep);
 	h->content_length = p->cl;

@@ -963,6 +963,42 @@ static void test_upstream_eof(void **state)
 	assert_int_equal(k.closed_err, 0);
 }
 
+/* Heads the proxy built are checked before they reach the wire. */
+static void test_bad_heads(void **state)
+{
+	struct pair p;
+	struct l7_head h;
+
+	(void)state;
+	setup_pair(&p, 4096, 0);
+	l7_head_init(&h);
+	l7_head_set_slot(&h.method, "GET", 3);
+	l7_head_set_slot(&h.path, "/a b", 4);
+	assert_null(l7_request(p.k.c, &h, true));
+	assert_int_equal(errno, EINVAL);
+	l7_head_set_slot(&h.path, "/", 1);
+	l7_head_add(&h, "x", 1, "a\r\nInjected: 1", 15);
+	assert_null(l7_request(p.k.c, &h, true));
+	l7_head_free(&h);
+	/* a server answer with a bad field */
+	p.v.hold = true;
+	cli_request(&p.k, "GET", "/", 0, false);
+	assert_int_equal(p.v.nex, 1);
+	l7_head_init(&h);
+	h.status = 200;
+	l7_head_add(&h, "bad name", 8, "v", 1);
+	assert_int_equal(l7_send_head(p.v.x, &h, true), -EINVAL);
+	l7_head_free(&h);
+	h.status = 99;
+	assert_int_equal(l7_send_head(p.v.x, &h, true), -EINVAL);
+	h.status = 101; /* not an upgrade request */
+	assert_int_equal(l7_send_head(p.v.x, &h, true), -EINVAL);
+	p.v.hold = false;
+	srv_event(&p.v.x->body, STK_EV_READABLE, &p.v);
+	assert_int_equal(p.k.status, 200);
+	teardown_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -976,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_early_answer),
 		cmocka_unit_test(test_pipeline_bound),
 		cmocka_unit_test(test_conn_shutdown),
+		cmocka_unit_test(test_bad_heads),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_smuggling_rejected),
