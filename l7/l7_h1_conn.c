@@ -88,6 +88,7 @@ static void h1c_free(struct h1c *c)
 	void *arg = c->c.arg;
 	int err = c->err;
 
+	c->busy = 1; /* calls from closed() must not free c again */
 	if (cb->closed)
 		cb->closed(arg, &c->c, err);
 	l7_h1_parser_free(&c->p);
