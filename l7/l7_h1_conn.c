@@ -41,7 +41,8 @@ struct h1x {
 	struct l7_exchange x;
 	struct h1c *c;           /* NULL once the connection let go */
 	bool want_read, want_write;
-	int in_op;               /* inside its own read/write/shutdown */
+	int in_op;               /* inside its own read/write/... */
+	bool closed;             /* closed from a callback inside one */
 };
 
 struct h1c {
@@ -455,6 +456,25 @@ static struct h1x *h1x(struct stk_stream *s)
 	return (struct h1x *)s;
 }
 
+static void h1x_free(struct h1x *x)
+{
+	l7_head_free(&x->x.head);
+	free(x);
+}
+
+/* Leaving one of x's own calls. Callbacks run inside it (an in-memory
+ * peer answers at once) may have closed x: it is freed only here. */
+static ssize_t h1x_exit(struct h1x *x, ssize_t rc)
+{
+	if (--x->in_op == 0 && x->closed) {
+		h1x_free(x);
+		return rc;
+	}
+	if (rc <= 0 && rc != -EAGAIN && !x->c && x->x.body.error)
+		rc = -x->x.body.error;
+	return rc;
+}
+
 static ssize_t h1x_read(struct stk_stream *s, void *buf, size_t len)
 {
 	struct h1x *x = h1x(s);
@@ -462,7 +482,7 @@ static ssize_t h1x_read(struct stk_stream *s, void *buf, size_t len)
 	ssize_t n;
 
 	if (!c)
-		return -x->x.body.error;
+		return x->closed ? -EPIPE : -x->x.body.error;
 	if (!len)
 		return 0;
 	enter(c);
@@ -483,10 +503,7 @@ static ssize_t h1x_read(struct stk_stream *s, void *buf, size_t len)
 		x->want_read = true;
 	kick(c);
 	leave(c);
-	x->in_op--;
-	if (n <= 0 && !x->c)
-		n = -x->x.body.error;
-	return n;
+	return h1x_exit(x, n);
 }
 
 static ssize_t h1x_write(struct stk_stream *s, const void *buf, size_t len)
@@ -532,10 +549,9 @@ static ssize_t h1x_write(struct stk_stream *s, const void *buf, size_t len)
 	kick(c);
 out:
 	leave(c);
-	x->in_op--;
-	if (!x->c)
-		rc = -x->x.body.error;
-	return rc;
+	if (!x->c && rc > 0 && !x->closed)
+		rc = -x->x.body.error; /* taken, but the connection is gone */
+	return h1x_exit(x, rc);
 }
 
 /* End our side of the body. false: it cannot be ended well. */
@@ -584,10 +600,9 @@ static int h1x_shutdown(struct stk_stream *s)
 		rc = -EPIPE;
 	}
 	leave(c);
-	x->in_op--;
-	if (!x->c)
+	if (!x->c && !x->closed)
 		rc = -x->x.body.error;
-	return rc;
+	return (int)h1x_exit(x, rc);
 }
 
 static void h1x_close(struct stk_stream *s)
@@ -595,9 +610,13 @@ static void h1x_close(struct stk_stream *s)
 	struct h1x *x = h1x(s);
 	struct h1c *c = x->c;
 
+	if (x->closed)
+		return;
 	if (!c) {
-		l7_head_free(&x->x.head);
-		free(x);
+		if (x->in_op)
+			x->closed = true;
+		else
+			h1x_free(x);
 		return;
 	}
 	enter(c);
@@ -621,8 +640,12 @@ static void h1x_close(struct stk_stream *s)
 		c->rx = RX_DONE;
 	}
 	kick(c);
-	l7_head_free(&x->x.head);
-	free(x);
+	if (x->in_op) {
+		x->closed = true;
+		x->x.body.error = EPIPE;
+	} else {
+		h1x_free(x);
+	}
 	leave(c);
 }
 
@@ -631,14 +654,18 @@ static void h1x_abort(struct stk_stream *s)
 	struct h1x *x = h1x(s);
 	struct h1c *c = x->c;
 
+	if (x->closed)
+		return;
 	if (c) {
 		enter(c);
 		detach_x(c, ECONNABORTED, false);
 		fail_conn(c, ECONNABORTED);
 		leave(c);
 	}
-	l7_head_free(&x->x.head);
-	free(x);
+	if (x->in_op)
+		x->closed = true;
+	else
+		h1x_free(x);
 }
 
 static const struct stk_stream_ops h1x_ops = {
@@ -1193,30 +1220,14 @@ static struct l7_conn *h1c_new(struct stk_stream *t,
 	return &c->c;
 }
 
+/* Nothing is read before the first transport event: bytes already
+ * waiting (TLS, a replayed prefix) are the caller's to announce with
+ * STK_EV_READABLE, once it holds the connection. NULL (errno ENOMEM)
+ * leaves t untouched. */
 struct l7_conn *l7_h1_server(struct stk_stream *t, const struct l7_conn_cb *cb,
 			     void *arg, const struct l7_limits *lim)
 {
-	struct l7_conn *c = h1c_new(t, cb, arg, lim, false);
-	struct h1c *h;
-
-	if (!c)
-		return NULL;
-	/* a request already waiting in t (behind a TLS handshake, say) is
-	 * parsed now; the exchange callback may run before this returns */
-	h = (struct h1c *)c;
-	enter(h);
-	kick(h);
-	while (h->again && !h->dead) {
-		h->again = false;
-		step(h);
-	}
-	h->busy--;
-	if (h->dead) {
-		h1c_free(h);
-		errno = ECONNRESET;
-		return NULL;
-	}
-	return c;
+	return h1c_new(t, cb, arg, lim, false);
 }
 
 struct l7_conn *l7_h1_client(struct stk_stream *t, const struct l7_conn_cb *cb,
