@@ -999,6 +999,54 @@ static void test_bad_heads(void **state)
 	teardown_pair(&p);
 }
 
+/* A consumer that closes the exchange from a callback raised inside its
+ * own write(): the engine must not touch the freed exchange. */
+static int naive_closed;
+
+static void naive_cb(struct stk_stream *s, unsigned ev, void *arg)
+{
+	char buf[64];
+
+	(void)ev;
+	(void)arg;
+	if (naive_closed)
+		return;
+	while (stk_read(s, buf, sizeof(buf)) > 0)
+		;
+	if (((struct l7_exchange *)s)->head.status) {
+		naive_closed = 1;
+		stk_close(s);
+	}
+}
+
+static void test_close_inside_own_call(void **state)
+{
+	struct pair p;
+	struct l7_head h;
+	struct l7_exchange *x;
+	char body[100] = { 0 };
+
+	(void)state;
+	setup_pair(&p, 4096, 0);
+	p.v.early = true;
+	l7_head_init(&h);
+	l7_head_set_slot(&h.method, "POST", 4);
+	l7_head_set_slot(&h.path, "/", 1);
+	l7_head_set_slot(&h.authority, "a", 1);
+	h.content_length = 100;
+	x = l7_request(p.k.c, &h, false);
+	l7_head_free(&h);
+	assert_non_null(x);
+	naive_closed = 0;
+	stk_stream_set_cb(&x->body, naive_cb, NULL);
+	/* the answer is already here; it is seen inside this write */
+	assert_int_equal(stk_write(&x->body, body, sizeof(body)), 100);
+	assert_int_equal(naive_closed, 1);
+	assert_int_equal(p.k.ready, 1);
+	assert_int_equal(l7_available(p.k.c), 1);
+	teardown_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1013,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_bound),
 		cmocka_unit_test(test_conn_shutdown),
 		cmocka_unit_test(test_bad_heads),
+		cmocka_unit_test(test_close_inside_own_call),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_smuggling_rejected),
