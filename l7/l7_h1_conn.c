@@ -31,6 +31,7 @@
 #define H1_IN_CAP 16384
 #define H1_DISCARD_MAX (256 * 1024) /* unread request body we skip */
 #define H1_CHUNK_OVERHEAD 24        /* "%zx\r\n" ... "\r\n" */
+#define H1_LINGER_MAX (64 * 1024)   /* drained before closing */
 
 enum { RX_HEAD, RX_BODY, RX_DONE };
 enum { TX_NONE, TX_LENGTH, TX_CHUNKED, TX_CLOSE, TX_RAW, TX_WAIT };
@@ -67,7 +68,7 @@ struct h1c {
 	bool must_close, shutting, closing, dead, eof, t_readable;
 	bool sent_100, peer10, req_head, req_connect, req_upgrade;
 	bool rx_hold;            /* CONNECT/Upgrade: the answer decides */
-	bool again;
+	bool again, lingering;
 };
 
 static const struct stk_stream_ops h1x_ops;
@@ -1066,6 +1067,31 @@ static void end_message(struct h1c *c)
 	kick(c);
 }
 
+/* A server closing while the client may still be sending (an early
+ * answer, a refused request) first ends its side and drains what comes,
+ * up to a bound: closing a socket with unread bytes sends a reset that
+ * can destroy the answer before the client reads it. true: close now. */
+static bool linger(struct h1c *c)
+{
+	if (!c->lingering) {
+		c->lingering = true;
+		c->discarded = 0;
+		stk_shutdown(c->t);
+	}
+	while (!c->eof && c->discarded <= H1_LINGER_MAX) {
+		ssize_t n;
+
+		c->in_off = c->in_len = 0;
+		n = fill(c);
+		if (n == -EAGAIN)
+			return false;
+		if (n <= 0)
+			break;
+		c->discarded += (size_t)n;
+	}
+	return !c->dead;
+}
+
 static void step(struct h1c *c)
 {
 	struct h1x *x;
@@ -1077,6 +1103,8 @@ static void step(struct h1c *c)
 		return;
 	if (c->closing && !out_pending(c)) {
 		detach_x(c, EPIPE, true);
+		if (!c->c.client && c->t && !linger(c))
+			return;
 		if (c->t) {
 			stk_close(c->t);
 			c->t = NULL;

@@ -547,8 +547,10 @@ static void test_pipelined(void **state)
 	assert_non_null(c);
 	assert_true(a < b && b < c);
 	assert_non_null(strstr(buf, "connection: close"));
-	assert_int_equal(v.closed, 1);
+	/* the server drains until the client ends too */
+	assert_int_equal(v.closed, 0);
 	stk_close(r);
+	assert_int_equal(v.closed, 1);
 }
 
 static void big_bodies(bool chunked)
@@ -725,6 +727,11 @@ static void test_early_answer(void **state)
 	raw_read(r, buf, sizeof(buf), &eof);
 	assert_non_null(strstr(buf, "connection: close"));
 	assert_true(eof);
+	/* the server drains what still comes, but not forever */
+	for (int i = 0; i < 40 && !v.closed; i++) {
+		assert_int_equal(v.closed, 0);
+		assert_int_equal(stk_write(r, body, 2000), 2000);
+	}
 	assert_int_equal(v.closed, 1);
 	stk_close(r);
 }
@@ -795,14 +802,17 @@ static void test_conn_shutdown(void **state)
 	raw_read(r, buf, sizeof(buf), &eof);
 	assert_non_null(strstr(buf, "connection: close\r\n"));
 	assert_true(eof);
-	assert_int_equal(v.closed, 1);
+	/* the server drains until the client ends too */
+	assert_int_equal(v.closed, 0);
 	stk_close(r);
+	assert_int_equal(v.closed, 1);
 	/* idle: at once */
 	r = raw_server(&v, 65536);
 	v.c->ops->shutdown(v.c);
-	assert_int_equal(v.closed, 1);
 	raw_read(r, buf, sizeof(buf), &eof);
 	assert_true(eof);
+	stk_shutdown(r);
+	assert_int_equal(v.closed, 1);
 	stk_close(r);
 }
 
@@ -842,8 +852,10 @@ static void test_http10(void **state)
 	assert_null(strstr(buf, "content-length"));
 	assert_non_null(strstr(buf, "connection: close\r\n"));
 	assert_non_null(strstr(buf, "\r\n\r\n/abcd"));
-	assert_int_equal(v.closed, 1);
+	/* the server drains until the client ends too */
+	assert_int_equal(v.closed, 0);
 	stk_close(r);
+	assert_int_equal(v.closed, 1);
 
 	/* keep-alive asked for: kept, with a length */
 	r = raw_server(&v, 65536);
@@ -874,8 +886,10 @@ static void test_smuggling_rejected(void **state)
 	assert_int_equal(v.nex, 0);
 	assert_int_equal(v.rejected, 400);
 	assert_string_equal(v.cause, "cl_and_te");
-	assert_int_equal(v.closed, 1);
+	/* the server drains until the client ends too */
+	assert_int_equal(v.closed, 0);
 	stk_close(r);
+	assert_int_equal(v.closed, 1);
 
 	/* after a good request on the same connection too */
 	r = raw_server(&v, 65536);
