@@ -9,11 +9,15 @@
  * "cl_and_te") say why; the parser is then dead until the next start.
  *
  * Choices: identical repeated Content-Length values (in one field or
- * several) are merged, differing ones rejected; Transfer-Encoding must
+ * several) are merged, differing ones rejected; Content-Length with
+ * Transfer-Encoding is refused in responses too; Transfer-Encoding must
  * be exactly "chunked" (a request whose last coding is not chunked is a
- * 400, any other coding a 501); one HTTP/1.0 message with
- * Transfer-Encoding is a 400; empty lines before a request line are
- * skipped; trailers are checked and dropped. */
+ * 400, any other coding a 501); an HTTP/1.0 message with
+ * Transfer-Encoding is a 400; a request line over the head limit is a
+ * 414, a well-formed version other than 1.0/1.1 a 505; empty lines
+ * before a request line are skipped; trailers are checked and dropped;
+ * a request without a body gets content_length 0 (not -1), so that
+ * "-1" always means "a body of unknown length follows". */
 #ifndef STRATA_L7_H1_PARSE_H
 #define STRATA_L7_H1_PARSE_H
 
