@@ -225,17 +225,20 @@ static int v1_parse(const uint8_t *b, size_t len, struct l7_pp_result *out)
 
 /* ---- v2 ------------------------------------------------------------ */
 
-/* Copy a TLV string, NUL-terminated; false when it does not fit. */
-static bool tlv_str(char *dst, size_t cap, const uint8_t *v, size_t n,
-		    uint16_t *len_out)
+/* Copy a TLV string, NUL-terminated: 0, or an error when it does not
+ * fit or (text) holds a NUL. */
+static int tlv_copy(char *dst, size_t cap, const uint8_t *v, size_t n,
+		    uint16_t *len_out, bool text)
 {
 	if (n >= cap)
-		return false;
+		return -L7_PP_E_V2_TLV_SIZE;
+	if (text && memchr(v, 0, n))
+		return -L7_PP_E_V2_TLV_NUL;
 	memcpy(dst, v, n);
 	dst[n] = 0;
 	if (len_out)
 		*len_out = (uint16_t)n;
-	return true;
+	return 0;
 }
 
 static int v2_ssl(const uint8_t *v, size_t n, struct l7_pp_result *r)
@@ -256,8 +259,9 @@ static int v2_ssl(const uint8_t *v, size_t n, struct l7_pp_result *r)
 			  : t == SUB_SSL_CN      ? r->ssl_cn
 			  : t == SUB_SSL_CIPHER  ? r->ssl_cipher
 						 : NULL;
-		if (dst && !tlv_str(dst, 256, sv, l, NULL))
-			return -L7_PP_E_V2_TLV_SIZE;
+		int rc = dst ? tlv_copy(dst, 256, sv, l, NULL, true) : 0;
+		if (rc)
+			return rc;
 		i += 3 + l;
 	}
 	return 0;
@@ -275,30 +279,30 @@ static int v2_tlvs(const uint8_t *b, size_t off, size_t total,
 		size_t l = rd16(b + off + 1);
 		const uint8_t *v = b + off + 3;
 		uint32_t bit = 0;
-		bool ok = true;
-		int rc;
+		int rc = 0;
 
 		if (l > total - off - 3)
 			return -L7_PP_E_V2_TLV_BOUNDS;
 		switch (t) {
 		case TLV_ALPN:
 			bit = L7_PP_HAS_ALPN;
-			ok = tlv_str(r->alpn, sizeof(r->alpn), v, l, &r->alpn_len);
+			rc = tlv_copy(r->alpn, sizeof(r->alpn), v, l, &r->alpn_len,
+				      false);
 			break;
 		case TLV_AUTHORITY:
 			bit = L7_PP_HAS_AUTHORITY;
-			ok = tlv_str(r->authority, sizeof(r->authority), v, l,
-				     &r->authority_len);
+			rc = tlv_copy(r->authority, sizeof(r->authority), v, l,
+				      &r->authority_len, true);
 			break;
 		case TLV_CRC32C:
 			bit = L7_PP_HAS_CRC32C;
-			ok = l == 4;
+			rc = l == 4 ? 0 : -L7_PP_E_V2_TLV_SIZE;
 			crc_at = off + 3;
 			break;
 		case TLV_UNIQUE_ID:
 			bit = L7_PP_HAS_UNIQUE_ID;
-			ok = l <= sizeof(r->unique_id);
-			if (ok) {
+			rc = l <= sizeof(r->unique_id) ? 0 : -L7_PP_E_V2_TLV_SIZE;
+			if (!rc) {
 				memcpy(r->unique_id, v, l);
 				r->unique_id_len = (uint16_t)l;
 			}
@@ -308,20 +312,19 @@ static int v2_tlvs(const uint8_t *b, size_t off, size_t total,
 			if (r->tlvs & bit)
 				return -L7_PP_E_V2_TLV_DUP;
 			rc = v2_ssl(v, l, r);
-			if (rc < 0)
-				return rc;
 			break;
 		case TLV_NETNS:
 			bit = L7_PP_HAS_NETNS;
-			ok = tlv_str(r->netns, sizeof(r->netns), v, l, &r->netns_len);
+			rc = tlv_copy(r->netns, sizeof(r->netns), v, l,
+				      &r->netns_len, true);
 			break;
 		default:
 			break;  /* NOOP and types we do not use */
 		}
 		if (r->tlvs & bit)
 			return -L7_PP_E_V2_TLV_DUP;
-		if (!ok)
-			return -L7_PP_E_V2_TLV_SIZE;
+		if (rc)
+			return rc;
 		r->tlvs |= bit;
 		off += 3 + l;
 	}
@@ -347,8 +350,7 @@ static int v2_parse(const uint8_t *b, size_t len, struct l7_pp_result *r)
 	}
 	bool local = len > 12 && (b[12] & 0xF) == L7_PP_LOCAL;
 	/* LOCAL: the spec says to discard the block, family included. */
-	if (len > 13 && !local && ((b[13] >> 4) > 3 || (b[13] & 0xF) > 2 ||
-				   ((b[13] >> 4) == 0) != ((b[13] & 0xF) == 0)))
+	if (len > 13 && !local && ((b[13] >> 4) > 3 || (b[13] & 0xF) > 2))
 		return -L7_PP_E_V2_BAD_FAMILY;
 	if (len < 16)
 		return 0;
@@ -369,6 +371,11 @@ static int v2_parse(const uint8_t *b, size_t len, struct l7_pp_result *r)
 	}
 	unsigned af = b[13] >> 4;
 	bool dgram = (b[13] & 0xF) == 2;
+
+	/* A family with an UNSPEC protocol (or the reverse) is not one of
+	 * the spec's listed bytes; it says to fall back to UNSPEC then. */
+	if ((b[13] & 0xF) == 0)
+		af = 0;
 	static const size_t alen[4] = {0, 12, 36, 216};
 	const uint8_t *a = b + 16;
 

@@ -44,6 +44,7 @@
 	X(V2_TLV_BOUNDS, "v2_tlv_bounds") /* a TLV runs past the header */ \
 	X(V2_TLV_SIZE, "v2_tlv_size")     /* a TLV too long for its kind */\
 	X(V2_TLV_DUP, "v2_tlv_dup")       /* a TLV of interest twice */    \
+	X(V2_TLV_NUL, "v2_tlv_nul")       /* NUL inside a text TLV */      \
 	X(V2_BAD_CRC, "v2_bad_crc")       /* CRC32C TLV does not match */  \
 	X(V2_BAD_SSL, "v2_bad_ssl")       /* SSL TLV or its sub-TLVs */
 
@@ -90,7 +91,9 @@ struct l7_pp_result {
 	uint32_t tlvs;                 /* L7_PP_HAS_* */
 	/* TLV values, NUL-terminated, lengths without the NUL. Each is
 	 * capped (ALPN, authority, netns 255; unique ID 128 as the spec
-	 * says; SSL strings 255): a longer one is an error. */
+	 * says; SSL strings 255): a longer one is an error. Text values
+	 * (all but ALPN and unique ID) holding a NUL are refused, so that
+	 * "a.com\0.b.com" cannot pass as "a.com". */
 	uint16_t alpn_len, authority_len, unique_id_len, netns_len;
 	char alpn[256], authority[256], netns[256];
 	uint8_t unique_id[128];

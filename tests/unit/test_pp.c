@@ -273,6 +273,16 @@ static void test_v2_valid(void **state)
 	assert_int_equal(r.command, L7_PP_PROXY);
 	assert_int_equal(r.family, L7_PP_UNKNOWN);
 
+	/* A family without a protocol, or a protocol without a family:
+	 * the spec's fallback, UNSPEC. */
+	n = mk_v2(b, 0x21, 0x10, "\x01\x00\x02h2", 5);
+	assert_int_equal(parse_all_splits(b, n, &r), (int)n);
+	assert_int_equal(r.family, L7_PP_UNKNOWN);
+	assert_int_equal(r.tlvs, 0);
+	n = mk_v2(b, 0x21, 0x01, "", 0);
+	assert_int_equal(parse_all_splits(b, n, &r), (int)n);
+	assert_int_equal(r.family, L7_PP_UNKNOWN);
+
 	/* AF_UNIX: 216 address bytes, then TLVs. */
 	uint8_t bodyu[216 + 6] = {0};
 	memcpy(bodyu + 216, "\x01\x00\x03h2c", 6);
@@ -312,7 +322,7 @@ static void test_v2_malformed(void **state)
 	assert_int_equal(l7_pp_parse(b, n, &r), -L7_PP_E_V2_BAD_VERSION);
 	n = mk_v2(b, 0x22, 0x11, body, 12);
 	assert_int_equal(l7_pp_parse(b, 13, &r), -L7_PP_E_V2_BAD_COMMAND);
-	static const uint8_t fams[] = {0x41, 0x13, 0x10, 0x01, 0x30 + 3};
+	static const uint8_t fams[] = {0x41, 0x13, 0xF1, 0x03, 0x30 + 3};
 	for (size_t i = 0; i < sizeof(fams); i++) {
 		n = mk_v2(b, 0x21, fams[i], body, 12);
 		assert_int_equal(l7_pp_parse(b, 14, &r), -L7_PP_E_V2_BAD_FAMILY);
@@ -340,6 +350,10 @@ static void test_v2_malformed(void **state)
 		{"\x03\x00\x03\x00\x00\x00", 6, L7_PP_E_V2_TLV_SIZE},
 		{"\x03\x00\x04\x00\x00\x00\x00", 7, L7_PP_E_V2_BAD_CRC},
 		{"\x20\x00\x04\x01\x00\x00\x00", 7, L7_PP_E_V2_BAD_SSL},
+		{"\x02\x00\x03" "a\x00" "b", 6, L7_PP_E_V2_TLV_NUL},
+		{"\x30\x00\x01\x00", 4, L7_PP_E_V2_TLV_NUL},
+		{"\x20\x00\x09\x01\x00\x00\x00\x00\x22\x00\x01\x00", 12,
+		 L7_PP_E_V2_TLV_NUL},
 		{"\x20\x00\x07\x01\x00\x00\x00\x00\x21\x00", 10, L7_PP_E_V2_BAD_SSL},
 		{"\x20\x00\x08\x01\x00\x00\x00\x00\x21\x00\x01", 11,
 		 L7_PP_E_V2_BAD_SSL},
