@@ -30,7 +30,7 @@ struct app_hr_ctx {
 	const struct conf_http_rule *form_rule;
 	char value[APP_FORM_KEEP + 1];
 	size_t value_len;
-	bool in_field, have_value;
+	bool have_value;
 };
 
 static bool app_hr_host_matches(const char *pattern, const char *authority)
@@ -136,21 +136,13 @@ static void app_hr_expand(const char *tmpl, struct strata_http *h, char *out,
 
 /* ---- form fields ------------------------------------------------------ */
 
-static void app_hr_form_field(void *arg, const struct l7_form_field *f)
+static int app_hr_form_piece(void *arg, const struct l7_form_field *f,
+			     const uint8_t *data, size_t len, bool final)
 {
 	struct app_hr_ctx *x = arg;
 
-	x->in_field = !x->have_value && f->name &&
-		      !strcmp(f->name, x->form_rule->field);
-}
-
-static void app_hr_form_data(void *arg, const uint8_t *data, size_t len,
-			     bool final)
-{
-	struct app_hr_ctx *x = arg;
-
-	if (!x->in_field)
-		return;
+	if (x->have_value || strcmp(f->name, x->form_rule->field))
+		return 0;
 	while (len && x->value_len < APP_FORM_KEEP) {
 		/* keep it printable: it goes into a header */
 		uint8_t ch = *data++;
@@ -159,10 +151,9 @@ static void app_hr_form_data(void *arg, const uint8_t *data, size_t len,
 		x->value[x->value_len++] = ch >= 0x20 && ch < 0x7f ? (char)ch :
 									  '?';
 	}
-	if (final) {
-		x->in_field = false;
+	if (final)
 		x->have_value = true;
-	}
+	return 0;
 }
 
 /* ---- hooks -------------------------------------------------------------- */
@@ -200,15 +191,19 @@ static void app_hr_request(void *app, struct strata_http *h, void *ctx,
 			app_hr_expand(r->value, h, v, sizeof(v));
 			strata_http_set_header(h, 0, r->header, v);
 			break;
-		case CONF_HTTP_ACT_FORM_FIELD:
-			if (x->form)
+		case CONF_HTTP_ACT_FORM_FIELD: {
+			const char *ct = strata_http_header(h, 0,
+							    "content-type");
+			int err;
+
+			if (x->form || !ct)
 				break;
-			x->form = l7_form_new(strata_http_header(h, 0,
-							"content-type"),
-					      app_hr_form_field,
-					      app_hr_form_data, x);
 			x->form_rule = r;
+			/* NULL: not a form; nothing to read then */
+			x->form = l7_form_new(ct, strlen(ct), app_hr_form_piece,
+					      x, &err);
 			break;
+		}
 		default:
 			break;
 		}
@@ -221,8 +216,11 @@ static void app_hr_request_body(void *app, struct strata_http *h, void *ctx,
 {
 	struct app_hr_ctx *x = ctx;
 
-	if (x->form && l7_form_feed(x->form, data, len) < 0) {
-		/* not a form after all: stop looking */
+	if (!x->form)
+		return;
+	if ((len && l7_form_feed(x->form, data, len) < 0) ||
+	    (end && l7_form_finish(x->form) < 0) || end) {
+		/* malformed or over: stop looking */
 		l7_form_free(x->form);
 		x->form = NULL;
 	}

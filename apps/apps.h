@@ -74,4 +74,7 @@ int app_policy_init(const struct conf *c);
  * nothing when there are no rewrites. Returns 0 or -1 (registry full). */
 int app_egress_init(const struct conf *c);
 
+/* The built-in http_rules app (http_rules in config). 0 or -1. */
+int app_http_rules_init(const struct conf *c);
+
 #endif

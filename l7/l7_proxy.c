@@ -268,7 +268,7 @@ static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 	if (dir == STK_DIR_UP) {
 		struct strata_http_decision d = { 0 };
 
-		apps_http_request_body(r, r->ctx, data, len, false, &d);
+		apps_http_request_body(r, r->ctx, data, len, len == 0, &d);
 		if (d.verdict == STRATA_HTTP_BLOCK ||
 		    d.verdict == STRATA_HTTP_ANSWER) {
 			if (d.verdict == STRATA_HTTP_BLOCK)
@@ -282,7 +282,7 @@ static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 			stk_tunnel_abort(t, STK_CLOSE_APP);
 		}
 	} else {
-		apps_http_response_body(r, r->ctx, data, len, false);
+		apps_http_response_body(r, r->ctx, data, len, len == 0);
 	}
 }
 

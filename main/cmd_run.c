@@ -6,6 +6,7 @@
 
 #include "conf/conf.h"
 #include "dataplane/dp_dataplane.h"
+#include "l7/l7_proxy.h"
 #include "stack/stk_worker.h"
 #include "strata.h"
 
@@ -38,6 +39,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct dp_dataplane *dp;
 	struct stk_runtime *rt;
+	struct l7_runtime *l7;
 	struct dp_worker_ops wops;
 	struct sigaction sa;
 	char err[256];
@@ -69,8 +71,15 @@ int cmd_run(int argc, char **argv)
 		conf_free(&c);
 		return 1;
 	}
+	if (l7_proxy_setup(rt, &c, &l7, err, sizeof(err)) < 0) {
+		fprintf(stderr, "strata run: %s\n", err);
+		stk_runtime_destroy(rt);
+		conf_free(&c);
+		return 1;
+	}
 	dp = strata_start(&c, "run");
 	if (!dp) {
+		l7_proxy_teardown(l7);
 		stk_runtime_destroy(rt);
 		conf_free(&c);
 		return 1;
@@ -88,6 +97,7 @@ int cmd_run(int argc, char **argv)
 		"%u worker(s)\n", c.n_ports, c.lcores.rxtx, c.lcores.workers);
 	rc = dp_dataplane_run(dp, &run_stop, &run_dump, stdout) < 0 ? 1 : 0;
 	strata_stop(dp);
+	l7_proxy_teardown(l7);
 	stk_runtime_destroy(rt);
 	conf_free(&c);
 	return rc;

@@ -623,6 +623,8 @@ static void stk_tcp_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 {
 	struct stk_conn *c = arg;
 
+	if (!len)
+		return; /* end of a direction: hooks see bytes only */
 	apps_tunnel(&c->info, c->ctx, dir, data, len, &c->ctl);
 	if (c->ctl.close)
 		stk_tunnel_abort(t, STK_CLOSE_APP);

@@ -86,6 +86,11 @@ static bool stk_tunnel_pump(struct stk_tunnel *t, int dir)
 				pp->eof = true;
 				free(pp->buf);
 				pp->buf = NULL;
+				if (t->data) {
+					t->data(t, dir, NULL, 0, t->arg);
+					if (t->pending_end || t->ended)
+						return false;
+				}
 				break;
 			}
 			pp->off = 0;

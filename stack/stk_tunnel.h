@@ -32,7 +32,8 @@ enum { STK_DIR_UP = 0, STK_DIR_DOWN = 1 }; /* client->upstream, back */
 struct stk_tunnel;
 typedef void (*stk_tunnel_end_fn)(struct stk_tunnel *t,
 				  enum stk_close_reason why, void *arg);
-/* Sees each chunk as it is copied; may call stk_tunnel_abort(). */
+/* Sees each chunk as it is copied, and len 0 once when that direction
+ * ended; may call stk_tunnel_abort(). */
 typedef void (*stk_tunnel_data_fn)(struct stk_tunnel *t, int dir,
 				   const uint8_t *data, size_t len, void *arg);
 

@@ -130,14 +130,14 @@ http_rules:
   - path: /hdr
     action: set_header
     header: x-strata
-    value: "seen $method $path"
+    value: "seen \$method \$path"
   - path: /upload
     action: form_field
     field: note
     header: x-note
   - action: set_response_header
     header: x-served-by
-    value: "strata $endpoint $alpn"
+    value: "strata \$endpoint \$alpn"
 YAML
 "$STRATA" config check "$IT_WORK/strata.yaml" || fail "config check"
 it_strata_start "$N" "$STRATA" "$IT_WORK/strata.yaml"

@@ -159,10 +159,10 @@ http_rules:
     value: "-"
   - action: set_response_header
     header: x-seen
-    value: "$endpoint $client $sni $alpn $path"
+    value: "\$endpoint \$client \$sni \$alpn \$path"
   - action: set_response_header
     header: x-client-subject
-    value: "$client_subject"
+    value: "\$client_subject"
 YAML
 "$STRATA" config check "$IT_WORK/strata.yaml" || fail "config check"
 it_strata_start "$N" "$STRATA" "$IT_WORK/strata.yaml"

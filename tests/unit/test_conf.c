@@ -349,7 +349,7 @@ static void test_err_unknown_key(void **state)
 		"t.yaml:1:1: bogus: unknown key (expected one of: ports, "
 		"lcores, eal, mbuf, flows, reassembly, neighbors, icmp, "
 		"policy, stack, egress, dns, audit, admin, endpoints, "
-		"upstreams, routes)\n");
+		"upstreams, http_rules, routes)\n");
 	expect_errors("endpoints:\n  - name: a\n    listen: [\"1.2.3.4\"]\n",
 		"t.yaml:3:14: endpoints[0].listen[0]: '1.2.3.4': expected "
 		"ip:port or [ip6]:port\n");
