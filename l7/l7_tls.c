@@ -94,6 +94,7 @@ struct l7_tls {
 	int hint;                    /* cause + 1 chosen by a callback */
 	bool in_io;
 	bool connected;
+	bool told;                   /* CONNECTED was given to the user */
 	bool want_write;             /* write() said -EAGAIN: owe WRITABLE */
 	bool t_eof;                  /* the transport gave end of stream */
 	bool t_dead;                 /* the transport failed */
@@ -109,6 +110,7 @@ struct l7_tls {
 	char *name;                  /* client: server name; server: default */
 	struct l7_tls_info info;
 	char *alpn;
+	char *sni;                   /* server: lowercase copy */
 	char **sans;
 };
 
@@ -1053,11 +1055,15 @@ static void l7_tls_on_connected(struct l7_tls *x)
 	x->info.version = SSL_get_version(x->ssl);
 	x->info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(x->ssl));
 	x->info.resumed = SSL_session_reused(x->ssl);
-	if (x->ctx->server)
-		x->info.sni = SSL_get_servername(x->ssl,
-						 TLSEXT_NAMETYPE_host_name);
-	else
+	if (x->ctx->server) {
+		char sni[256];
+
+		if (l7_tls_sni_name(x->ssl, sni, sizeof(sni)))
+			x->sni = strdup(sni);
+		x->info.sni = x->sni;
+	} else {
 		x->info.sni = x->name;
+	}
 	SSL_get0_alpn_selected(x->ssl, &alpn, &alpn_len);
 	if (alpn_len) {
 		x->alpn = l7_tls_printable(alpn, alpn_len, "");
@@ -1073,11 +1079,16 @@ static void l7_tls_on_connected(struct l7_tls *x)
 static int l7_tls_handshake(struct l7_tls *x)
 {
 	for (;;) {
+		enum l7_tls_cause cause = L7_TLS_HANDSHAKE_FAILED;
 		int r, e, f;
 
 		ERR_clear_error();
 		r = SSL_do_handshake(x->ssl);
 		e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(x->ssl, r);
+		/* classified before the flush: an in-memory peer runs in
+		 * it, on this thread's error queue */
+		if (r != 1 && e != SSL_ERROR_WANT_READ)
+			cause = l7_tls_classify(x, e);
 		f = l7_tls_flush(x);
 		if (f < 0)
 			return l7_tls_fail(x, -f, L7_TLS_TRANSPORT_ERROR);
@@ -1096,7 +1107,7 @@ static int l7_tls_handshake(struct l7_tls *x)
 					   L7_TLS_TRANSPORT_EOF :
 					   L7_TLS_TRANSPORT_ERROR);
 		}
-		return l7_tls_fail(x, EPROTO, l7_tls_classify(x, e));
+		return l7_tls_fail(x, EPROTO, cause);
 	}
 }
 
@@ -1153,6 +1164,7 @@ static void l7_tls_free(struct l7_tls *x)
 	free((char *)x->info.peer.subject);
 	free((char *)x->info.peer.issuer);
 	free(x->alpn);
+	free(x->sni);
 	free(x->name);
 	free(x);
 }
@@ -1256,12 +1268,13 @@ static void l7_tls_handle(struct l7_tls *x, unsigned ev)
 			l7_tls_notify(x, STK_EV_ERROR);
 			return;
 		}
-		if (r > 0) {
-			out |= STK_EV_CONNECTED;
-			if (l7_tls_has_input(x))
-				out |= STK_EV_READABLE;
-		}
-	} else if (ev & STK_EV_READABLE) {
+	}
+	if (x->connected && !x->told) {
+		x->told = true;
+		out |= STK_EV_CONNECTED;
+		if (l7_tls_has_input(x))
+			out |= STK_EV_READABLE;
+	} else if (x->connected && (ev & STK_EV_READABLE)) {
 		out |= STK_EV_READABLE;
 	}
 	l7_tls_io_begin(x);
@@ -1297,7 +1310,7 @@ static int l7_tls_user_handshake(struct l7_tls *x, bool reading)
 	unsigned out = STK_EV_CONNECTED;
 	int r;
 
-	for (;;) {
+	while (!x->connected) {
 		x->pending &= ~STK_EV_READABLE;
 		l7_tls_io_begin(x);
 		r = l7_tls_handshake(x);
@@ -1310,6 +1323,7 @@ static int l7_tls_user_handshake(struct l7_tls *x, bool reading)
 			continue;       /* bytes came while we were busy */
 		return -EAGAIN;
 	}
+	x->told = true;
 	if (reading && x->want_write) {
 		l7_tls_io_begin(x);
 		r = l7_tls_progress(x);
@@ -1331,9 +1345,10 @@ static int l7_tls_user_handshake(struct l7_tls *x, bool reading)
 
 static ssize_t l7_tls_read_io(struct l7_tls *x, void *buf, size_t len)
 {
+	enum l7_tls_cause cause = L7_TLS_PROTOCOL_ERROR;
 	int r, e, f;
 
-	if (!x->connected) {
+	if (!x->told) {
 		r = l7_tls_user_handshake(x, true);
 		if (r <= 0)
 			return r;
@@ -1348,6 +1363,9 @@ static ssize_t l7_tls_read_io(struct l7_tls *x, void *buf, size_t len)
 		ERR_clear_error();
 		r = SSL_read(x->ssl, buf, (int)len);
 		e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(x->ssl, r);
+		if (r <= 0 && e != SSL_ERROR_WANT_READ &&
+		    e != SSL_ERROR_ZERO_RETURN)
+			cause = l7_tls_classify(x, e);
 		/* post-handshake replies (key updates), alerts */
 		f = l7_tls_progress(x);
 		if (r > 0) {
@@ -1385,7 +1403,7 @@ static ssize_t l7_tls_read_io(struct l7_tls *x, void *buf, size_t len)
 			L7_TLS_COUNT(x->ctx, truncated);
 			return 0;
 		}
-		return l7_tls_fail(x, EPROTO, l7_tls_classify(x, e));
+		return l7_tls_fail(x, EPROTO, cause);
 	}
 }
 
@@ -1417,7 +1435,7 @@ static ssize_t l7_tls_write_io(struct l7_tls *x, const void *buf, size_t len)
 {
 	int r, f;
 
-	if (!x->connected) {
+	if (!x->told) {
 		r = l7_tls_user_handshake(x, false);
 		if (r == -EAGAIN)
 			x->want_write = true;
@@ -1641,7 +1659,8 @@ struct stk_stream *l7_tls_client(struct stk_stream *transport,
 		X509_VERIFY_PARAM_set_hostflags(
 			vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (is_ip ? !X509_VERIFY_PARAM_set1_ip_asc(vp, ip) :
-		    (!X509_VERIFY_PARAM_set1_host(vp, x->name, 0) ||
+		    (!X509_VERIFY_PARAM_set1_host(vp, x->name,
+						  strlen(x->name)) ||
 		     !SSL_set_tlsext_host_name(x->ssl, x->name)))
 			goto out_free;
 		if (ctx->client_reuse) {
@@ -1662,13 +1681,8 @@ struct stk_stream *l7_tls_client(struct stk_stream *transport,
 	l7_tls_handshake(x);
 	l7_tls_io_end(x);
 	x->pending = 0;
-	if (x->failed) {
-		/* nobody to tell: hand back nothing, transport untouched */
-		stk_stream_set_cb(transport, NULL, NULL);
-		errno = x->s.error;
-		l7_tls_free(x);
-		return NULL;
-	}
+	/* A failure already (a dead transport, or an in-memory peer that
+	 * refused at once) is for the first read() or write() to say. */
 	return &x->s;
 out_free:
 	ERR_clear_error();
