@@ -106,6 +106,7 @@ struct l7_tls {
 	bool closed;                 /* close() or abort(): no more events */
 	bool close_req, abort_req;   /* asked while in_io */
 	bool dead;                   /* free when depth reaches 0 */
+	bool err_owed;               /* failed where no return could say */
 	enum l7_tls_cause cause;
 	char *name;                  /* client: server name; server: default */
 	struct l7_tls_info info;
@@ -1225,6 +1226,9 @@ static void l7_tls_leave(struct l7_tls *x)
 
 			x->pending = 0;
 			l7_tls_handle(x, ev);
+		} else if (x->err_owed) {
+			x->err_owed = false;
+			l7_tls_notify(x, STK_EV_ERROR);
 		} else {
 			break;
 		}
@@ -1471,10 +1475,8 @@ static ssize_t l7_tls_write_io(struct l7_tls *x, const void *buf, size_t len)
 	}
 	f = l7_tls_progress(x);
 	l7_tls_io_end(x);
-	if (f < 0) {
-		/* taken, but the transport is gone: the next call says so */
-		x->pending |= STK_EV_ERROR;
-	}
+	if (f < 0)
+		x->err_owed = true;     /* taken, but the transport is gone */
 	return r;
 }
 
@@ -1505,6 +1507,7 @@ static ssize_t l7_tls_write(struct stk_stream *s, const void *buf, size_t len)
 static int l7_tls_shutdown(struct stk_stream *s)
 {
 	struct l7_tls *x = l7_tls_of(s);
+	int r;
 
 	if (x->failed)
 		return -x->s.error;
@@ -1517,11 +1520,10 @@ static int l7_tls_shutdown(struct stk_stream *s)
 	}
 	l7_tls_enter(x);
 	l7_tls_io_begin(x);
-	if (l7_tls_progress(x) < 0)
-		x->pending |= STK_EV_ERROR;
+	r = l7_tls_progress(x);
 	l7_tls_io_end(x);
 	l7_tls_leave(x);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static void l7_tls_close(struct stk_stream *s)

@@ -219,6 +219,8 @@ struct sconf {
 	enum l7_tls_client_auth auth;
 	bool no_tickets;
 	bool inspect;
+	size_t inspect_cache;
+	const char *ticket_key;
 };
 
 static struct l7_tls_ctx *server_ctx(const struct sconf *o)
@@ -234,6 +236,8 @@ static struct l7_tls_ctx *server_ctx(const struct sconf *o)
 		.client_auth = o->auth,
 		.client_ca_file = o->auth ? path("ca.pem") : NULL,
 		.no_tickets = o->no_tickets,
+		.inspect_cache = o->inspect_cache,
+		.ticket_key_file = o->ticket_key,
 	};
 	char err[256] = "";
 	struct l7_tls_ctx *ctx;
@@ -827,6 +831,165 @@ static void test_inspect(void **state)
 	l7_tls_ctx_free(cctx);
 }
 
+/* A client that writes before the server even exists: write() says
+ * -EAGAIN, and CONNECTED comes with WRITABLE once the server answers. */
+static void test_write_before_handshake(void **state)
+{
+	struct sconf so = { 0 };
+	struct cconf co = { 0 };
+	struct l7_tls_ctx *sctx = server_ctx(&so), *cctx = client_ctx(&co);
+	unsigned ev_at_connect;
+	struct conn k;
+
+	memset(&k, 0, sizeof(k));
+	k.c.sum = k.s.sum = FNV0;
+	assert_int_equal(stk_stream_pair(2048, &k.ct, &k.st), 0);
+	conn_client(&k, cctx, "a.test");
+	assert_int_equal(stk_write(k.c.s, "early", 5), -EAGAIN);
+	assert_int_equal(k.c.events, 0);
+	/* the ClientHello waits in the pair; the server's first read
+	 * finds it (no event will say so) */
+	k.s.s = l7_tls_server(k.st, sctx);
+	stk_stream_set_cb(k.s.s, peer_cb, &k.s);
+	peer_pump(&k.s);
+	ev_at_connect = k.c.events;
+	assert_true(ev_at_connect & STK_EV_CONNECTED);
+	assert_true(ev_at_connect & STK_EV_WRITABLE);
+	assert_int_equal(stk_write(k.c.s, "early", 5), 5);
+	assert_int_equal(k.s.got, 5);
+	conn_close(&k);
+	l7_tls_ctx_free(sctx);
+	l7_tls_ctx_free(cctx);
+}
+
+/* close() with bytes the transport has not taken yet: they still go out,
+ * then close_notify, then the transport closes. */
+static void test_close_lingers(void **state)
+{
+	struct sconf so = { 0 };
+	struct cconf co = { 0 };
+	struct l7_tls_ctx *sctx = server_ctx(&so), *cctx = client_ctx(&co);
+	uint8_t *big = pattern(100000, 4);
+	struct conn k;
+	size_t taken = 0;
+	ssize_t n;
+
+	conn_start(&k, 1024, sctx, cctx, "a.test");
+	conn_run(&k);
+	stk_stream_set_cb(k.s.s, NULL, NULL);
+	while ((n = stk_write(k.c.s, big + taken, 100000 - taken)) > 0)
+		taken += (size_t)n;
+	stk_close(k.c.s);
+	k.c.s = NULL;
+	stk_stream_set_cb(k.s.s, peer_cb, &k.s);
+	peer_pump(&k.s);
+	assert_int_equal(k.s.got, taken);
+	assert_true(k.s.sum == fnv(FNV0, big, taken));
+	assert_true(k.s.eof);
+	assert_false(l7_tls_info(k.s.s)->truncated);
+	conn_close(&k);
+	l7_tls_ctx_free(sctx);
+	l7_tls_ctx_free(cctx);
+	free(big);
+}
+
+/* The server's callback aborts the client while the client is inside
+ * its own write (the in-memory pair delivers synchronously). */
+static struct conn *abort_k;
+
+static void abort_client_cb(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct peer *p = arg;
+
+	p->events |= ev;
+	if ((ev & STK_EV_READABLE) && abort_k->c.s) {
+		stk_abort(abort_k->c.s);
+		abort_k->c.s = NULL;
+	}
+	if (ev & STK_EV_ERROR)
+		p->errors++;
+}
+
+static void test_abort_reentrant(void **state)
+{
+	struct sconf so = { 0 };
+	struct cconf co = { 0 };
+	struct l7_tls_ctx *sctx = server_ctx(&so), *cctx = client_ctx(&co);
+	struct conn k;
+
+	conn_start(&k, 2048, sctx, cctx, "a.test");
+	conn_run(&k);
+	abort_k = &k;
+	stk_stream_set_cb(k.s.s, abort_client_cb, &k.s);
+	assert_int_equal(stk_write(k.c.s, "boom", 4), 4);
+	assert_null(k.c.s);
+	assert_int_equal(k.s.errors, 1);
+	assert_int_equal(k.s.s->error, ECONNRESET);
+	conn_close(&k);
+	l7_tls_ctx_free(sctx);
+	l7_tls_ctx_free(cctx);
+}
+
+/* Two server ctxs with one ticket key file resume each other's
+ * sessions (several processes or workers behind one address). */
+static void test_shared_ticket_key(void **state)
+{
+	char key_path[] = "/tmp/strata-tls-ticket-XXXXXX";
+	int fd = mkstemp(key_path);
+	uint8_t key[48];
+	struct sconf so = { .ticket_key = key_path };
+	struct cconf co = { 0 };
+	struct l7_tls_ctx *s1, *s2, *cctx;
+	uint8_t msg[] = "x";
+	struct conn k;
+
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(write(fd, key, sizeof(key)), (ssize_t)sizeof(key));
+	close(fd);
+	s1 = server_ctx(&so);
+	s2 = server_ctx(&so);
+	cctx = client_ctx(&co);
+	unlink(key_path);
+	for (int i = 0; i < 2; i++) {
+		conn_start(&k, 2048, i ? s2 : s1, cctx, "a.test");
+		k.s.src = msg;
+		k.s.src_len = 1;
+		conn_run(&k);
+		assert_int_equal(k.c.got, 1);
+		assert_int_equal(l7_tls_info(k.c.s)->resumed, i == 1);
+		conn_close(&k);
+	}
+	l7_tls_ctx_free(s1);
+	l7_tls_ctx_free(s2);
+	l7_tls_ctx_free(cctx);
+}
+
+/* The minted leaves' cache is bounded: the oldest name goes first. */
+static void test_inspect_cache_bound(void **state)
+{
+	struct sconf so = { .inspect = true, .inspect_cache = 2 };
+	struct cconf co = { .ca = path("mint-ca.pem"), .no_reuse = true };
+	struct l7_tls_ctx *sctx = server_ctx(&so), *cctx = client_ctx(&co);
+	const struct l7_tls_counters *ctr = l7_tls_ctx_counters(sctx);
+	const char *names[] = { "one.example", "two.example", "three.example",
+				"three.example", "one.example", "bad..name" };
+	struct conn k;
+
+	for (size_t i = 0; i < 6; i++) {
+		conn_start(&k, 2048, sctx, cctx, names[i]);
+		conn_run(&k);
+		assert_int_equal(k.c.connected, i < 5);
+		conn_close(&k);
+	}
+	assert_int_equal(ctr->mint_hits, 1);
+	assert_int_equal(ctr->mint_misses, 4);
+	assert_int_equal(ctr->failed[L7_TLS_BAD_SNI], 1);
+	l7_tls_ctx_free(sctx);
+	l7_tls_ctx_free(cctx);
+}
+
 static void test_ctx_errors(void **state)
 {
 	char err[256];
@@ -897,6 +1060,11 @@ int main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_close_in_callback),
 		cmocka_unit_test(test_inspect),
+		cmocka_unit_test(test_write_before_handshake),
+		cmocka_unit_test(test_close_lingers),
+		cmocka_unit_test(test_abort_reentrant),
+		cmocka_unit_test(test_shared_ticket_key),
+		cmocka_unit_test(test_inspect_cache_bound),
 		cmocka_unit_test(test_ctx_errors),
 		cmocka_unit_test(test_system_ca),
 	};
