@@ -127,12 +127,16 @@ struct l7_tls_ctx *l7_tls_ctx_client_new(const struct l7_tls_client_conf *c,
 void l7_tls_ctx_free(struct l7_tls_ctx *ctx);
 const struct l7_tls_counters *l7_tls_ctx_counters(const struct l7_tls_ctx *ctx);
 
-/* NULL (errno ENOMEM or EINVAL) and the transport untouched on failure. */
+/* NULL (errno ENOMEM or EINVAL) and the transport untouched on failure.
+ * The server waits for the ClientHello: a transport event, or read(). */
 struct stk_stream *l7_tls_server(struct stk_stream *transport,
 				 struct l7_tls_ctx *ctx);
-/* name: the server's host name or IP literal: verified against its
- * certificate, sent as SNI when it is a host name, and the key of the
- * session cache. NULL only with an insecure ctx. */
+/* Sends the ClientHello at once. name: the server's host name or IP
+ * literal: verified against its certificate, sent as SNI when it is a
+ * host name, and the key of the session cache; NULL only with an
+ * insecure ctx. A failure while this runs (a dead transport, or an
+ * in-memory peer answering inside it) comes from the first read() or
+ * write(), there being no callback yet to tell. */
 struct stk_stream *l7_tls_client(struct stk_stream *transport,
 				 struct l7_tls_ctx *ctx, const char *name);
 
