@@ -15,10 +15,19 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
 #include <cmocka.h>
 
 #include "l7/l7_tls.h"
+#include "stack/stk_loop.h"
 #include "stack/stk_stream.h"
+#include "stack/stk_stream_sock.h"
 
 static char data_dir[2 * PATH_MAX + 32];
 
@@ -990,6 +999,292 @@ static void test_inspect_cache_bound(void **state)
 	l7_tls_ctx_free(cctx);
 }
 
+/* ---- real peers over kernel sockets: curl, openssl s_server ----------------- */
+
+static bool have(const char *cmd)
+{
+	char c[128];
+
+	snprintf(c, sizeof(c), "command -v %s >/dev/null 2>&1", cmd);
+	return system(c) == 0;
+}
+
+/* argv runs with stdout into *out (non-blocking), stdin and stderr on
+ * /dev/null. */
+static pid_t spawn(char *const argv[], int *out)
+{
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(null, 2);
+		close(p[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	*out = p[0];
+	return pid;
+}
+
+static void slurp(int fd, char *buf, size_t cap, size_t *len)
+{
+	ssize_t n;
+
+	while (*len + 1 < cap && (n = read(fd, buf + *len, cap - 1 - *len)) > 0)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+}
+
+static int listen_local(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* An HTTP/1.1 server of one canned answer, over TLS. */
+struct canned {
+	struct stk_stream *s;
+	char req[4096];
+	size_t req_len;
+	bool answered, done;
+	struct l7_tls_info info;        /* copied when answering */
+	char subject[256], alpn[32], sni[64];
+};
+
+static void canned_cb(struct stk_stream *s, unsigned ev, void *arg)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+				   "Connection: close\r\n\r\nhello";
+	struct canned *c = arg;
+	ssize_t n;
+
+	if (ev & STK_EV_ERROR) {
+		c->done = true;
+		return;
+	}
+	while ((n = stk_read(s, c->req + c->req_len,
+			     sizeof(c->req) - 1 - c->req_len)) > 0)
+		c->req_len += (size_t)n;
+	c->req[c->req_len] = '\0';
+	if (!c->answered && strstr(c->req, "\r\n\r\n")) {
+		const struct l7_tls_info *i = l7_tls_info(s);
+
+		c->answered = true;
+		c->info = *i;
+		snprintf(c->subject, sizeof(c->subject), "%s",
+			 i->peer.subject ? i->peer.subject : "");
+		snprintf(c->alpn, sizeof(c->alpn), "%s", i->alpn ? i->alpn : "");
+		snprintf(c->sni, sizeof(c->sni), "%s", i->sni ? i->sni : "");
+		assert_int_equal(stk_write(s, resp, sizeof(resp) - 1),
+				 (ssize_t)sizeof(resp) - 1);
+		stk_shutdown(s);
+	}
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		c->done = true;
+		stk_close(s);
+		c->s = NULL;
+	}
+}
+
+static void test_real_curl(void **state)
+{
+	struct cconf unused = { 0 };
+	struct sconf so = { .alpn = { "http/1.1" }, .n_alpn = 1,
+			    .auth = L7_TLS_CLIENT_AUTH_OPTIONAL };
+	struct l7_tls_ctx *sctx;
+	struct stk_loop loop;
+	struct canned c = { 0 };
+	char url[64], resolve[64], out[256];
+	size_t out_len = 0;
+	uint16_t port;
+	int lfd, outfd, status = -1;
+	pid_t pid;
+	uint64_t deadline;
+
+	(void)unused;
+	if (!have("curl"))
+		skip();
+	sctx = server_ctx(&so);
+	assert_int_equal(stk_loop_init(&loop), 0);
+	lfd = listen_local(&port);
+	snprintf(url, sizeof(url), "https://a.test:%u/x", port);
+	snprintf(resolve, sizeof(resolve), "a.test:%u:127.0.0.1", port);
+	char *argv[] = { "curl", "-sS", "--max-time", "10",
+			 "--cacert", (char *)path("ca.pem"),
+			 "--cert", (char *)path("client.pem"),
+			 "--key", (char *)path("client.key"),
+			 "--resolve", resolve, "-w", " %{http_version}",
+			 url, NULL };
+	pid = spawn(argv, &outfd);
+	deadline = stk_now_ns() + 15000000000ull;
+	while (stk_now_ns() < deadline) {
+		if (!c.s && !c.answered) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+
+			if (fd >= 0) {
+				struct stk_stream *t = stk_sock_wrap(&loop, fd);
+
+				assert_non_null(t);
+				c.s = l7_tls_server(t, sctx);
+				stk_stream_set_cb(c.s, canned_cb, &c);
+				canned_cb(c.s, STK_EV_READABLE, &c);
+			}
+		}
+		if (stk_loop_wait(&loop, 20) > 0)
+			stk_loop_dispatch(&loop);
+		slurp(outfd, out, sizeof(out), &out_len);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	}
+	slurp(outfd, out, sizeof(out), &out_len);
+	if (c.s)
+		stk_close(c.s);
+	stk_loop_wait(&loop, 0);
+	stk_loop_dispatch(&loop);
+	close(lfd);
+	close(outfd);
+	stk_loop_fini(&loop);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(out, "hello 1.1");
+	assert_non_null(strstr(c.req, "GET /x HTTP/1.1"));
+	assert_string_equal(c.alpn, "http/1.1");
+	assert_string_equal(c.sni, "a.test");
+	assert_true(c.info.verified);
+	assert_string_equal(c.subject, "CN=alice,O=strata");
+	l7_tls_ctx_free(sctx);
+}
+
+/* Our client against OpenSSL's server: ALPN, verification, data. */
+struct fetch {
+	struct stk_stream *s;
+	char buf[8192];
+	size_t len;
+	bool connected, done;
+	int error;
+	struct l7_tls_info info;
+	char alpn[32];
+};
+
+static void fetch_cb(struct stk_stream *s, unsigned ev, void *arg)
+{
+	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+	struct fetch *f = arg;
+	ssize_t n;
+
+	if (ev & STK_EV_ERROR) {
+		f->error = s->error;
+		f->done = true;
+		return;
+	}
+	if ((ev & STK_EV_CONNECTED) && !f->connected) {
+		f->connected = true;
+		f->info = *l7_tls_info(s);
+		snprintf(f->alpn, sizeof(f->alpn), "%s",
+			 f->info.alpn ? f->info.alpn : "");
+		assert_int_equal(stk_write(s, req, sizeof(req) - 1),
+				 (ssize_t)sizeof(req) - 1);
+	}
+	while ((n = stk_read(s, f->buf + f->len,
+			     sizeof(f->buf) - 1 - f->len)) > 0)
+		f->len += (size_t)n;
+	f->buf[f->len] = '\0';
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		f->done = true;
+}
+
+static void test_real_openssl_server(void **state)
+{
+	static const char *const alpn[] = { "h2", "http/1.1" };
+	struct l7_tls_client_conf cc = { .ca_file = path("ca.pem"),
+					 .alpn = alpn, .n_alpn = 2 };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct l7_tls_ctx *cctx;
+	struct stk_loop loop;
+	struct fetch f = { 0 };
+	char accept_arg[32], err[256], junk[256];
+	size_t junk_len = 0;
+	uint16_t port;
+	int lfd, outfd, status;
+	pid_t pid;
+	uint64_t deadline;
+
+	if (!have("openssl"))
+		skip();
+	cctx = l7_tls_ctx_client_new(&cc, err, sizeof(err));
+	assert_non_null(cctx);
+	lfd = listen_local(&port);      /* a free port, handed over */
+	close(lfd);
+	a.sin_port = htons(port);
+	snprintf(accept_arg, sizeof(accept_arg), "127.0.0.1:%u", port);
+	char *argv[] = { "openssl", "s_server", "-accept", accept_arg,
+			 "-cert", (char *)path("srv-a.pem"),
+			 "-key", (char *)path("srv-a.key"),
+			 "-alpn", "h2", "-www", "-naccept", "1", NULL };
+	pid = spawn(argv, &outfd);
+	assert_int_equal(stk_loop_init(&loop), 0);
+	deadline = stk_now_ns() + 15000000000ull;
+	while (!f.s && stk_now_ns() < deadline) {
+		/* wait until it listens */
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			struct stk_stream *t;
+
+			fcntl(fd, F_SETFL, O_NONBLOCK);
+			t = stk_sock_wrap(&loop, fd);
+			assert_non_null(t);
+			f.s = l7_tls_client(t, cctx, "a.test");
+			assert_non_null(f.s);
+			stk_stream_set_cb(f.s, fetch_cb, &f);
+			fetch_cb(f.s, 0, &f);
+			break;
+		}
+		close(fd);
+		usleep(20000);
+	}
+	assert_non_null(f.s);
+	while (!f.done && stk_now_ns() < deadline) {
+		if (stk_loop_wait(&loop, 20) > 0)
+			stk_loop_dispatch(&loop);
+		slurp(outfd, junk, sizeof(junk), &junk_len);
+		junk_len = 0;
+	}
+	stk_close(f.s);
+	stk_loop_wait(&loop, 0);
+	stk_loop_dispatch(&loop);
+	stk_loop_fini(&loop);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	close(outfd);
+	assert_true(f.connected);
+	assert_int_equal(f.error, 0);
+	assert_string_equal(f.alpn, "h2");
+	assert_string_equal(f.info.version, "TLSv1.3");
+	assert_true(f.info.verified);
+	assert_non_null(strstr(f.buf, "HTTP/1.0 200 ok"));
+	l7_tls_ctx_free(cctx);
+}
+
 static void test_ctx_errors(void **state)
 {
 	char err[256];
@@ -1065,6 +1360,8 @@ int main(void)
 		cmocka_unit_test(test_abort_reentrant),
 		cmocka_unit_test(test_shared_ticket_key),
 		cmocka_unit_test(test_inspect_cache_bound),
+		cmocka_unit_test(test_real_curl),
+		cmocka_unit_test(test_real_openssl_server),
 		cmocka_unit_test(test_ctx_errors),
 		cmocka_unit_test(test_system_ca),
 	};
