@@ -1285,6 +1285,45 @@ static void test_real_openssl_server(void **state)
 	l7_tls_ctx_free(cctx);
 }
 
+/* A client started on a socket still connecting: the ClientHello waits
+ * for the connection; a refused one is the stream's error, with the
+ * socket's errno. */
+static void test_connect_refused(void **state)
+{
+	struct cconf co = { 0 };
+	struct l7_tls_ctx *cctx = client_ctx(&co);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct stk_loop loop;
+	struct peer p = { 0 };
+	struct stk_stream *t;
+	uint16_t port;
+	uint64_t deadline;
+	int err = 0;
+
+	close(listen_local(&port));     /* nobody listens there now */
+	a.sin_port = htons(port);
+	assert_int_equal(stk_loop_init(&loop), 0);
+	t = stk_sock_connect(&loop, (struct sockaddr *)&a, sizeof(a), NULL,
+			     &err);
+	assert_non_null(t);
+	p.s = l7_tls_client(t, cctx, "a.test");
+	assert_non_null(p.s);
+	stk_stream_set_cb(p.s, peer_cb, &p);
+	deadline = stk_now_ns() + 5000000000ull;
+	while (!p.errors && stk_now_ns() < deadline)
+		if (stk_loop_wait(&loop, 20) > 0)
+			stk_loop_dispatch(&loop);
+	assert_int_equal(p.errors, 1);
+	assert_int_equal(p.s->error, ECONNREFUSED);
+	assert_string_equal(l7_tls_error_cause(p.s), "transport_error");
+	stk_close(p.s);
+	stk_loop_wait(&loop, 0);
+	stk_loop_dispatch(&loop);
+	stk_loop_fini(&loop);
+	l7_tls_ctx_free(cctx);
+}
+
 static void test_ctx_errors(void **state)
 {
 	char err[256];
@@ -1362,6 +1401,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_cache_bound),
 		cmocka_unit_test(test_real_curl),
 		cmocka_unit_test(test_real_openssl_server),
+		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_ctx_errors),
 		cmocka_unit_test(test_system_ca),
 	};
