@@ -107,6 +107,7 @@ struct l7_tls {
 	bool close_req, abort_req;   /* asked while in_io */
 	bool dead;                   /* free when depth reaches 0 */
 	bool err_owed;               /* failed where no return could say */
+	bool lingering;              /* counted in ctr.lingering */
 	enum l7_tls_cause cause;
 	char *name;                  /* client: server name; server: default */
 	struct l7_tls_info info;
@@ -1177,6 +1178,10 @@ static void l7_tls_release_transport(struct l7_tls *x, bool reset)
 
 	x->t = NULL;
 	x->dead = true;
+	if (x->lingering) {
+		x->lingering = false;
+		__atomic_fetch_sub(&x->ctx->ctr.lingering, 1, __ATOMIC_RELAXED);
+	}
 	if (!t)
 		return;
 	stk_stream_set_cb(t, NULL, NULL);
@@ -1199,8 +1204,19 @@ static void l7_tls_close_step(struct l7_tls *x)
 	l7_tls_io_begin(x);
 	f = l7_tls_progress(x);
 	l7_tls_io_end(x);
-	if (f != 0)
+	if (f != 0) {
 		l7_tls_release_transport(x, f < 0);
+	} else if (!x->lingering) {
+		if (__atomic_fetch_add(&x->ctx->ctr.lingering, 1,
+				       __ATOMIC_RELAXED) >= L7_TLS_MAX_LINGER) {
+			__atomic_fetch_sub(&x->ctx->ctr.lingering, 1,
+					   __ATOMIC_RELAXED);
+			L7_TLS_COUNT(x->ctx, linger_aborted);
+			l7_tls_release_transport(x, true);
+			return;
+		}
+		x->lingering = true;
+	}
 }
 
 static void l7_tls_enter(struct l7_tls *x)

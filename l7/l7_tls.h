@@ -24,6 +24,9 @@
  *     WRITABLE); the transport is read only when BoringSSL needs bytes.
  *   - close() sends close_notify and lingers until it and what was
  *     written are taken by the transport, then closes the transport.
+ *     Nothing times a lingering stream out but its transport (which
+ *     may wait forever on a peer that stops reading), so a ctx keeps at
+ *     most L7_TLS_MAX_LINGER of them: past that, close() aborts.
  *
  * A ctx is read-only once built except for its counters (relaxed atomic
  * adds) and its caches (under a lock): workers may share one. A ctx
@@ -108,6 +111,8 @@ enum l7_tls_cause {
 	L7_TLS_CAUSE__COUNT
 };
 
+#define L7_TLS_MAX_LINGER 4096
+
 struct l7_tls_counters {
 	uint64_t handshakes;           /* completed */
 	uint64_t resumed;              /* of which resumed */
@@ -115,6 +120,8 @@ struct l7_tls_counters {
 	uint64_t errors[L7_TLS_CAUSE__COUNT]; /* after completion */
 	uint64_t truncated;            /* EOF without close_notify */
 	uint64_t mint_hits, mint_misses; /* inspection's leaf cache */
+	uint64_t lingering;            /* now: closed, bytes not yet out */
+	uint64_t linger_aborted;       /* close() aborted: too many linger */
 };
 
 struct l7_tls_ctx;

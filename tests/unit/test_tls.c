@@ -890,8 +890,10 @@ static void test_close_lingers(void **state)
 		taken += (size_t)n;
 	stk_close(k.c.s);
 	k.c.s = NULL;
+	assert_int_equal(l7_tls_ctx_counters(cctx)->lingering, 1);
 	stk_stream_set_cb(k.s.s, peer_cb, &k.s);
 	peer_pump(&k.s);
+	assert_int_equal(l7_tls_ctx_counters(cctx)->lingering, 0);
 	assert_int_equal(k.s.got, taken);
 	assert_true(k.s.sum == fnv(FNV0, big, taken));
 	assert_true(k.s.eof);
