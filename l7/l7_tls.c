@@ -569,9 +569,6 @@ static struct l7_tls_ctx *l7_tls_ctx_alloc(bool server, char *err,
 		free(ctx);
 		return NULL;
 	}
-	/* Records may be written from a buffer that moved since an
-	 * earlier attempt; we never retry a write anyway. */
-	SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return ctx;
 }
 

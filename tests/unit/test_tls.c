@@ -667,6 +667,28 @@ static void test_wrong_name(void **state)
 	assert_string_equal(l7_tls_error_cause(k.c.s), "cert_verify_failed");
 	conn_close(&k);
 
+	/* insecure: connects anyway, and says it was not verified */
+	{
+		struct l7_tls_client_conf ic = { .insecure = true };
+		char err[256];
+		struct l7_tls_ctx *cins = l7_tls_ctx_client_new(&ic, err,
+								sizeof(err));
+
+		assert_non_null(cins);
+		conn_start(&k, 2048, sctx, cins, "wrong.test");
+		conn_run(&k);
+		assert_int_equal(k.c.connected, 1);
+		assert_true(l7_tls_info(k.c.s)->has_peer_cert);
+		assert_false(l7_tls_info(k.c.s)->verified);
+		conn_close(&k);
+		conn_start(&k, 2048, sctx, cins, NULL);   /* no name at all */
+		conn_run(&k);
+		assert_int_equal(k.c.connected, 1);
+		assert_null(l7_tls_info(k.s.s)->sni);
+		conn_close(&k);
+		l7_tls_ctx_free(cins);
+	}
+
 	/* an IP literal is checked against IP SANs (a.test has none) */
 	conn_start(&k, 2048, sctx, cctx, "127.0.0.1");
 	conn_run(&k);
