@@ -161,7 +161,8 @@ struct l7_tls_peer_cert {
 };
 
 struct l7_tls_info {
-	const char *sni;               /* server: what the client sent */
+	const char *sni;               /* server: as sent, lowercase, no final
+					  dot; client: the name given */
 	const char *alpn;              /* NULL: none negotiated */
 	const char *version;           /* "TLSv1.3" */
 	const char *cipher;
