@@ -1407,12 +1407,12 @@ static int h2s_send_head(struct l7_exchange *x, const struct l7_head *h,
 
 	if (!c || c->conn.client || s->released)
 		return -EINVAL;
+	if (s->head_sent)
+		return -EALREADY;
 	if (s->err)
 		return -s->err;
 	if (c->dead || s->ng_closed)
 		return -EPIPE;
-	if (s->head_sent)
-		return -EALREADY;
 	if (st == 101) {
 		/* an HTTP/1.1 upstream took the Upgrade: HTTP/2 says so
 		 * with a 2xx to the extended CONNECT (RFC 8441) */

@@ -928,6 +928,203 @@ static void test_head_too_large(void **state)
 	stk_close(&x->body);
 }
 
+
+/* The client keeps to the server's stream limit. */
+static void test_peer_limit(void **state)
+{
+	struct l7_limits lim = { .max_streams = 10 };
+	static struct rec r[10];
+	struct rec extra;
+	int i;
+
+	(void)state;
+	start(65536, &lim, NULL);
+	assert_non_null(request("GET", "/", true, &r[0]));
+	/* the server's SETTINGS came back while the first request went */
+	assert_int_equal(l7_available(C.cli), 9);
+	for (i = 1; i < 10; i++)
+		assert_non_null(request("GET", "/", true, &r[i]));
+	assert_int_equal(l7_available(C.cli), 0);
+	assert_null(request("GET", "/", true, &extra));
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(C.nsx, 10);
+	for (i = 0; i < 10; i++) {
+		respond(C.sx[i], 200, NULL, true);
+		stk_close(&r[i].x->body);
+	}
+	assert_int_equal(l7_available(C.cli), 10);
+}
+
+/* Expect: 100-continue gets its 100 when the body is first read; 1xx
+ * answers never reach the client's consumer. */
+static void test_interim(void **state)
+{
+	struct l7_head h;
+	struct rec r;
+	struct l7_exchange *x, *sx;
+	char buf[16];
+	bool eof;
+
+	(void)state;
+	start(65536, NULL, NULL);
+	req_init(&h, "POST", "/p");
+	l7_head_add(&h, "expect", 6, "100-continue", 12);
+	x = l7_request(C.cli, &h, false);
+	l7_head_free(&h);
+	memset(&r, 0, sizeof(r));
+	stk_stream_set_cb(&x->body, on_x_event, &r);
+	assert_int_equal(C.nsx, 1);
+	sx = C.sx[0];
+	assert_string_equal(l7_head_get(&sx->head, "expect", NULL),
+			    "100-continue");
+	assert_int_equal(stk_read(&sx->body, buf, sizeof(buf)), -EAGAIN);
+	assert_int_equal(r.heads, 0);
+	assert_int_equal(x->head.status, 0);
+	assert_int_equal(stk_write(&x->body, "data", 4), 4);
+	stk_shutdown(&x->body);
+	assert_int_equal(read_all(sx, buf, sizeof(buf), &eof), 4);
+	assert_true(eof);
+	l7_head_init(&h);
+	h.status = 103;
+	l7_head_add(&h, "link", 4, "</a>", 4);
+	assert_int_equal(l7_send_head(sx, &h, false), 0);
+	assert_int_equal(r.heads, 0);
+	h.status = 201;
+	assert_int_equal(l7_send_head(sx, &h, true), 0);
+	assert_int_equal(l7_send_head(sx, &h, true), -EALREADY);
+	l7_head_free(&h);
+	assert_int_equal(r.heads, 1);
+	assert_int_equal(x->head.status, 201);
+	assert_int_equal(read_all(x, buf, sizeof(buf), &eof), 0);
+	assert_true(eof);
+	stk_close(&x->body);
+	stk_close(&sx->body);
+}
+
+static size_t raw_body_left;
+
+static ssize_t raw_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
+			size_t len, uint32_t *flags, nghttp2_data_source *src,
+			void *arg)
+{
+	size_t n = raw_body_left < len ? raw_body_left : len;
+
+	(void)src, (void)arg;
+	memset(buf, 'p', n);
+	raw_body_left -= n;
+	if (!raw_body_left) {
+		nghttp2_nv tr[] = { { (uint8_t *)"x-sum", (uint8_t *)"1", 5,
+				      1, NGHTTP2_NV_FLAG_NONE } };
+
+		*flags |= NGHTTP2_DATA_FLAG_EOF |
+			  NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		nghttp2_submit_trailer(ng, id, tr, 1);
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t raw_pad(nghttp2_session *ng, const nghttp2_frame *f,
+		       size_t max, void *arg)
+{
+	(void)ng, (void)arg;
+	return f->hd.length + 200 < max ? f->hd.length + 200 : max;
+}
+
+/* Padding counts against the windows and is given back by nghttp2;
+ * trailers are dropped and the body still ends. Far more than a window
+ * goes through, so a leak of window would stall this. */
+static void test_padding_and_trailers(void **state)
+{
+	struct raw raw;
+	struct stk_stream *peer;
+	nghttp2_session_callbacks *cbs;
+	nghttp2_nv req[] = { NV(":method", "POST"), NV(":scheme", "https"),
+			     NV(":authority", "a"), NV(":path", "/"),
+			     NV("te", "trailers") };
+	nghttp2_data_provider prd = { .read_callback = raw_body };
+	const size_t total = 2u << 20;
+	size_t got = 0;
+	bool eof = false;
+	char buf[4096];
+	int rounds = 0;
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(65536, &peer, &C.st), 0);
+	C.srv = l7_h2_server(C.st, &srv_cb, &C, NULL);
+	memset(&raw, 0, sizeof(raw));
+	raw.t = peer;
+	nghttp2_session_callbacks_new(&cbs);
+	nghttp2_session_callbacks_set_select_padding_callback(cbs, raw_pad);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
+							       raw_on_close);
+	nghttp2_session_client_new(&raw.ng, cbs, &raw);
+	nghttp2_session_callbacks_del(cbs);
+	nghttp2_submit_settings(raw.ng, NGHTTP2_FLAG_NONE, NULL, 0);
+	raw_body_left = total;
+	nghttp2_submit_request(raw.ng, NULL, req, 5, &prd, NULL);
+	while (!eof) {
+		ssize_t n;
+
+		raw_pump(&raw);
+		if (!C.nsx)
+			continue;
+		while ((n = stk_read(&C.sx[0]->body, buf, sizeof(buf))) > 0)
+			got += (size_t)n;
+		if (n == 0)
+			eof = true;
+		assert_true(++rounds < 100000);
+	}
+	assert_int_equal(got, total);
+	assert_true(l7_h2_rx_peak(C.srv) <= 65535);
+	assert_null(l7_head_get(&C.sx[0]->head, "x-sum", NULL));
+	respond(C.sx[0], 200, "done", true);
+	raw_pump(&raw);
+	assert_int_equal(raw.ncl, 1);
+	assert_int_equal(raw.close_code[0], NGHTTP2_NO_ERROR);
+	raw_free(&raw);
+	assert_int_equal(C.srv_closed, 1);
+}
+
+/* A malformed response: the exchange fails with EPROTO, rejected() says
+ * 502 with a cause, the connection goes on. */
+static void test_bad_response(void **state)
+{
+	struct raw raw;
+	struct stk_stream *peer;
+	struct rec r1, r3;
+	struct l7_exchange *x1, *x3;
+	nghttp2_nv bad[] = { NV(":status", "200"), NV("connection", "close") };
+	nghttp2_nv good[] = { NV(":status", "200"), NV("x-a", "b") };
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(65536, &C.ct, &peer), 0);
+	C.cli = l7_h2_client(C.ct, &cli_cb, &C, NULL);
+	raw_init(&raw, peer, true);
+	x1 = request("GET", "/1", true, &r1);
+	x3 = request("GET", "/3", true, &r3);
+	raw_pump(&raw);
+	nghttp2_submit_response(raw.ng, 1, bad, 2, NULL);
+	raw_pump(&raw);
+	assert_int_equal(r1.errors, 1);
+	assert_int_equal(r1.err, EPROTO);
+	assert_int_equal(r1.heads, 0);
+	assert_int_equal(C.rejected, 1);
+	assert_int_equal(C.rej_status, 502);
+	assert_string_equal(C.rej_cause, "bad_header");
+	nghttp2_submit_response(raw.ng, 3, good, 2, NULL);
+	raw_pump(&raw);
+	assert_int_equal(r3.heads, 1);
+	assert_string_equal(l7_head_get(&x3->head, "x-a", NULL), "b");
+	stk_close(&x1->body);
+	stk_close(&x3->body);
+	assert_int_equal(C.cli_closed, 0);
+	raw_free(&raw);
+	assert_int_equal(C.cli_closed, 1);
+	assert_int_equal(C.cli_err, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -950,6 +1147,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_goaway_refuses_later_streams,
 					  teardown),
 		cmocka_unit_test_teardown(test_head_too_large, teardown),
+		cmocka_unit_test_teardown(test_peer_limit, teardown),
+		cmocka_unit_test_teardown(test_interim, teardown),
+		cmocka_unit_test_teardown(test_padding_and_trailers, teardown),
+		cmocka_unit_test_teardown(test_bad_response, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
