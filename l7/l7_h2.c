@@ -56,6 +56,10 @@
 #define H2_CONN_WINDOW_MAX (16u << 20)
 #define H2_MAX_REJECTS 32            /* peer errors per read before ENHANCE_YOUR_CALM */
 #define H2_DEFAULT_WINDOW 65535u     /* what a peer may send before our SETTINGS apply */
+/* nghttp2 1.52 has no reset rate limit: a client that resets far more
+ * exchanges than it lets finish is asking the upstreams for work it
+ * never takes (CVE-2023-44487, "rapid reset") */
+#define H2_RESET_SLACK 200
 
 struct h2_link {
 	struct h2_link *next, *prev;
@@ -175,6 +179,7 @@ struct h2s {
 	bool rst_after_eof;         /* server close(): stop the peer's body */
 	bool expect_continue, continue_sent;
 	bool extended;              /* request had :protocol */
+	bool connect;               /* request was CONNECT */
 	bool counted;               /* in c->n_out (client streams open) */
 };
 
@@ -201,6 +206,9 @@ struct h2c {
 	bool running, again, dead, t_eof;
 	bool goaway_sent, goaway_recv, err_goaway, calm_sent;
 	bool settings_recv;         /* client: the peer's first SETTINGS */
+	const char *fatal_cause;    /* why a callback gave up on the peer */
+	uint32_t peer_resets;       /* server: exchanges the peer reset */
+	uint32_t finished;          /* server: exchanges that ended well */
 	bool ready_due;
 	size_t rx_peak, out_peak;
 };
@@ -624,9 +632,20 @@ static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
 	int rc;
 
 	(void)flags;
-	if (f->hd.type != NGHTTP2_HEADERS || !s || s->in_trailers ||
-	    s->reject || s->err)
-		return 0; /* trailers are dropped */
+	if (f->hd.type != NGHTTP2_HEADERS || !s)
+		return 0;
+	if (s->reject || s->in_trailers) {
+		/* refused or trailers (dropped): still count, so endless
+		 * CONTINUATION frames end the connection */
+		s->head_bytes += nlen + vlen + 4;
+		if (s->head_bytes > 4 * (size_t)c->lim.max_head_bytes + 65536) {
+			c->fatal_cause = "head_flood";
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
+		return 0;
+	}
+	if (s->err)
+		return 0;
 	rc = h2_head_field(c, s, n, nlen, v, vlen);
 	if (rc < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -687,6 +706,8 @@ static void h2_head_complete(struct h2c *c, struct h2s *s,
 			return;
 		}
 		s->extended = s->x.head.protocol != NULL;
+		s->connect = s->x.head.method &&
+			     strcmp(s->x.head.method, "CONNECT") == 0;
 		s->handover = true;
 		h2s_queue(s, 0);
 		return;
@@ -837,6 +858,17 @@ static void h2s_closed(struct h2c *c, struct h2s *s, uint32_t code)
 		h2s_fail(s, ECONNRESET);
 	else if (s->want_write)
 		h2s_queue(s, STK_EV_WRITABLE); /* write() now says EPIPE */
+	if (!c->conn.client) {
+		if (!s->err)
+			c->finished++;
+		else if (++c->peer_resets > H2_RESET_SLACK &&
+			 c->peer_resets / 2 > c->finished && !c->calm_sent) {
+			c->calm_sent = true;
+			h2c_reject(c, 400, "rapid_reset");
+			nghttp2_session_terminate_session(
+				c->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+		}
+	}
 	if (s->handover && s->err) {
 		/* reset before the consumer saw it */
 		s->handover = false;
@@ -951,6 +983,8 @@ static void h2c_fatal(struct h2c *c, ssize_t rv)
 		return;
 	if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
 		h2c_reject(c, 400, "bad_preface");
+	else if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && c->fatal_cause)
+		h2c_reject(c, c->conn.client ? 502 : 400, c->fatal_cause);
 	else if (rv == NGHTTP2_ERR_FLOODED)
 		h2c_reject(c, c->conn.client ? 502 : 400, "flood");
 	c->fatal = rv == NGHTTP2_ERR_NOMEM ? ENOMEM : EPROTO;
@@ -965,7 +999,7 @@ static void h2c_send(struct h2c *c)
 
 		if (c->out_len) {
 			w = stk_write(c->t, c->out + c->out_off, c->out_len);
-			if (w == -EAGAIN)
+			if (w == -EAGAIN || w == 0)
 				return; /* WRITABLE brings us back */
 			if (w < 0) {
 				c->t_err = (int)-w;
@@ -1439,7 +1473,15 @@ static int h2s_send_head(struct l7_exchange *x, const struct l7_head *h,
 		h2c_kick(c);
 		return rv ? -EPROTO : 0;
 	}
-	h2_nvs_add_fields(&a, h);
+	if (s->connect && st < 300 && h->content_length >= 0) {
+		/* a tunnel has no length (RFC 9110 9.3.6) */
+		struct l7_head copy = *h;
+
+		copy.content_length = -1;
+		h2_nvs_add_fields(&a, &copy);
+	} else {
+		h2_nvs_add_fields(&a, h);
+	}
 	if (end)
 		s->tx_shut = true;
 	s->head_sent = true;
