@@ -706,8 +706,10 @@ static int raw_on_close(nghttp2_session *ng, int32_t id, uint32_t code,
 	struct raw *r = arg;
 
 	(void)ng;
-	r->closed_id[r->ncl] = id;
-	r->close_code[r->ncl++] = code;
+	if (r->ncl < 64) {
+		r->closed_id[r->ncl] = id;
+		r->close_code[r->ncl++] = code;
+	}
 	return 0;
 }
 
