@@ -134,6 +134,8 @@ static size_t h2_buf_take(struct h2_buf *b, void *d, size_t n)
 {
 	if (n > b->len)
 		n = b->len;
+	if (!n)
+		return 0;
 	memcpy(d, b->p + b->off, n);
 	b->off += n;
 	b->len -= n;
