@@ -3,9 +3,9 @@
  *
  * nghttp2 is sans-IO: frames come out of nghttp2_session_mem_send() and
  * go into the transport; transport bytes go into nghttp2_session_mem_recv().
- * Bytes the transport did not take wait in one pending buffer (at most
- * one mem_send() result), and mem_send() is not called again until the
- * transport took them. The transport is still read meanwhile: two
+ * Frames are gathered into one buffer (about 16 KiB plus one frame) per
+ * write, and mem_send() is not called again until the transport took
+ * all of it. The transport is still read meanwhile: two
  * engines that both stopped reading while their output is blocked would
  * deadlock each other (a CONNECT tunnel busy both ways fills both
  * directions). What reading can make us queue stays bounded anyway:
@@ -53,6 +53,7 @@
 #include <strings.h>
 
 #define H2_READ_CHUNK 16384
+#define H2_OUT_BATCH 16384           /* gather frames up to this per write */
 #define H2_CONN_WINDOW_MAX (16u << 20)
 #define H2_MAX_REJECTS 32            /* peer errors per read before ENHANCE_YOUR_CALM */
 #define H2_DEFAULT_WINDOW 65535u     /* what a peer may send before our SETTINGS apply */
@@ -992,54 +993,57 @@ static void h2c_fatal(struct h2c *c, ssize_t rv)
 	c->fatal = rv == NGHTTP2_ERR_NOMEM ? ENOMEM : EPROTO;
 }
 
-/* Frames out until the transport is full. */
+/* Gather what nghttp2 has to send, up to about H2_OUT_BATCH. */
+static bool h2c_fill(struct h2c *c)
+{
+	while (c->out_len < H2_OUT_BATCH) {
+		const uint8_t *d;
+		ssize_t n = nghttp2_session_mem_send(c->ng, &d);
+		uint8_t *grown;
+
+		if (n < 0) {
+			h2c_fatal(c, n);
+			return false;
+		}
+		if (!n)
+			break;
+		grown = realloc(c->out, c->out_len + (size_t)n);
+		if (!grown) {
+			c->fatal = ENOMEM;
+			return false;
+		}
+		c->out = grown;
+		memcpy(c->out + c->out_len, d, (size_t)n);
+		c->out_len += (size_t)n;
+	}
+	if (c->out_len > c->out_peak)
+		c->out_peak = c->out_len;
+	return c->out_len > 0;
+}
+
+/* Frames out until the transport is full. Small frames go out together
+ * in one write: fewer calls, and no lone tail segment for Nagle to hold
+ * back until the peer's delayed ACK. */
 static void h2c_send(struct h2c *c)
 {
 	while (!c->dead && c->t && !c->t_err && !c->fatal) {
-		const uint8_t *d;
-		ssize_t n, w;
+		ssize_t w;
 
-		if (c->out_len) {
-			w = stk_write(c->t, c->out + c->out_off, c->out_len);
-			if (w == -EAGAIN || w == 0)
-				return; /* WRITABLE brings us back */
-			if (w < 0) {
-				c->t_err = (int)-w;
-				return;
-			}
-			c->out_off += (size_t)w;
-			c->out_len -= (size_t)w;
-			if (!c->out_len) {
-				free(c->out);
-				c->out = NULL;
-				c->out_off = 0;
-			}
-			continue;
-		}
-		n = nghttp2_session_mem_send(c->ng, &d);
-		if (n < 0) {
-			h2c_fatal(c, n);
+		if (!c->out_len && !h2c_fill(c))
 			return;
-		}
-		if (!n)
-			return;
-		w = stk_write(c->t, d, (size_t)n);
-		if (w == -EAGAIN)
-			w = 0;
+		w = stk_write(c->t, c->out + c->out_off, c->out_len);
+		if (w == -EAGAIN || w == 0)
+			return; /* WRITABLE brings us back */
 		if (w < 0) {
 			c->t_err = (int)-w;
 			return;
 		}
-		if (w < n) {
-			c->out = malloc((size_t)(n - w));
-			if (!c->out) {
-				c->fatal = ENOMEM;
-				return;
-			}
-			memcpy(c->out, d + w, (size_t)(n - w));
-			c->out_len = (size_t)(n - w);
-			if (c->out_len > c->out_peak)
-				c->out_peak = c->out_len;
+		c->out_off += (size_t)w;
+		c->out_len -= (size_t)w;
+		if (!c->out_len) {
+			free(c->out);
+			c->out = NULL;
+			c->out_off = 0;
 		}
 	}
 }
