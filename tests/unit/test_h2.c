@@ -1212,6 +1212,77 @@ static void test_head_flood(void **state)
 	raw_free(&raw);
 }
 
+
+static const uint8_t client_preface[] =
+	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	"\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/* A connection error: GOAWAY with its code, rejected() with a cause. */
+static void test_compression_error(void **state)
+{
+	struct stk_stream *peer;
+	/* HEADERS, END_HEADERS, stream 1, HPACK index 0: invalid */
+	static const uint8_t bad[] = "\x00\x00\x01\x01\x04\x00\x00\x00\x01\x80";
+	uint8_t buf[4096];
+	ssize_t n;
+	size_t got = 0, off = 0;
+	bool goaway = false;
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(65536, &peer, &C.st), 0);
+	C.srv = l7_h2_server(C.st, &srv_cb, &C, NULL);
+	assert_int_equal(stk_write(peer, client_preface,
+				   sizeof(client_preface) - 1),
+			 (ssize_t)sizeof(client_preface) - 1);
+	assert_int_equal(stk_write(peer, bad, sizeof(bad) - 1),
+			 (ssize_t)sizeof(bad) - 1);
+	assert_int_equal(C.rejected, 1);
+	assert_int_equal(C.rej_status, 400);
+	assert_string_equal(C.rej_cause, "compression_error");
+	assert_int_equal(C.srv_closed, 1);
+	assert_int_equal(C.srv_err, EPROTO);
+	/* the GOAWAY got out before the end */
+	while ((n = stk_read(peer, buf + got, sizeof(buf) - got)) > 0)
+		got += (size_t)n;
+	assert_int_equal(n, 0);
+	while (off + 9 <= got) {
+		size_t len = (size_t)buf[off] << 16 | buf[off + 1] << 8 |
+			     buf[off + 2];
+
+		if (buf[off + 3] == 7) {
+			goaway = true;
+			assert_int_equal(buf[off + 9 + 7], NGHTTP2_COMPRESSION_ERROR);
+		}
+		off += 9 + len;
+	}
+	assert_true(goaway);
+	stk_close(peer);
+}
+
+/* A peer that sends PINGs and never reads: the answers cannot pile up;
+ * nghttp2's flood limit ends the connection. */
+static void test_ping_flood(void **state)
+{
+	struct stk_stream *peer;
+	static const uint8_t ping[] = "\x00\x00\x08\x06\x00\x00\x00\x00\x00"
+				      "12345678";
+	int i;
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(4096, &peer, &C.st), 0);
+	C.srv = l7_h2_server(C.st, &srv_cb, &C, NULL);
+	stk_write(peer, client_preface, sizeof(client_preface) - 1);
+	for (i = 0; i < 100000 && C.srv; i++)
+		if (stk_write(peer, ping, sizeof(ping) - 1) < 0)
+			break;
+	assert_true(i < 100000);
+	assert_int_equal(C.srv_closed, 1);
+	assert_string_equal(C.rej_cause, "flood");
+	stk_close(peer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1240,6 +1311,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_response, teardown),
 		cmocka_unit_test_teardown(test_rapid_reset, teardown),
 		cmocka_unit_test_teardown(test_head_flood, teardown),
+		cmocka_unit_test_teardown(test_compression_error, teardown),
+		cmocka_unit_test_teardown(test_ping_flood, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
