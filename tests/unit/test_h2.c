@@ -1283,6 +1283,49 @@ static void test_ping_flood(void **state)
 	stk_close(peer);
 }
 
+
+/* A sniffer read the start of the preface and hands the engine a stream
+ * that replays it (stk_stream_prefixed); the engine reads nothing until
+ * told, then takes the request. */
+static void test_sniffed_preface(void **state)
+{
+	struct raw raw;
+	struct stk_stream *peer, *replay;
+	nghttp2_nv req[] = { NV(":method", "GET"), NV(":scheme", "http"),
+			     NV(":authority", "a"), NV(":path", "/sniffed") };
+	static uint8_t first[65536];
+	size_t n = 0;
+	const uint8_t *d;
+	ssize_t k;
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(65536, &peer, &C.st), 0);
+	raw_init(&raw, peer, false);
+	nghttp2_submit_request(raw.ng, NULL, req, 4, NULL, NULL);
+	while ((k = nghttp2_session_mem_send(raw.ng, &d)) > 0) {
+		memcpy(first + n, d, (size_t)k);
+		n += (size_t)k;
+	}
+	/* the sniffer took 16 bytes; the rest is still in the socket */
+	assert_int_equal(stk_write(peer, first + 16, n - 16),
+			 (ssize_t)(n - 16));
+	replay = stk_stream_prefixed(C.st, first, 16);
+	assert_non_null(replay);
+	C.st = replay;
+	C.srv = l7_h2_server(replay, &srv_cb, &C, NULL);
+	assert_int_equal(C.nsx, 0);
+	stk_stream_notify(replay, STK_EV_READABLE);
+	assert_int_equal(C.nsx, 1);
+	assert_string_equal(C.sx[0]->head.path, "/sniffed");
+	respond(C.sx[0], 200, "ok", true);
+	raw_pump(&raw);
+	assert_int_equal(raw.status[1], 200);
+	assert_int_equal(C.rejected, 0);
+	raw_free(&raw);
+	assert_int_equal(C.srv_closed, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1313,6 +1356,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_head_flood, teardown),
 		cmocka_unit_test_teardown(test_compression_error, teardown),
 		cmocka_unit_test_teardown(test_ping_flood, teardown),
+		cmocka_unit_test_teardown(test_sniffed_preface, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
