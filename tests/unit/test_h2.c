@@ -18,6 +18,7 @@
 #include "l7/l7_h2_private.h"
 #include "l7/l7_http.h"
 #include "stack/stk_stream.h"
+#include "stack/stk_tunnel.h"
 
 #define MAX_X 256
 
@@ -1326,6 +1327,120 @@ static void test_sniffed_preface(void **state)
 	assert_int_equal(C.srv_closed, 1);
 }
 
+
+static int tunnel_ended;
+static enum stk_close_reason tunnel_why;
+
+static void on_tunnel_end(struct stk_tunnel *t, enum stk_close_reason why,
+			  void *arg)
+{
+	(void)t, (void)arg;
+	tunnel_ended++;
+	tunnel_why = why;
+}
+
+/* Writes pattern bytes until the stream is full; shuts it at the end. */
+static void pump_out(struct stk_stream *s, size_t *sent, size_t total,
+		     uint32_t seed, bool *shut)
+{
+	uint8_t buf[8192];
+
+	while (*sent < total) {
+		size_t len = total - *sent;
+		ssize_t n;
+
+		if (len > sizeof(buf))
+			len = sizeof(buf);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = pattern(*sent + i, seed);
+		n = stk_write(s, buf, len);
+		if (n == -EAGAIN)
+			return;
+		assert_true(n > 0);
+		*sent += (size_t)n;
+	}
+	if (!*shut) {
+		*shut = true;
+		assert_int_equal(stk_shutdown(s), 0);
+	}
+}
+
+/* Reads at most step bytes and checks them. */
+static void pump_in(struct stk_stream *s, size_t *got, uint32_t seed,
+		    size_t step, bool *eof)
+{
+	uint8_t buf[8192];
+	ssize_t n;
+
+	if (*eof)
+		return;
+	n = stk_read(s, buf, step < sizeof(buf) ? step : sizeof(buf));
+	if (n == -EAGAIN)
+		return;
+	assert_true(n >= 0);
+	if (!n) {
+		*eof = true;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] != pattern(*got + (size_t)i, seed))
+			fail_msg("byte %zu differs", *got + (size_t)i);
+	*got += (size_t)n;
+}
+
+/* What the proxy will do with a CONNECT: join the exchange's body to an
+ * upstream stream with stk_tunnel, which moves only on events. A missing
+ * READABLE or WRITABLE edge from the engine would stall it. */
+static void test_connect_through_tunnel(void **state)
+{
+	const size_t N = 1u << 20;
+	struct stk_stream *up_proxy, *up_app;
+	struct stk_tunnel t;
+	uint64_t now = 0;
+	struct l7_head h;
+	struct rec r;
+	struct l7_exchange *x;
+	size_t up_sent = 0, up_got = 0, down_sent = 0, down_got = 0;
+	bool up_shut = false, up_eof = false, down_shut = false,
+	     down_eof = false;
+	long rounds = 0;
+
+	(void)state;
+	start(3000, NULL, NULL);
+	l7_head_init(&h);
+	l7_head_set_slot(&h.method, "CONNECT", 7);
+	l7_head_set_slot(&h.authority, "upstream:443", 12);
+	x = l7_request(C.cli, &h, false);
+	l7_head_free(&h);
+	memset(&r, 0, sizeof(r));
+	stk_stream_set_cb(&x->body, on_x_event, &r);
+	assert_int_equal(C.nsx, 1);
+	l7_head_init(&h);
+	h.status = 200;
+	assert_int_equal(l7_send_head(C.sx[0], &h, false), 0);
+	l7_head_free(&h);
+	assert_int_equal(stk_stream_pair(4096, &up_proxy, &up_app), 0);
+	tunnel_ended = 0;
+	stk_tunnel_init(&t, &C.sx[0]->body, up_proxy, 2048, &now,
+			on_tunnel_end, NULL);
+	while (!(up_eof && down_eof)) {
+		pump_out(&x->body, &up_sent, N, 3, &up_shut);
+		pump_in(up_app, &up_got, 3, 5000, &up_eof);
+		pump_out(up_app, &down_sent, N, 9, &down_shut);
+		pump_in(&x->body, &down_got, 9, 700, &down_eof);
+		assert_true(++rounds < 10 * 1000 * 1000);
+	}
+	assert_int_equal(up_got, N);
+	assert_int_equal(down_got, N);
+	assert_int_equal(tunnel_ended, 1);
+	assert_int_equal(tunnel_why, STK_CLOSE_DONE);
+	assert_int_equal(r.errors, 0);
+	stk_close(&x->body);
+	stk_close(up_app);
+	/* the stream finished both ways: the connection is idle again */
+	assert_int_equal(l7_available(C.cli), 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1357,6 +1472,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_compression_error, teardown),
 		cmocka_unit_test_teardown(test_ping_flood, teardown),
 		cmocka_unit_test_teardown(test_sniffed_preface, teardown),
+		cmocka_unit_test_teardown(test_connect_through_tunnel,
+					  teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
