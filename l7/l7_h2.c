@@ -55,8 +55,10 @@
 #define H2_READ_CHUNK 16384
 #define H2_OUT_BATCH 16384           /* gather frames up to this per write */
 #define H2_CONN_WINDOW_MAX (16u << 20)
-#define H2_MAX_REJECTS 32            /* peer errors per read before ENHANCE_YOUR_CALM */
-#define H2_DEFAULT_WINDOW 65535u     /* what a peer may send before our SETTINGS apply */
+/* more peer errors than this in one read: ENHANCE_YOUR_CALM */
+#define H2_MAX_REJECTS 32
+/* what a peer may send on a stream before our SETTINGS apply */
+#define H2_DEFAULT_WINDOW 65535u
 /* nghttp2 1.52 has no reset rate limit: a client that resets far more
  * exchanges than it lets finish is asking the upstreams for work it
  * never takes (CVE-2023-44487, "rapid reset") */
@@ -167,7 +169,6 @@ struct h2s {
 	int reject_status;
 	bool handover;              /* server: exchange() is due */
 	bool released;              /* nobody outside holds the exchange */
-	bool internal;              /* server: never handed over */
 	bool head_done;             /* request head / final response head */
 	bool in_trailers;
 	bool hdr_sent;              /* our HEADERS went out */
@@ -608,7 +609,6 @@ static int h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		s->x.stream_id = (uint32_t)f->hd.stream_id;
 		s->released = true; /* ours until handed over */
-		s->internal = true;
 		nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, s);
 		return 0;
 	}
@@ -1110,7 +1110,6 @@ static void h2c_dispatch(struct h2c *c)
 			if (s->handover) {
 				s->handover = false;
 				s->released = false;
-				s->internal = false;
 				if (s->rx.len || s->rx_eof)
 					s->ev |= STK_EV_READABLE;
 				c->conn.cb->exchange(c->conn.arg, &s->x);
@@ -1573,8 +1572,10 @@ static struct l7_exchange *h2c_request(struct l7_conn *lc,
 	} else {
 		const char *scheme = req->scheme ? req->scheme : "https";
 		const char *path = req->path ? req->path : "/";
-		const char *auth = req->authority ?
-				   req->authority : l7_head_get(req, "host", NULL);
+		const char *auth = req->authority;
+
+		if (!auth)
+			auth = l7_head_get(req, "host", NULL);
 
 		if (connect)
 			h2_nv_add(&a, ":protocol", req->protocol,
