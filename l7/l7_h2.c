@@ -1375,9 +1375,10 @@ static int h2s_shutdown(struct stk_stream *st)
 	return 0;
 }
 
-/* The consumer lets go. Server: finish the response if it was started
- * (and reset the rest of the request body once it is out), else reset.
- * Client: a stream still open is of no more use: CANCEL. */
+/* The consumer lets go. Server close(): finish the response if it was
+ * started (and stop the rest of the request body with NO_ERROR once it
+ * is out), else reset with INTERNAL_ERROR; abort(): reset (CONNECT_ERROR
+ * for a tunnel). Client: a stream still open is of no more use: CANCEL. */
 static void h2s_release(struct h2s *s, bool graceful)
 {
 	struct h2c *c = s->c;
@@ -1396,7 +1397,11 @@ static void h2s_release(struct h2s *s, bool graceful)
 		if (c->conn.client) {
 			h2s_rst(s, NGHTTP2_CANCEL);
 		} else if (!graceful || !s->head_sent) {
-			h2s_rst(s, NGHTTP2_INTERNAL_ERROR);
+			/* a tunnel's far side failed: CONNECT_ERROR
+			 * (RFC 9113 8.5) */
+			h2s_rst(s, s->connect && s->head_sent ?
+				   NGHTTP2_CONNECT_ERROR :
+				   NGHTTP2_INTERNAL_ERROR);
 		} else {
 			if (!s->rx_eof)
 				s->rst_after_eof = true;

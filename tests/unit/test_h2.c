@@ -657,6 +657,7 @@ static void test_plain_connect(void **state)
 	stk_close(&sx->body);
 }
 
+
 /* Re-entrancy: the consumer ends connections from inside callbacks. */
 static void test_abort_from_callbacks(void **state)
 {
@@ -1441,6 +1442,39 @@ static void test_connect_through_tunnel(void **state)
 	assert_int_equal(l7_available(C.cli), 100);
 }
 
+/* The server side of a tunnel aborting (its TCP upstream reset) says
+ * CONNECT_ERROR. */
+static void test_connect_error(void **state)
+{
+	struct raw raw;
+	struct stk_stream *peer;
+	nghttp2_nv req[] = { NV(":method", "CONNECT"),
+			     NV(":authority", "a:443") };
+	struct l7_head h;
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(65536, &peer, &C.st), 0);
+	C.srv = l7_h2_server(C.st, &srv_cb, &C, NULL);
+	raw_init(&raw, peer, false);
+	nghttp2_submit_request(raw.ng, NULL, req, 2, NULL, NULL);
+	raw_pump(&raw);
+	assert_int_equal(C.nsx, 1);
+	assert_null(C.sx[0]->head.path);
+	l7_head_init(&h);
+	h.status = 200;
+	h.content_length = 0; /* not sent on a tunnel */
+	assert_int_equal(l7_send_head(C.sx[0], &h, false), 0);
+	l7_head_free(&h);
+	raw_pump(&raw);
+	assert_int_equal(raw.status[1], 200);
+	stk_abort(&C.sx[0]->body);
+	raw_pump(&raw);
+	assert_int_equal(raw.ncl, 1);
+	assert_int_equal(raw.close_code[0], NGHTTP2_CONNECT_ERROR);
+	raw_free(&raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1456,6 +1490,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_goaway_drains, teardown),
 		cmocka_unit_test_teardown(test_extended_connect, teardown),
 		cmocka_unit_test_teardown(test_plain_connect, teardown),
+		cmocka_unit_test_teardown(test_connect_error, teardown),
 		cmocka_unit_test_teardown(test_abort_from_callbacks, teardown),
 		cmocka_unit_test_teardown(test_connection_header_rejected,
 					  teardown),
