@@ -1475,6 +1475,42 @@ static void test_connect_error(void **state)
 	raw_free(&raw);
 }
 
+/* An upstream's response head past the client's limits fails that
+ * exchange (EPROTO, rejected 502) and only it. */
+static void test_response_head_too_large(void **state)
+{
+	struct raw raw;
+	struct stk_stream *peer;
+	struct l7_limits lim = { .max_fields = 3 };
+	struct rec r1, r3;
+	struct l7_exchange *x1, *x3;
+	nghttp2_nv big[] = { NV(":status", "200"), NV("a", "1"),
+			     NV("b", "2"), NV("c", "3"), NV("d", "4") };
+	nghttp2_nv ok[] = { NV(":status", "204") };
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	assert_int_equal(stk_stream_pair(65536, &C.ct, &peer), 0);
+	C.cli = l7_h2_client(C.ct, &cli_cb, &C, &lim);
+	raw_init(&raw, peer, true);
+	x1 = request("GET", "/1", true, &r1);
+	x3 = request("GET", "/3", true, &r3);
+	raw_pump(&raw);
+	nghttp2_submit_response(raw.ng, 1, big, 5, NULL);
+	nghttp2_submit_response(raw.ng, 3, ok, 1, NULL);
+	raw_pump(&raw);
+	assert_int_equal(r1.err, EPROTO);
+	assert_int_equal(r1.heads, 0);
+	assert_int_equal(C.rej_status, 502);
+	assert_string_equal(C.rej_cause, "head_too_large");
+	assert_int_equal(r3.heads, 1);
+	assert_int_equal(x3->head.status, 204);
+	stk_close(&x1->body);
+	stk_close(&x3->body);
+	raw_free(&raw);
+	assert_int_equal(C.cli_closed, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1502,6 +1538,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_interim, teardown),
 		cmocka_unit_test_teardown(test_padding_and_trailers, teardown),
 		cmocka_unit_test_teardown(test_bad_response, teardown),
+		cmocka_unit_test_teardown(test_response_head_too_large,
+					  teardown),
 		cmocka_unit_test_teardown(test_rapid_reset, teardown),
 		cmocka_unit_test_teardown(test_head_flood, teardown),
 		cmocka_unit_test_teardown(test_compression_error, teardown),
