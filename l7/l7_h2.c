@@ -162,6 +162,7 @@ struct h2s {
 	struct h2_link q;           /* c->evq or c->parked, when queued */
 	unsigned ev;                /* events waiting for delivery */
 	unsigned pin;               /* callbacks running on this stream */
+	unsigned in_op;             /* inside the consumer's own call */
 	struct h2_buf rx, tx;
 	size_t head_bytes;
 	int err;                    /* positive errno once failed */
@@ -184,6 +185,7 @@ struct h2s {
 	bool expect_continue, continue_sent;
 	bool extended;              /* request had :protocol */
 	bool connect;               /* request was CONNECT */
+	bool head_req;              /* client: we asked with HEAD */
 	bool counted;               /* in c->n_out (client streams open) */
 };
 
@@ -320,7 +322,7 @@ static void h2s_free(struct h2s *s)
  * it, and nghttp2 no longer refers to it. */
 static bool h2s_maybe_free(struct h2s *s)
 {
-	if (!s->released || s->pin || (s->c && !s->ng_closed))
+	if (!s->released || s->pin || s->in_op || (s->c && !s->ng_closed))
 		return false;
 	h2s_free(s);
 	return true;
@@ -702,8 +704,14 @@ static void h2s_send_reject(struct h2c *c, struct h2s *s)
 static void h2_head_complete(struct h2c *c, struct h2s *s,
 			     const nghttp2_frame *f)
 {
+	bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+
 	if (!c->conn.client) {
 		s->head_done = true;
+		/* no body at all: length 0, as for an HTTP/1.1 request
+		 * without framing (the proxy then sends no body upstream) */
+		if (end && s->x.head.content_length < 0)
+			s->x.head.content_length = 0;
 		if (s->reject) {
 			h2s_send_reject(c, s);
 			return;
@@ -717,14 +725,18 @@ static void h2_head_complete(struct h2c *c, struct h2s *s,
 	}
 	if (s->err)
 		return;
-	if (s->x.head.status >= 100 && s->x.head.status < 200 &&
-	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+	if (s->x.head.status >= 100 && s->x.head.status < 200 && !end) {
 		/* interim: the engine consumes it */
 		l7_head_free(&s->x.head);
 		s->x.head.version = 20;
 		return;
 	}
 	s->head_done = true;
+	/* ended with the head: a body of 0 bytes, except where a length
+	 * would say something else (HEAD, 204, 304) */
+	if (end && s->x.head.content_length < 0 && !s->head_req &&
+	    s->x.head.status != 204 && s->x.head.status != 304)
+		s->x.head.content_length = 0;
 	h2s_queue(s, L7_EV_HEAD);
 }
 
@@ -1127,8 +1139,9 @@ static void h2c_dispatch(struct h2c *c)
 			    (ev = s->ev) != 0) {
 				s->ev = 0;
 				if (ev & STK_EV_ERROR)
-					ev = STK_EV_ERROR;
-				stk_stream_notify(&s->x.body, ev);
+					ev = s->in_op ? 0 : STK_EV_ERROR;
+				if (ev)
+					stk_stream_notify(&s->x.body, ev);
 			}
 			s->pin--;
 			h2s_maybe_free(s);
@@ -1253,9 +1266,10 @@ static void h2c_end(struct h2c *c, int err)
 			s->err = e;
 			s->x.body.error = e;
 			h2_buf_free(&s->rx);
-			/* not into a callback running on this very exchange:
-			 * its next read() or write() tells it */
-			if (s->pin == 1)
+			/* not into a callback running on this very exchange,
+			 * nor inside its own call: the return value tells it
+			 * (a consumer there would free what it still uses) */
+			if (s->pin == 1 && !s->in_op)
 				stk_stream_notify(&s->x.body, STK_EV_ERROR);
 		}
 		s->pin--;
@@ -1286,9 +1300,27 @@ static void h2c_transport_event(struct stk_stream *t, unsigned ev, void *arg)
 
 /* ---- Exchange body (stk_stream) ops --------------------------------- */
 
-static ssize_t h2s_read(struct stk_stream *st, void *buf, size_t len)
+/* Entering and leaving one of the consumer's calls on s. Inside it, s
+ * gets no STK_EV_ERROR (the return value says it instead) and is not
+ * freed, even if a callback run meanwhile closed it. */
+static void h2s_enter(struct h2s *s)
 {
-	struct h2s *s = h2s_of(st);
+	s->in_op++;
+}
+
+static ssize_t h2s_exit(struct h2s *s, ssize_t rc)
+{
+	if (--s->in_op == 0 && s->released) {
+		h2s_maybe_free(s);
+		return rc;
+	}
+	if (s->err && rc <= 0 && rc != -s->err)
+		rc = -s->err;
+	return rc;
+}
+
+static ssize_t h2s_read_in(struct h2s *s, void *buf, size_t len)
+{
 	struct h2c *c = s->c;
 	size_t n;
 
@@ -1324,6 +1356,14 @@ static ssize_t h2s_read(struct stk_stream *st, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+static ssize_t h2s_read(struct stk_stream *st, void *buf, size_t len)
+{
+	struct h2s *s = h2s_of(st);
+
+	h2s_enter(s);
+	return h2s_exit(s, h2s_read_in(s, buf, len));
+}
+
 static size_t h2_send_cap(const struct h2s *s)
 {
 	return s->c ? s->c->lim.send_buffer : 0;
@@ -1340,9 +1380,8 @@ static void h2s_resume(struct h2s *s)
 	h2c_kick(c);
 }
 
-static ssize_t h2s_write(struct stk_stream *st, const void *buf, size_t len)
+static ssize_t h2s_write_in(struct h2s *s, const void *buf, size_t len)
 {
-	struct h2s *s = h2s_of(st);
 	size_t room;
 
 	if (s->err)
@@ -1361,7 +1400,16 @@ static ssize_t h2s_write(struct stk_stream *st, const void *buf, size_t len)
 	if (h2_buf_put(&s->tx, buf, len, h2_send_cap(s)))
 		return -ENOMEM;
 	h2s_resume(s);
-	return (ssize_t)len;
+	/* the stream failed meanwhile: what was taken is lost anyway */
+	return s->err ? -s->err : (ssize_t)len;
+}
+
+static ssize_t h2s_write(struct stk_stream *st, const void *buf, size_t len)
+{
+	struct h2s *s = h2s_of(st);
+
+	h2s_enter(s);
+	return h2s_exit(s, h2s_write_in(s, buf, len));
 }
 
 static int h2s_shutdown(struct stk_stream *st)
@@ -1370,9 +1418,10 @@ static int h2s_shutdown(struct stk_stream *st)
 
 	if (s->tx_shut || !s->c)
 		return 0;
+	h2s_enter(s);
 	s->tx_shut = true;
 	h2s_resume(s);
-	return 0;
+	return (int)h2s_exit(s, 0);
 }
 
 /* The consumer lets go. Server close(): finish the response if it was
@@ -1438,10 +1487,9 @@ static const struct stk_stream_ops h2s_ops = {
 	.abort = h2s_abort,
 };
 
-static int h2s_send_head(struct l7_exchange *x, const struct l7_head *h,
-			 bool end)
+static int h2s_send_head_in(struct h2s *s, const struct l7_head *h,
+			    bool end)
 {
-	struct h2s *s = (struct h2s *)x;
 	struct h2c *c = s->c;
 	struct h2_nvs a = { 0 };
 	nghttp2_data_provider prd = { .read_callback = h2_read_body };
@@ -1505,6 +1553,15 @@ static int h2s_send_head(struct l7_exchange *x, const struct l7_head *h,
 	}
 	h2c_kick(c);
 	return 0;
+}
+
+static int h2s_send_head(struct l7_exchange *x, const struct l7_head *h,
+			 bool end)
+{
+	struct h2s *s = (struct h2s *)x;
+
+	h2s_enter(s);
+	return (int)h2s_exit(s, h2s_send_head_in(s, h, end));
 }
 
 static const struct l7_exchange_ops h2s_xops = {
@@ -1594,6 +1651,7 @@ static struct l7_exchange *h2c_request(struct l7_conn *lc,
 	s->tx_shut = end;
 	s->provider = !end;
 	s->released = false;
+	s->head_req = strcmp(req->method, "HEAD") == 0;
 	id = nghttp2_submit_request(c->ng, NULL, a.nv, a.n,
 				    end ? NULL : &prd, s);
 	h2_nvs_free(&a);

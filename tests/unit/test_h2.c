@@ -246,7 +246,8 @@ static void test_get(void **state)
 	assert_string_equal(sh->authority, "example.com");
 	assert_null(sh->protocol);
 	assert_int_equal(sh->version, 20);
-	assert_int_equal(sh->content_length, -1);
+	/* END_STREAM on the HEADERS: no body, as HTTP/1.1 would say */
+	assert_int_equal(sh->content_length, 0);
 	assert_string_equal(l7_head_get(sh, "accept", NULL), "*/*");
 	assert_string_equal(l7_head_get(sh, "cookie", NULL), "a=1");
 	assert_null(l7_head_get(sh, "connection", NULL));
@@ -986,6 +987,7 @@ static void test_interim(void **state)
 	sx = C.sx[0];
 	assert_string_equal(l7_head_get(&sx->head, "expect", NULL),
 			    "100-continue");
+	assert_int_equal(sx->head.content_length, -1); /* a body, unsized */
 	assert_int_equal(stk_read(&sx->body, buf, sizeof(buf)), -EAGAIN);
 	assert_int_equal(r.heads, 0);
 	assert_int_equal(x->head.status, 0);
@@ -1511,6 +1513,34 @@ static void test_response_head_too_large(void **state)
 	assert_int_equal(C.cli_closed, 1);
 }
 
+/* The connection ends inside the exchange's own call (the in-memory
+ * peer answers at once): the call's return value says so, no
+ * STK_EV_ERROR comes into it (a tunnel pumping there would free what it
+ * still uses). */
+static void test_error_inside_own_call(void **state)
+{
+	struct rec r;
+	struct l7_exchange *x;
+	struct l7_head h;
+
+	(void)state;
+	start(65536, NULL, NULL);
+	C.abort_cli_in_head = true;
+	x = request("GET", "/", true, &r);
+	assert_int_equal(C.nsx, 1);
+	l7_head_init(&h);
+	h.status = 200;
+	assert_int_equal(l7_send_head(C.sx[0], &h, false), -ECONNRESET);
+	l7_head_free(&h);
+	assert_int_equal(C.cli_closed, 1);
+	assert_int_equal(C.srv_closed, 1);
+	assert_int_equal(C.srec[0].errors, 0);
+	assert_int_equal(C.sx[0]->body.error, ECONNRESET);
+	assert_int_equal(stk_write(&C.sx[0]->body, "x", 1), -ECONNRESET);
+	stk_close(&C.sx[0]->body);
+	stk_close(&x->body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1528,6 +1558,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_plain_connect, teardown),
 		cmocka_unit_test_teardown(test_connect_error, teardown),
 		cmocka_unit_test_teardown(test_abort_from_callbacks, teardown),
+		cmocka_unit_test_teardown(test_error_inside_own_call, teardown),
 		cmocka_unit_test_teardown(test_connection_header_rejected,
 					  teardown),
 		cmocka_unit_test_teardown(test_garbage_preface, teardown),
