@@ -1541,6 +1541,33 @@ static void test_error_inside_own_call(void **state)
 	stk_close(&x->body);
 }
 
+/* The server answers before the request body is in and lets go: the
+ * client gets the whole answer without error, and the rest of its body
+ * is refused (RST_STREAM NO_ERROR, RFC 9113 8.1). */
+static void test_early_answer(void **state)
+{
+	struct rec r;
+	struct l7_exchange *x;
+	char buf[32];
+	bool eof;
+
+	(void)state;
+	start(65536, NULL, NULL);
+	x = request("POST", "/big-upload", false, &r);
+	assert_int_equal(stk_write(&x->body, "part", 4), 4);
+	assert_int_equal(C.nsx, 1);
+	respond(C.sx[0], 413, "too big", true);
+	assert_int_equal(r.heads, 1);
+	assert_int_equal(x->head.status, 413);
+	assert_int_equal(read_all(x, buf, sizeof(buf), &eof), 7);
+	assert_true(eof);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(stk_write(&x->body, "more", 4), -EPIPE);
+	stk_close(&x->body);
+	assert_int_equal(l7_available(C.cli), 100);
+	assert_int_equal(C.cli_closed + C.srv_closed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1559,6 +1586,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_connect_error, teardown),
 		cmocka_unit_test_teardown(test_abort_from_callbacks, teardown),
 		cmocka_unit_test_teardown(test_error_inside_own_call, teardown),
+		cmocka_unit_test_teardown(test_early_answer, teardown),
 		cmocka_unit_test_teardown(test_connection_header_rejected,
 					  teardown),
 		cmocka_unit_test_teardown(test_garbage_preface, teardown),
