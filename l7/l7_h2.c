@@ -639,9 +639,9 @@ static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
 	(void)flags;
 	if (f->hd.type != NGHTTP2_HEADERS || !s)
 		return 0;
-	if (s->reject || s->in_trailers) {
-		/* refused or trailers (dropped): still count, so endless
-		 * CONTINUATION frames end the connection */
+	if (s->reject || s->in_trailers || s->err) {
+		/* refused, failed or trailers (dropped): still count, so
+		 * endless CONTINUATION frames end the connection */
 		s->head_bytes += nlen + vlen + 4;
 		if (s->head_bytes > 4 * (size_t)c->lim.max_head_bytes + 65536) {
 			c->fatal_cause = "head_flood";
@@ -669,7 +669,6 @@ static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
 			s->reject_status = 431;
 		}
 	}
-	(void)ng;
 	return 0;
 }
 
