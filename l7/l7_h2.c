@@ -1157,26 +1157,30 @@ static void h2c_dispatch(struct h2c *c)
 	}
 }
 
-static void h2c_check_end(struct h2c *c)
+/* Whether an exchange the consumer holds is still in flight. */
+static bool h2c_any_open(struct h2c *c)
 {
-	struct h2_link *l;
-	bool open = false;
-
-	if (c->dead)
-		return;
-	for (l = c->streams.next; l != &c->streams; l = l->next) {
+	for (struct h2_link *l = c->streams.next; l != &c->streams;
+	     l = l->next) {
 		struct h2s *s = h2_container(l, struct h2s, all);
 
 		if (!s->released && h2s_open(s))
-			open = true;
+			return true;
 	}
+	return false;
+}
+
+static void h2c_check_end(struct h2c *c)
+{
+	if (c->dead)
+		return;
 	if (c->t_err) {
 		h2c_end(c, c->t_err);
 	} else if (c->fatal) {
-		/* let our GOAWAY out if the transport takes it */
+		/* nghttp2 cannot go on (bad preface, flood, memory) */
 		h2c_end(c, c->fatal);
 	} else if (c->t_eof) {
-		h2c_end(c, open ? ECONNRESET : 0);
+		h2c_end(c, h2c_any_open(c) ? ECONNRESET : 0);
 	} else if (!nghttp2_session_want_read(c->ng) &&
 		   !nghttp2_session_want_write(c->ng) && !c->out_len) {
 		/* GOAWAY both ways and the streams drained, or we sent an
