@@ -459,9 +459,11 @@ static int h2_head_field(struct h2c *c, struct h2s *s, const uint8_t *n,
 		if (h2_name_is(n, nlen, ":status")) {
 			int st = 0;
 
-			for (size_t i = 0; i < vlen && i < 4; i++)
-				st = st * 10 + (v[i] - '0');
-			h->status = st;
+			/* three digits; the range is checked with the head */
+			for (size_t i = 0; i < vlen; i++)
+				st = i < 3 && v[i] >= '0' && v[i] <= '9' ?
+				     st * 10 + (v[i] - '0') : -1000;
+			h->status = vlen == 3 && st >= 0 ? st : -1;
 			return 0;
 		}
 		if (h2_name_is(n, nlen, ":method"))
@@ -724,6 +726,15 @@ static void h2_head_complete(struct h2c *c, struct h2s *s,
 	}
 	if (s->err)
 		return;
+	if (s->x.head.status < 100 || s->x.head.status > 599) {
+		/* nghttp2 takes any three digits ("000") */
+		h2c_reject(c, 502, "bad_status");
+		nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE,
+					  f->hd.stream_id,
+					  NGHTTP2_PROTOCOL_ERROR);
+		h2s_fail(s, EPROTO);
+		return;
+	}
 	if (s->x.head.status >= 100 && s->x.head.status < 200 && !end) {
 		/* interim: the engine consumes it */
 		l7_head_free(&s->x.head);

@@ -1127,6 +1127,20 @@ static void test_bad_response(void **state)
 	nghttp2_submit_response(raw.ng, 3, good, 2, NULL);
 	raw_pump(&raw);
 	assert_int_equal(r3.heads, 1);
+	{
+		/* nghttp2 lets any three digits through */
+		nghttp2_nv zero[] = { NV(":status", "000") };
+		struct rec r5;
+		struct l7_exchange *x5 = request("GET", "/5", true, &r5);
+
+		raw_pump(&raw);
+		nghttp2_submit_response(raw.ng, 5, zero, 1, NULL);
+		raw_pump(&raw);
+		assert_int_equal(r5.heads, 0);
+		assert_int_equal(r5.err, EPROTO);
+		assert_string_equal(C.rej_cause, "bad_status");
+		stk_close(&x5->body);
+	}
 	assert_string_equal(l7_head_get(&x3->head, "x-a", NULL), "b");
 	stk_close(&x1->body);
 	stk_close(&x3->body);
