@@ -135,6 +135,7 @@ struct conf_endpoint {
 		char client_ca[CONF_PATH_MAX];
 		char inspect_ca_cert[CONF_PATH_MAX]; /* "" = no inspection */
 		char inspect_ca_key[CONF_PATH_MAX];
+		char inspect_upstream_ca[CONF_PATH_MAX]; /* "" = system */
 	} tls;
 	uint32_t header_timeout_ms;    /* request head must arrive */
 	uint32_t idle_timeout_ms;      /* no bytes either way */

@@ -728,6 +728,11 @@ static const struct conf_key conf_endpoint_tls_keys[] = {
 	{ .name = "inspect_ca_key", .type = CONF_T_STR,
 	  FLD(struct conf_endpoint, tls.inspect_ca_key), .def = "",
 	  .doc = "private key of inspect_ca_cert" },
+	{ .name = "inspect_upstream_ca", .type = CONF_T_STR,
+	  FLD(struct conf_endpoint, tls.inspect_upstream_ca), .def = "",
+	  .doc = "PEM CA bundle that real servers behind inspected (and "
+		 "https:// absolute-form) requests are verified against; "
+		 "\"\" = the system's" },
 };
 
 static const struct conf_map conf_endpoint_tls_map =

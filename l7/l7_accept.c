@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "l7_pp.h"
 #include "l7_proxy_private.h"
+#include "l7_tls.h"
 
 static const char l7_h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define L7_H2_PREFACE_LEN (sizeof(l7_h2_preface) - 1)
@@ -126,8 +128,10 @@ static void l7_client_http(struct l7_client *cl, bool h2)
 		l7_client_fail(cl);
 		return;
 	}
-	snprintf(cl->alpn, sizeof(cl->alpn), "%s",
-		 cl->alpn[0] ? cl->alpn : h2 ? "h2c" : "http/1.1");
+	if (!cl->alpn[0])
+		snprintf(cl->alpn, sizeof(cl->alpn), "%s",
+			 h2 ? "h2c" : "http/1.1");
+	cl->info.alpn = cl->alpn;
 	/* Bytes may already wait (replayed or buffered by TLS), and no
 	 * edge will announce them: let the engine look. cl may be gone
 	 * after this. */
@@ -194,9 +198,123 @@ static void l7_client_after_tls(struct l7_client *cl)
 	}
 }
 
+/* The handshake finished: what hooks learn from it. */
+static void l7_client_tls_done(struct l7_client *cl)
+{
+	const struct l7_tls_info *in = l7_tls_info(cl->s);
+
+	cl->w->ctr.tls_handshakes++;
+	cl->info.tls = 1;
+	if (in->sni) {
+		snprintf(cl->sni, sizeof(cl->sni), "%s", in->sni);
+		cl->info.sni = cl->sni;
+	}
+	if (in->alpn)
+		snprintf(cl->alpn, sizeof(cl->alpn), "%s", in->alpn);
+	if (in->has_peer_cert && in->verified) {
+		size_t len = 1, off = 0;
+
+		cl->info.client_cert_verified = 1;
+		cl->client_subject = in->peer.subject ?
+				     strdup(in->peer.subject) : NULL;
+		cl->client_fp = strdup(in->peer.sha256);
+		for (size_t i = 0; i < in->peer.n_sans; i++)
+			len += strlen(in->peer.sans[i]) + 1;
+		cl->client_sans = malloc(len);
+		for (size_t i = 0; cl->client_sans && i < in->peer.n_sans; i++)
+			off += (size_t)snprintf(cl->client_sans + off,
+						len - off, "%s%s",
+						i ? "," : "", in->peer.sans[i]);
+		if (cl->client_sans && !in->peer.n_sans)
+			cl->client_sans[0] = '\0';
+		cl->info.client_subject = cl->client_subject;
+		cl->info.client_fingerprint = cl->client_fp;
+		cl->info.client_sans = cl->client_sans;
+	}
+	l7_client_after_tls(cl);
+}
+
+/* default_name: inspection's name when the client sends no SNI. */
+static void l7_client_start_tls(struct l7_client *cl, struct l7_tls_ctx *ctx,
+				const char *default_name)
+{
+	struct stk_stream *inner = cl->s, *t = l7_tls_server(inner, ctx);
+
+	if (!t || (default_name && l7_tls_set_default_name(t, default_name))) {
+		if (t)
+			cl->s = t;
+		l7_client_fail(cl);
+		return;
+	}
+	cl->s = t;
+	cl->phase = L7_CL_TLS;
+	stk_stream_set_cb(t, l7_client_event, cl);
+	/* the ClientHello may be waiting already (replayed, or in the
+	 * socket since accept): no new edge would say so */
+	stk_stream_notify(inner, STK_EV_READABLE);
+}
+
 static void l7_client_after_pp(struct l7_client *cl)
 {
-	l7_client_after_tls(cl);
+	struct l7_tls_ctx *tls = cl->w->rt->ep_tls[cl->ep];
+
+	if (tls)
+		l7_client_start_tls(cl, tls, NULL);
+	else
+		l7_client_after_tls(cl);
+}
+
+/* The PROXY protocol header: the client's real address, then on. */
+static void l7_client_read_pp(struct l7_client *cl)
+{
+	struct l7_pp_result res;
+	struct stk_stream *s;
+	int n;
+
+	for (;;) {
+		ssize_t got;
+
+		n = l7_pp_parse(cl->buf, cl->buf_len, &res);
+		if (n != 0)
+			break;
+		if (cl->buf_len >= L7_PP_V2_MAX) {
+			n = -L7_PP_E_V2_TOO_LONG;
+			break;
+		}
+		/* bytes past the header are replayed to the next phase */
+		got = stk_read(cl->s, cl->buf + cl->buf_len,
+			       L7_PP_V2_MAX - cl->buf_len);
+		if (got == -EAGAIN)
+			return;
+		if (got <= 0) {
+			l7_client_fail(cl);
+			return;
+		}
+		cl->buf_len += (size_t)got;
+	}
+	if (n < 0) {
+		cl->w->ctr.pp_rejected++;
+		fprintf(stderr, "strata: %s: PROXY protocol header refused: "
+			"%s\n", cl->info.endpoint, l7_pp_strerror(n));
+		l7_client_fail(cl);
+		return;
+	}
+	cl->w->ctr.pp_accepted++;
+	if (res.command == L7_PP_PROXY &&
+	    (res.family == L7_PP_TCP4 || res.family == L7_PP_TCP6)) {
+		memcpy(cl->client, res.src, 16);
+		cl->info.client_port = res.sport;
+		cl->info.proxied = 1;
+	}
+	s = stk_stream_prefixed(cl->s, cl->buf + n, cl->buf_len - (size_t)n);
+	if (!s) {
+		l7_client_fail(cl);
+		return;
+	}
+	cl->s = s;
+	cl->buf_len = 0;
+	stk_stream_set_cb(s, l7_client_event, cl);
+	l7_client_after_pp(cl);
 }
 
 static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg)
@@ -204,10 +322,20 @@ static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg)
 	struct l7_client *cl = arg;
 
 	if (ev & STK_EV_ERROR) {
+		if (cl->phase == L7_CL_TLS)
+			cl->w->ctr.tls_failed++;
 		l7_client_fail(cl);
 		return;
 	}
 	switch (cl->phase) {
+	case L7_CL_PP:
+		if (ev & STK_EV_READABLE)
+			l7_client_read_pp(cl);
+		break;
+	case L7_CL_TLS:
+		if (ev & STK_EV_CONNECTED)
+			l7_client_tls_done(cl);
+		break;
 	case L7_CL_SNIFF:
 		if (ev & STK_EV_READABLE)
 			l7_client_sniff(cl);
@@ -248,7 +376,12 @@ void l7_client_start(struct l7_worker *w, unsigned ep, struct stk_stream *s,
 	memcpy(cl->client, client, 16);
 	cl->info.client_port = client_port;
 	stk_stream_set_cb(s, l7_client_event, cl);
-	l7_client_after_pp(cl);
+	if (w->conf->endpoints[ep].proxy_protocol) {
+		cl->phase = L7_CL_PP;
+		l7_client_read_pp(cl);
+	} else {
+		l7_client_after_pp(cl);
+	}
 }
 
 void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
@@ -265,8 +398,21 @@ void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
 	cl->tunnel_target = strdup(target);
 	cl->info.tunnel_target = cl->tunnel_target;
 	cl->parent = parent;
+	cl->info.tls = 0;
+	cl->info.sni = NULL;
 	stk_stream_set_cb(s, l7_client_event, cl);
-	l7_client_after_tls(cl);
+	if (inspect) {
+		char host[CONF_HOST_MAX];
+		uint16_t port;
+
+		cl->info.inspected = 1;
+		/* without SNI, the certificate is for the CONNECT host */
+		if (conf_parse_hostport(target, host, sizeof(host), &port) < 0)
+			snprintf(host, sizeof(host), "%s", target);
+		l7_client_start_tls(cl, inspect, host);
+	} else {
+		l7_client_after_tls(cl);
+	}
 }
 
 /* Header and idle timeouts. */

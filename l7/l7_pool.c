@@ -2,19 +2,23 @@
  * origin a forward proxy request names) a pool that dials servers in
  * turn, skips the ones that failed lately (passive health), speaks
  * HTTP/1.1 or HTTP/2 to them, and keeps idle connections for reuse. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "l7_pp.h"
 #include "l7_proxy_private.h"
+#include "l7_tls.h"
 
 struct l7_upconn {
 	struct l7_pool *p;
 	struct l7_upconn *prev, *next;
 	struct l7_conn *conn;            /* the engine, once connected */
 	struct stk_dial *dial;
+	struct stk_stream *tls;          /* during the TLS handshake */
 	struct l7_req *owner;            /* the request it is dialed for */
 	unsigned server;
 	uint64_t idle_since_ns;
@@ -90,7 +94,9 @@ static void l7_uc_ready(void *arg, struct l7_conn *c)
 
 	if (uc->owner || !c->ops->available(c))
 		return;
-	if (uc->p->n_idle >= uc->p->cu.max_idle) {
+	/* a PROXY header names one client: no reuse for another */
+	if (uc->p->n_idle >= uc->p->cu.max_idle ||
+	    uc->p->cu.proxy_protocol != CONF_PP_NONE) {
 		c->ops->shutdown(c);
 		return;
 	}
@@ -157,31 +163,112 @@ static void l7_uc_engine(struct l7_upconn *uc, struct stk_stream *s,
 	}
 }
 
+static void l7_uc_fail(struct l7_upconn *uc, enum l7_error why)
+{
+	struct l7_pool *p = uc->p;
+	struct l7_req *r = uc->owner;
+
+	p->failures++;
+	if (p->cu.fail_timeout_s)
+		p->down_until[uc->server] = l7_now(p->w) +
+			p->cu.fail_timeout_s * 1000000000ull;
+	uc->owner = NULL;
+	l7_uc_free(uc);
+	if (r) {
+		r->uc = NULL;
+		l7_req_upstream_failed(r, why);
+	}
+}
+
+static void l7_uc_tls_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct l7_upconn *uc = arg;
+	const struct l7_tls_info *in;
+
+	if (ev & STK_EV_ERROR) {
+		uc->tls = NULL;
+		stk_abort(s);
+		l7_uc_fail(uc, L7_ERR_upstream_tls_failed);
+		return;
+	}
+	if (!(ev & STK_EV_CONNECTED))
+		return;
+	uc->tls = NULL;
+	in = l7_tls_info(s);
+	l7_uc_engine(uc, s, uc->p->cu.protocol == CONF_HTTP_2 ||
+		     (uc->p->cu.protocol == CONF_HTTP_AUTO && in->alpn &&
+		      !strcmp(in->alpn, "h2")));
+}
+
+/* A PROXY header for the client of the request the connection is for,
+ * towards the server's address. */
+static int l7_uc_send_pp(struct l7_upconn *uc, struct stk_stream *s,
+			 const struct sockaddr_storage *used)
+{
+	uint8_t buf[256], dst[16] = { 0 };
+	uint16_t dport = 0;
+	ssize_t n;
+	const struct l7_client *cl = uc->owner ? uc->owner->cl : NULL;
+
+	if (used && used->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)used;
+
+		dst[10] = dst[11] = 0xff;
+		memcpy(dst + 12, &a->sin_addr, 4);
+		dport = ntohs(a->sin_port);
+	} else if (used) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)used;
+
+		memcpy(dst, &a->sin6_addr, 16);
+		dport = ntohs(a->sin6_port);
+	}
+	if (!cl)
+		return -1;
+	n = uc->p->cu.proxy_protocol == CONF_PP_V1 ?
+	    l7_pp_write_v1(buf, sizeof(buf), cl->client, cl->info.client_port,
+			   dst, dport) :
+	    l7_pp_write_v2(buf, sizeof(buf), cl->client, cl->info.client_port,
+			   dst, dport, NULL);
+	/* a fresh socket takes a few hundred bytes at once */
+	return n > 0 && stk_write(s, buf, (size_t)n) == n ? 0 : -1;
+}
+
 static void l7_uc_dialed(void *arg, struct stk_stream *s, int err,
 			 const struct sockaddr_storage *used)
 {
 	struct l7_upconn *uc = arg;
 	struct l7_pool *p = uc->p;
-	struct l7_req *r = uc->owner;
 
 	uc->dial = NULL;
 	if (!s) {
-		p->failures++;
-		if (p->cu.fail_timeout_s)
-			p->down_until[uc->server] = l7_now(p->w) +
-				p->cu.fail_timeout_s * 1000000000ull;
-		uc->owner = NULL;
-		l7_uc_free(uc);
-		if (r) {
-			r->uc = NULL;
-			l7_req_upstream_failed(r, err == ENOENT ?
-				L7_ERR_dns_failed : err == ETIMEDOUT ?
-				L7_ERR_upstream_timeout :
-				L7_ERR_upstream_connect_failed);
-		}
+		l7_uc_fail(uc, err == ENOENT ? L7_ERR_dns_failed :
+			   err == ETIMEDOUT ? L7_ERR_upstream_timeout :
+			   L7_ERR_upstream_connect_failed);
 		return;
 	}
 	p->down_until[uc->server] = 0;
+	if (p->cu.proxy_protocol != CONF_PP_NONE &&
+	    l7_uc_send_pp(uc, s, used) < 0) {
+		stk_abort(s);
+		l7_uc_fail(uc, L7_ERR_upstream_connect_failed);
+		return;
+	}
+	if (p->tls) {
+		const char *name = p->cu.sni[0] ? p->cu.sni : p->host[uc->server];
+		struct stk_stream *t = l7_tls_client(s, p->tls, name);
+
+		if (!t) {
+			stk_abort(s);
+			l7_uc_fail(uc, L7_ERR_no_memory);
+			return;
+		}
+		uc->tls = t;
+		stk_stream_set_cb(t, l7_uc_tls_event, uc);
+		/* the handshake may have failed or finished already (the
+		 * ClientHello went out in l7_tls_client) */
+		stk_stream_notify(s, STK_EV_READABLE | STK_EV_WRITABLE);
+		return;
+	}
 	l7_uc_engine(uc, s, p->cu.protocol == CONF_HTTP_2);
 }
 
@@ -190,7 +277,7 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 	struct l7_upconn *uc;
 	unsigned s;
 
-	if (!fresh) {
+	if (!fresh && p->cu.proxy_protocol == CONF_PP_NONE) {
 		for (uc = p->conns; uc; uc = uc->next) {
 			if (!uc->conn || uc->owner ||
 			    !uc->conn->ops->available(uc->conn))
@@ -225,6 +312,9 @@ void l7_pool_cancel(struct l7_pool *p, struct l7_req *r)
 	uc->owner = NULL;
 	if (uc->dial) {
 		stk_dial_cancel(uc->dial);
+		l7_uc_free(uc);
+	} else if (uc->tls) {
+		stk_abort(uc->tls);
 		l7_uc_free(uc);
 	}
 }
@@ -266,14 +356,14 @@ struct l7_pool *l7_pool_configured(struct l7_worker *w, unsigned upstream)
 }
 
 struct l7_pool *l7_pool_origin(struct l7_worker *w, const char *host,
-			       uint16_t port, bool tls)
+			       uint16_t port, struct l7_tls_ctx *tls)
 {
 	struct l7_pool *p;
 
 	if (strlen(host) >= sizeof(p->host[0]))
 		return NULL;
 	for (p = w->pools; p; p = p->next)
-		if (p->origin && p->port[0] == port && p->cu.tls == tls &&
+		if (p->origin && p->port[0] == port && p->tls == tls &&
 		    !strcmp(p->host[0], host))
 			return p;
 	p = l7_pool_new(w);
@@ -282,14 +372,14 @@ struct l7_pool *l7_pool_origin(struct l7_worker *w, const char *host,
 	p->origin = true;
 	snprintf(p->cu.name, sizeof(p->cu.name), "origin");
 	p->cu.protocol = CONF_HTTP_1;
-	p->cu.tls = tls;
+	p->cu.tls = tls != NULL;
 	p->cu.tls_verify = true;
 	p->cu.connect_timeout_ms = w->conf->stack.connect_timeout_ms;
 	p->cu.response_timeout_ms = 60000;
 	p->cu.idle_timeout_ms = 30000;
 	p->cu.max_idle = 4;
 	p->cu.retries = 1;
-	p->tls = tls ? w->rt->origin_tls : NULL;
+	p->tls = tls;
 	snprintf(p->host[0], sizeof(p->host[0]), "%s", host);
 	p->port[0] = port;
 	p->n_servers = 1;
@@ -328,6 +418,9 @@ void l7_pools_free(struct l7_worker *w)
 
 			if (uc->dial) {
 				stk_dial_cancel(uc->dial);
+				l7_uc_free(uc);
+			} else if (uc->tls) {
+				stk_abort(uc->tls);
 				l7_uc_free(uc);
 			} else if (uc->conn) {
 				uc->owner = NULL;

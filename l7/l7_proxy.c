@@ -286,14 +286,14 @@ static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 	}
 }
 
-static void l7_start_tunnel(struct l7_req *r, struct stk_stream *up,
-			    unsigned hold)
+static void l7_start_tunnel(struct l7_req *r, struct stk_stream *down,
+			    struct stk_stream *up, unsigned hold)
 {
-	stk_tunnel_start(&r->tun, &r->down->body, up, L7_BODY_BUF,
-			 &r->w->loop->now_ns, l7_tun_end, r, hold);
-	r->tun_live = !r->tun.ended;
-	if (r->tun_live && apps_has_http_body_hooks())
-		r->tun.data = l7_tun_data;
+	r->tun_live = true;
+	stk_tunnel_start(&r->tun, down, up, L7_BODY_BUF,
+			 &r->w->loop->now_ns, l7_tun_end,
+			 apps_has_http_body_hooks() ? l7_tun_data : NULL, r,
+			 hold);
 }
 
 static void l7_up_event(struct stk_stream *s, unsigned ev, void *arg);
@@ -334,7 +334,7 @@ static void l7_response_head(struct l7_req *r)
 		return;
 	}
 	r->up = NULL; /* the tunnel owns it */
-	l7_start_tunnel(r, &up->body, 0);
+	l7_start_tunnel(r, &r->down->body, &up->body, 0);
 }
 
 static void l7_up_event(struct stk_stream *s, unsigned ev, void *arg)
@@ -389,7 +389,7 @@ void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused)
 	if (!end) {
 		/* The request body flows now; the response waits for its
 		 * head. */
-		l7_start_tunnel(r, &up->body, 1u << STK_DIR_DOWN);
+		l7_start_tunnel(r, &r->down->body, &up->body, 1u << STK_DIR_DOWN);
 		if (!r->tun_live)
 			return;
 	}
@@ -479,8 +479,14 @@ static void l7_connect_sniff(struct l7_req *r)
 		return;
 	}
 	r->state = L7_REQ_TUNNEL;
-	l7_start_tunnel(r, s, 0);
-	r->tcp = NULL;
+	{
+		struct stk_stream *tcp = r->tcp;
+
+		/* the tunnel owns both now */
+		r->tcp = NULL;
+		r->down_done = true;
+		l7_start_tunnel(r, s, tcp, 0);
+	}
 	/* the tunnel has the bytes read ahead; let it look */
 	if (r->tun_live)
 		stk_tunnel_event(s, STK_EV_READABLE, &r->tun);
@@ -544,10 +550,11 @@ static void l7_connect(struct l7_req *r)
 /* Where an absolute-form request (or one inside a CONNECT tunnel) goes:
  * its authority, port defaulting by scheme. */
 static struct l7_pool *l7_origin_pool(struct l7_req *r, const char *authority,
-				      bool tls)
+				      bool https)
 {
+	struct l7_tls_ctx *tls = https ? r->w->rt->origin_tls[r->cl->ep] : NULL;
 	char host[CONF_HOST_MAX];
-	uint16_t port = tls ? 443 : 80;
+	uint16_t port = https ? 443 : 80;
 	const char *colon;
 
 	if (!authority || !*authority)

@@ -51,6 +51,7 @@
 	X(upstream_connect_failed, 502)                                    \
 	X(upstream_reset, 502)   /* upstream closed before answering */    \
 	X(upstream_bad_response, 502)                                      \
+	X(upstream_tls_failed, 502)                                        \
 	X(upstream_unavailable, 503) /* every server is marked down */     \
 	X(upstream_timeout, 504) /* no response head in time */           \
 	X(connect_failed, 502)   /* CONNECT target unreachable */          \
@@ -81,7 +82,9 @@ struct l7_runtime {
 	struct l7_tls_ctx *ep_tls[CONF_MAX_ENDPOINTS];      /* NULL: plain */
 	struct l7_tls_ctx *ep_inspect[CONF_MAX_ENDPOINTS];  /* minting CA */
 	struct l7_tls_ctx *up_tls[CONF_MAX_UPSTREAMS];
-	struct l7_tls_ctx *origin_tls;   /* inspection: to real servers */
+	/* to origins that forward requests name over https (inspected
+	 * CONNECTs, absolute-form https://) */
+	struct l7_tls_ctx *origin_tls[CONF_MAX_ENDPOINTS];
 };
 
 struct l7_listener {
@@ -205,7 +208,7 @@ const char *l7_reason(int status);
 struct l7_pool *l7_pool_configured(struct l7_worker *w, unsigned upstream);
 /* A pool for an origin a forward proxy request names ("host", port). */
 struct l7_pool *l7_pool_origin(struct l7_worker *w, const char *host,
-			       uint16_t port, bool tls);
+			       uint16_t port, struct l7_tls_ctx *tls);
 /* Find a connection for r: at once if one is free (l7_req_upstream_ready
  * is called before this returns), else when one is dialed. */
 void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh);

@@ -15,6 +15,7 @@
 
 #include "apps/apps.h"
 #include "l7_proxy_private.h"
+#include "l7_tls.h"
 #include "stack/stk_proxy.h"
 #include "stack/stk_stream_sock.h"
 
@@ -321,6 +322,105 @@ static void l7_service_stats(void *ctx, json_t *obj)
 	l7_pool_stats(w, obj);
 }
 
+static const char *const l7_alpn_auto[] = { "h2", "http/1.1" };
+static const char *const l7_alpn_h1[] = { "http/1.1" };
+static const char *const l7_alpn_h2[] = { "h2" };
+
+/* ALPN offered or accepted for a protocol setting. */
+static void l7_alpn_for(enum conf_http_proto p, const char *const **list,
+			size_t *n)
+{
+	*list = p == CONF_HTTP_1 ? l7_alpn_h1 : p == CONF_HTTP_2 ? l7_alpn_h2 :
+		l7_alpn_auto;
+	*n = p == CONF_HTTP_AUTO ? 2 : 1;
+}
+
+static int l7_tls_setup(struct l7_runtime *rt, char *err, size_t errlen)
+{
+	const struct conf *c = rt->conf;
+	char e[200];
+
+	for (unsigned i = 0; i < c->n_endpoints; i++) {
+		const struct conf_endpoint *ep = &c->endpoints[i];
+		struct l7_tls_cert_conf certs[CONF_MAX_CERTS];
+		struct l7_tls_server_conf sc = { 0 };
+		struct l7_tls_client_conf oc = { 0 };
+
+		l7_alpn_for(ep->protocol, &sc.alpn, &sc.n_alpn);
+		if (ep->tls.n_alpn) {
+			sc.alpn = (const char *const *)ep->tls.alpn;
+			sc.n_alpn = ep->tls.n_alpn;
+		}
+		sc.min_version = ep->tls.min_version == CONF_TLS_1_3 ?
+				 L7_TLS_1_3 : L7_TLS_1_2;
+		if (ep->tls.n_certs) {
+			for (unsigned j = 0; j < ep->tls.n_certs; j++)
+				certs[j] = (struct l7_tls_cert_conf){
+					.cert_file = ep->tls.certs[j].cert,
+					.key_file = ep->tls.certs[j].key,
+				};
+			sc.certs = certs;
+			sc.n_certs = ep->tls.n_certs;
+			sc.client_auth =
+				ep->tls.client_auth == CONF_CLIENT_AUTH_REQUIRED ?
+				L7_TLS_CLIENT_AUTH_REQUIRED :
+				ep->tls.client_auth == CONF_CLIENT_AUTH_OPTIONAL ?
+				L7_TLS_CLIENT_AUTH_OPTIONAL :
+				L7_TLS_CLIENT_AUTH_NONE;
+			sc.client_ca_file = ep->tls.client_ca[0] ?
+					    ep->tls.client_ca : NULL;
+			rt->ep_tls[i] = l7_tls_ctx_server_new(&sc, e, sizeof(e));
+			if (!rt->ep_tls[i])
+				goto fail_ep;
+		}
+		if (ep->tls.inspect_ca_cert[0]) {
+			struct l7_tls_server_conf ic = {
+				.alpn = l7_alpn_auto,
+				.n_alpn = 2,
+				.inspect_ca_cert = ep->tls.inspect_ca_cert,
+				.inspect_ca_key = ep->tls.inspect_ca_key,
+			};
+
+			rt->ep_inspect[i] = l7_tls_ctx_server_new(&ic, e,
+								  sizeof(e));
+			if (!rt->ep_inspect[i])
+				goto fail_ep;
+		}
+		if (ep->forward) {
+			/* origins speak HTTP/1.1 to strata (l7_pool_origin) */
+			oc.ca_file = ep->tls.inspect_upstream_ca[0] ?
+				     ep->tls.inspect_upstream_ca : NULL;
+			oc.alpn = l7_alpn_h1;
+			oc.n_alpn = 1;
+			rt->origin_tls[i] = l7_tls_ctx_client_new(&oc, e,
+								  sizeof(e));
+			if (!rt->origin_tls[i])
+				goto fail_ep;
+		}
+		continue;
+fail_ep:
+		snprintf(err, errlen, "endpoint %s: tls: %s", ep->name, e);
+		return -1;
+	}
+	for (unsigned i = 0; i < c->n_upstreams; i++) {
+		const struct conf_upstream *u = &c->upstreams[i];
+		struct l7_tls_client_conf cc = {
+			.ca_file = u->tls_ca[0] ? u->tls_ca : NULL,
+			.insecure = !u->tls_verify,
+		};
+
+		if (!u->tls)
+			continue;
+		l7_alpn_for(u->protocol, &cc.alpn, &cc.n_alpn);
+		rt->up_tls[i] = l7_tls_ctx_client_new(&cc, e, sizeof(e));
+		if (!rt->up_tls[i]) {
+			snprintf(err, errlen, "upstream %s: tls: %s", u->name, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int l7_proxy_setup(struct stk_runtime *srt, const struct conf *c,
 		   struct l7_runtime **out, char *err, size_t errlen)
 {
@@ -342,6 +442,10 @@ int l7_proxy_setup(struct stk_runtime *srt, const struct conf *c,
 		return -1;
 	}
 	rt->conf = c;
+	if (l7_tls_setup(rt, err, errlen) < 0) {
+		l7_proxy_teardown(rt);
+		return -1;
+	}
 	svc.arg = rt;
 	if (stk_runtime_add_service(srt, &svc) < 0) {
 		snprintf(err, errlen, "too many services");
@@ -354,5 +458,14 @@ int l7_proxy_setup(struct stk_runtime *srt, const struct conf *c,
 
 void l7_proxy_teardown(struct l7_runtime *rt)
 {
+	if (!rt)
+		return;
+	for (unsigned i = 0; i < CONF_MAX_ENDPOINTS; i++) {
+		l7_tls_ctx_free(rt->ep_tls[i]);
+		l7_tls_ctx_free(rt->ep_inspect[i]);
+		l7_tls_ctx_free(rt->origin_tls[i]);
+	}
+	for (unsigned i = 0; i < CONF_MAX_UPSTREAMS; i++)
+		l7_tls_ctx_free(rt->up_tls[i]);
 	free(rt);
 }

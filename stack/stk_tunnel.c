@@ -166,8 +166,8 @@ void stk_tunnel_event(struct stk_stream *s, unsigned ev, void *arg)
 
 void stk_tunnel_start(struct stk_tunnel *t, struct stk_stream *client,
 		      struct stk_stream *upstream, size_t buf_size,
-		      uint64_t *now_ns, stk_tunnel_end_fn end, void *arg,
-		      unsigned hold)
+		      uint64_t *now_ns, stk_tunnel_end_fn end,
+		      stk_tunnel_data_fn data, void *arg, unsigned hold)
 {
 	*t = (struct stk_tunnel){
 		.s = { client, upstream },
@@ -175,6 +175,7 @@ void stk_tunnel_start(struct stk_tunnel *t, struct stk_stream *client,
 		.now_ns = now_ns,
 		.last_active_ns = *now_ns,
 		.end = end,
+		.data = data,
 		.arg = arg,
 		.hold = { hold & (1u << STK_DIR_UP), hold & (1u << STK_DIR_DOWN) },
 	};
@@ -187,7 +188,8 @@ void stk_tunnel_init(struct stk_tunnel *t, struct stk_stream *client,
 		     struct stk_stream *upstream, size_t buf_size,
 		     uint64_t *now_ns, stk_tunnel_end_fn end, void *arg)
 {
-	stk_tunnel_start(t, client, upstream, buf_size, now_ns, end, arg, 0);
+	stk_tunnel_start(t, client, upstream, buf_size, now_ns, end, NULL, arg,
+			 0);
 }
 
 void stk_tunnel_release(struct stk_tunnel *t, int dir)

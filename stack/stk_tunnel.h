@@ -68,13 +68,14 @@ void stk_tunnel_init(struct stk_tunnel *t, struct stk_stream *client,
 		     struct stk_stream *upstream, size_t buf_size,
 		     uint64_t *now_ns, stk_tunnel_end_fn end, void *arg);
 
-/* The same, with directions on hold (bit 1 << STK_DIR_*): nothing is
- * read from that direction's source until stk_tunnel_release(). The
- * HTTP proxy holds the response body until it sent the response head. */
+/* The same, with a data hook (may be NULL) from the first byte, and
+ * directions on hold (bit 1 << STK_DIR_*): nothing is read from that
+ * direction's source until stk_tunnel_release(). The HTTP proxy holds
+ * the response body until it sent the response head. */
 void stk_tunnel_start(struct stk_tunnel *t, struct stk_stream *client,
 		      struct stk_stream *upstream, size_t buf_size,
-		      uint64_t *now_ns, stk_tunnel_end_fn end, void *arg,
-		      unsigned hold);
+		      uint64_t *now_ns, stk_tunnel_end_fn end,
+		      stk_tunnel_data_fn data, void *arg, unsigned hold);
 void stk_tunnel_release(struct stk_tunnel *t, int dir);
 
 /* The tunnel's stream callback (arg: the tunnel), for owners that
