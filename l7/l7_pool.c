@@ -120,7 +120,9 @@ static const struct l7_conn_cb l7_uc_cb = {
 
 /* ---- dialing --------------------------------------------------------- */
 
-static unsigned l7_pool_pick(struct l7_pool *p)
+/* The next server in turn that has not failed lately; -1 when every
+ * one has (the request then gets 503 until one's time is up). */
+static int l7_pool_pick(struct l7_pool *p)
 {
 	uint64_t now = l7_now(p->w);
 
@@ -129,11 +131,10 @@ static unsigned l7_pool_pick(struct l7_pool *p)
 
 		if (p->down_until[s] <= now) {
 			p->rr = s + 1;
-			return s;
+			return (int)s;
 		}
 	}
-	/* Every server failed lately: try the next one anyway. */
-	return p->rr++ % p->n_servers;
+	return -1;
 }
 
 /* The transport is up (and TLS done): start the engine and give it to
@@ -275,7 +276,7 @@ static void l7_uc_dialed(void *arg, struct stk_stream *s, int err,
 void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 {
 	struct l7_upconn *uc;
-	unsigned s;
+	int s;
 
 	if (!fresh && p->cu.proxy_protocol == CONF_PP_NONE) {
 		for (uc = p->conns; uc; uc = uc->next) {
@@ -288,14 +289,18 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 			return;
 		}
 	}
+	s = l7_pool_pick(p);
+	if (s < 0) {
+		l7_req_upstream_failed(r, L7_ERR_upstream_unavailable);
+		return;
+	}
 	uc = calloc(1, sizeof(*uc));
 	if (!uc) {
 		l7_req_upstream_failed(r, L7_ERR_no_memory);
 		return;
 	}
 	l7_uc_link(p, uc);
-	s = l7_pool_pick(p);
-	uc->server = s;
+	uc->server = (unsigned)s;
 	uc->owner = r;
 	r->uc = uc;
 	uc->dial = stk_dial_start(p->w->dialer, p->host[s], p->port[s],

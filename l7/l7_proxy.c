@@ -401,6 +401,7 @@ void l7_req_upstream_failed(struct l7_req *r, enum l7_error why)
 {
 	r->uc = NULL;
 	if (r->idempotent && r->pool && why != L7_ERR_no_memory &&
+	    why != L7_ERR_upstream_unavailable &&
 	    r->tries < l7_pool_conf(r->pool)->retries) {
 		r->tries++;
 		r->w->ctr.retries++;

@@ -56,10 +56,13 @@ void stk_tunnel_abort(struct stk_tunnel *t, enum stk_close_reason why)
 static bool stk_tunnel_pump(struct stk_tunnel *t, int dir)
 {
 	struct stk_tunnel_pipe *pp = &t->pipe[dir];
-	struct stk_stream *from = t->s[dir], *to = t->s[!dir];
+	struct stk_stream *from, *to;
 	ssize_t n;
 
 	for (;;) {
+		/* an abort from inside a call below clears t->s */
+		from = t->s[dir];
+		to = t->s[!dir];
 		if (!from || !to)
 			return false;
 		if (!pp->len) {
@@ -115,6 +118,9 @@ static bool stk_tunnel_pump(struct stk_tunnel *t, int dir)
 		pp->off += (size_t)n;
 		pp->len -= (size_t)n;
 	}
+	to = t->s[!dir];
+	if (!to)
+		return false;
 	if (pp->eof && !pp->len && !pp->shut) {
 		pp->shut = true;
 		stk_shutdown(to);

@@ -6,7 +6,9 @@
 # Checks: GET and HEAD through HTTP/1.1 and HTTP/2; 20 MB down and up
 # with sha256 both ways and both versions; keep-alive reuse of upstream
 # connections; X-Forwarded-For; routes by path and host, 404 for no
-# route, 502 naming the cause for a dead upstream; the http_rules app
+# route, 502 naming the cause for a dead upstream and 503 while it is
+# marked down, a pool with a dead server still answering, 504 for an
+# upstream that never answers, an HTTP/2 upstream; the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -44,7 +46,7 @@ pid $IT_WORK/nginx.pid;
 error_log $IT_WORK/nginx.err;
 events { worker_connections 1024; }
 http {
-	log_format plain '\$request_uri';
+	log_format plain '\$request_uri \$server_protocol';
 	access_log $IT_WORK/access.log plain;
 	server {
 		listen 127.0.0.1:18080;
@@ -57,6 +59,10 @@ http {
 			client_body_buffer_size 1m;
 			return 200 "ok\n";
 		}
+	}
+	server {
+		listen 127.0.0.1:18083 http2;
+		root $IT_WORK/www;
 	}
 }
 NGINX
@@ -83,6 +89,16 @@ http.server.ThreadingHTTPServer(("127.0.0.1", 18081), H).serve_forever()
 PY
 inn python3 "$IT_WORK/hasher.py" &
 it_track_pid $!
+# An origin that takes requests and never answers.
+inn python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 18082)); s.listen(64)
+held = []
+while True:
+    held.append(s.accept()[0])
+' &
+it_track_pid $!
 
 # ---- strata -------------------------------------------------------------
 cat >"$IT_WORK/strata.yaml" <<YAML
@@ -108,7 +124,21 @@ upstreams:
   - name: dead
     servers: ["127.0.0.1:1"]
     retries: 0
+  - name: pair
+    servers: ["127.0.0.1:1", "127.0.0.1:18080"]
+  - name: silent
+    servers: ["127.0.0.1:18082"]
+    response_timeout_ms: 500
+  - name: nginx-h2
+    servers: ["127.0.0.1:18083"]
+    protocol: http2
 routes:
+  - host: pair.test
+    upstream: pair
+  - host: silent.test
+    upstream: silent
+  - host: h2up.test
+    upstream: nginx-h2
   - path: /sha
     upstream: hasher
   - path: /dead
@@ -187,7 +217,23 @@ grep -q upstream_connect_failed "$IT_WORK/body" ||
 $C -p -x http://127.0.0.1:8080 -o /dev/null http://127.0.0.1:18080/small \
 	2>"$IT_WORK/err" && fail "CONNECT accepted by a reverse-proxy endpoint"
 grep -q 405 "$IT_WORK/err" || fail "CONNECT refusal: $(cat "$IT_WORK/err")"
-it_log "routes by host and path, 421 by route, 502 names its cause, CONNECT 405"
+code=$($C -o "$IT_WORK/body" -w '%{http_code}' http://127.0.0.1:8080/dead)
+[ "$code" = 503 ] && grep -q upstream_unavailable "$IT_WORK/body" ||
+	fail "dead upstream, marked down: $code $(cat "$IT_WORK/body")"
+for i in 1 2 3 4 5 6; do
+	out=$($C -H 'Host: pair.test' http://127.0.0.1:8080/small) ||
+		fail "pair upstream, request $i"
+	[ "$out" = hello ] || fail "pair upstream, request $i: '$out'"
+done
+code=$($C -o "$IT_WORK/body" -w '%{http_code}' -H 'Host: silent.test' \
+	http://127.0.0.1:8080/small)
+[ "$code" = 504 ] && grep -q upstream_timeout "$IT_WORK/body" ||
+	fail "silent upstream: $code $(cat "$IT_WORK/body")"
+out=$($C -H 'Host: h2up.test' http://127.0.0.1:8080/route-b/which)
+[ "$out" = b-side ] || fail "HTTP/2 upstream: '$out'"
+grep -q '^/route-b/which HTTP/2.0' "$IT_WORK/access.log" ||
+	fail "nginx did not see HTTP/2 from strata: $(tail -3 "$IT_WORK/access.log")"
+it_log "routes by host and path, 421 by route, 502 then 503 for a dead upstream (passive health), a dead server skipped, 504 for a silent one, an HTTP/2 upstream, CONNECT 405"
 
 # ---- the http_rules app --------------------------------------------------------
 code=$($C -o "$IT_WORK/body" -w '%{http_code}' http://127.0.0.1:8080/blocked/x)

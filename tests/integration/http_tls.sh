@@ -13,7 +13,8 @@
 # TLS inspection: curl trusting strata's CA gets a minted
 # certificate for the target and the hook sees the plaintext path; an
 # upstream over TLS verified against the CA; PROXY protocol v1 and v2
-# from haproxy: the hook sees curl's address, not haproxy's.
+# from haproxy: the hook sees curl's address, not haproxy's; strata
+# sending PROXY v2 to an upstream (another of its endpoints).
 #
 # usage: http_tls.sh STRATA_BINARY    (root; about half a minute)
 set -uo pipefail
@@ -149,11 +150,21 @@ upstreams:
     tls: true
     tls_ca: $P/ca.pem
     sni: origin.test
+  - name: self-pp
+    servers: ["127.0.0.1:8081"]
+    proxy_protocol: v2
 routes:
   - path: /tls/
     upstream: nginx-tls
+  - endpoint: tls
+    path: /via-pp/
+    upstream: self-pp
   - upstream: nginx
 http_rules:
+  - endpoint: pp
+    action: set_response_header
+    header: x-pp-client
+    value: "\$client"
   - path: /tls/
     action: set_header
     header: x-unused
@@ -242,7 +253,11 @@ for port in 9001 9002; do
 	grep -qi '^x-seen: pp 127.0.0.5 ' "$IT_WORK/h" ||
 		fail "PROXY protocol (:$port): hook saw $(grep -i x-seen "$IT_WORK/h")"
 done
-it_log "PROXY protocol v1 and v2 from haproxy: the hook sees curl's address"
+$C --interface 127.0.0.6 --cacert "$P/ca.pem" $R -D "$IT_WORK/h" -o /dev/null \
+	https://strata.test:8443/via-pp/small
+grep -qi '^x-pp-client: 127.0.0.6' "$IT_WORK/h" ||
+	fail "PROXY v2 sent to an upstream: $(grep -i x-pp "$IT_WORK/h")"
+it_log "PROXY protocol v1 and v2 from haproxy: the hook sees curl's address; v2 sent upstream too"
 
 st=$(it_strata_stats)
 http=$(echo "$st" | jq -c '[.lcores[] | select(.role=="worker") | .http][0]')

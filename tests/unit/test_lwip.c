@@ -72,7 +72,8 @@ static uint16_t seg(uint8_t *b, uint16_t sport, uint32_t seq, uint32_t ack,
 	if (mss) {
 		t[20] = 2; t[21] = 4; t[22] = 0x05; t[23] = 0xb4;
 	}
-	memcpy(t + thl, data, len);
+	if (len)
+		memcpy(t + thl, data, len);
 	dp_addr_from_v4(&v.src, 0);
 	memcpy(v.src.b + 12, b + 12, 4);
 	dp_addr_from_v4(&v.dst, 0);
