@@ -12,10 +12,9 @@
 
 #include "l7_pp.h"
 #include "l7_proxy_private.h"
+#include "l7_sniff.h"
 #include "l7_tls.h"
 
-static const char l7_h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-#define L7_H2_PREFACE_LEN (sizeof(l7_h2_preface) - 1)
 
 static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg);
 
@@ -142,34 +141,32 @@ static void l7_client_http(struct l7_client *cl, bool h2)
 
 static void l7_client_sniff(struct l7_client *cl)
 {
-	size_t want = L7_H2_PREFACE_LEN;
+	struct l7_sniff_result res;
+	enum l7_sniff_proto proto = L7_SNIFF_MORE;
 	struct stk_stream *s;
 
-	while (cl->buf_len < want) {
+	/* the preface is 24 bytes; anything else is decided sooner */
+	while (proto == L7_SNIFF_MORE && cl->buf_len < 24) {
 		ssize_t n = stk_read(cl->s, cl->buf + cl->buf_len,
-				     want - cl->buf_len);
+				     24 - cl->buf_len);
 
 		if (n == -EAGAIN)
-			break;
+			return;
 		if (n <= 0) {
 			l7_client_fail(cl);
 			return;
 		}
 		cl->buf_len += (size_t)n;
-		/* decided as soon as a byte differs from the preface */
-		if (memcmp(cl->buf, l7_h2_preface, cl->buf_len))
-			break;
+		proto = l7_sniff(cl->buf, cl->buf_len, &res);
 	}
-	if (cl->buf_len < want && !memcmp(cl->buf, l7_h2_preface, cl->buf_len))
-		return; /* still ambiguous */
 	s = stk_stream_prefixed(cl->s, cl->buf, cl->buf_len);
 	if (!s) {
 		l7_client_fail(cl);
 		return;
 	}
 	cl->s = s;
-	l7_client_http(cl, cl->buf_len == want &&
-		       !memcmp(cl->buf, l7_h2_preface, want));
+	/* not HTTP/2: the HTTP/1.1 engine answers what it cannot parse */
+	l7_client_http(cl, proto == L7_SNIFF_H2);
 }
 
 /* ---- phases ----------------------------------------------------------- */

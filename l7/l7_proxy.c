@@ -14,6 +14,7 @@
 
 #include "apps/apps.h"
 #include "l7_proxy_private.h"
+#include "l7_sniff.h"
 
 #define L7_BODY_BUF 16384
 
@@ -429,44 +430,59 @@ static void l7_tcp_event(struct stk_stream *s, unsigned ev, void *arg)
 	}
 }
 
-/* Does a CONNECT payload start like HTTP? An upper-case method and a
- * space, or the HTTP/2 preface: then it goes through the HTTP pipeline
- * (and its hooks) again, towards the CONNECT target. */
-static bool l7_looks_like_http(const uint8_t *b, size_t n)
+static void l7_connect_fail(struct l7_req *r)
 {
-	size_t i = 0;
-
-	while (i < n && i < 16 && b[i] >= 'A' && b[i] <= 'Z')
-		i++;
-	return i > 0 && i < n && b[i] == ' ';
+	l7_up_close(r, true);
+	l7_down_close(r, true);
+	l7_req_maybe_end(r);
 }
 
-/* The first bytes of the tunnel decide: HTTP goes to a nested client,
- * anything else (TLS without inspection, SSH, ...) is copied as is. */
+/* The first bytes of a CONNECT payload decide (l7_sniff): HTTP/1.x or
+ * the HTTP/2 preface go through the HTTP pipeline again, in a nested
+ * client, as does TLS when the endpoint inspects; anything else (TLS
+ * otherwise, SSH, ...) is copied as is to the connected target. */
 static void l7_connect_sniff(struct l7_req *r)
 {
 	struct l7_tls_ctx *inspect = r->w->rt->ep_inspect[r->cl->ep];
-	struct stk_stream *s;
-	uint8_t b[16];
-	ssize_t n = stk_read(&r->down->body, b, sizeof(b));
+	struct l7_sniff_result res;
+	enum l7_sniff_proto proto = L7_SNIFF_MORE;
+	struct stk_stream *s, *tcp;
+	bool eof = false;
 
-	if (n == -EAGAIN)
-		return;
-	if (n < 0) {
-		l7_up_close(r, true);
-		l7_down_close(r, true);
-		l7_req_maybe_end(r);
-		return;
+	while (r->sniff_len < sizeof(r->sniff)) {
+		ssize_t n = stk_read(&r->down->body, r->sniff + r->sniff_len,
+				     sizeof(r->sniff) - r->sniff_len);
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			l7_connect_fail(r);
+			return;
+		}
+		if (n == 0) {
+			eof = true;
+			break;
+		}
+		r->sniff_len += (size_t)n;
+		proto = l7_sniff(r->sniff, r->sniff_len, &res);
+		/* a TLS verdict waits for the whole ClientHello; its first
+		 * record header is enough here */
+		if (proto != L7_SNIFF_MORE || r->sniff[0] == 0x16)
+			break;
 	}
-	s = stk_stream_prefixed(&r->down->body, b, (size_t)(n > 0 ? n : 0));
+	if (proto == L7_SNIFF_MORE && r->sniff_len && r->sniff[0] != 0x16 &&
+	    !eof && r->sniff_len < sizeof(r->sniff))
+		return; /* still ambiguous */
+	if (!r->sniff_len && !eof)
+		return;
+	s = stk_stream_prefixed(&r->down->body, r->sniff, r->sniff_len);
 	if (!s) {
-		l7_up_close(r, true);
-		l7_down_close(r, true);
-		l7_req_maybe_end(r);
+		l7_connect_fail(r);
 		return;
 	}
-	if (n > 0 && (l7_looks_like_http(b, (size_t)n) ||
-		      (inspect && b[0] == 0x16))) {
+	r->state = L7_REQ_TUNNEL;
+	if (proto == L7_SNIFF_H1 || proto == L7_SNIFF_H2 ||
+	    (inspect && r->sniff_len && r->sniff[0] == 0x16)) {
 		/* The stream is the nested client's now; the target is
 		 * reached through an origin pool instead. */
 		stk_close(r->tcp);
@@ -474,20 +490,15 @@ static void l7_connect_sniff(struct l7_req *r)
 		r->up_done = true;
 		r->down_done = true;
 		r->nested = true;
-		r->state = L7_REQ_TUNNEL;
 		l7_client_nested(r->w, r, s, r->req.authority,
-				 b[0] == 0x16 ? inspect : NULL);
+				 r->sniff[0] == 0x16 ? inspect : NULL);
 		return;
 	}
-	r->state = L7_REQ_TUNNEL;
-	{
-		struct stk_stream *tcp = r->tcp;
-
-		/* the tunnel owns both now */
-		r->tcp = NULL;
-		r->down_done = true;
-		l7_start_tunnel(r, s, tcp, 0);
-	}
+	/* the tunnel owns both now */
+	tcp = r->tcp;
+	r->tcp = NULL;
+	r->down_done = true;
+	l7_start_tunnel(r, s, tcp, 0);
 	/* the tunnel has the bytes read ahead; let it look */
 	if (r->tun_live)
 		stk_tunnel_event(s, STK_EV_READABLE, &r->tun);

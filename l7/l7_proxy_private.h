@@ -162,6 +162,8 @@ struct strata_http {
 	struct l7_upconn *uc;
 	struct stk_dial *dial;           /* CONNECT target */
 	struct stk_stream *tcp;          /* ...connected, while sniffing */
+	uint8_t sniff[24];               /* its first bytes */
+	size_t sniff_len;
 	bool nested;                     /* payload went to a nested client */
 	struct stk_tunnel tun;
 	bool tun_live;

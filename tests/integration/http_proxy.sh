@@ -133,6 +133,9 @@ upstreams:
     servers: ["127.0.0.1:18083"]
     protocol: http2
 routes:
+  # answers once it read the whole body: the form field is seen by then
+  - path: /upload
+    upstream: hasher
   - host: pair.test
     upstream: pair
   - host: silent.test
