@@ -21,5 +21,17 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 "$work/corpus" 2>&1 | tail -n 25
-exit "${PIPESTATUS[0]}"
+	-artifact_prefix="$work/" -print_final_stats=1 "$work/corpus" \
+	>"$work/log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then
+	# the whole report (every frame), and the input that did it
+	sed -n '/^==[0-9]*==ERROR\|^INFO: Seed\|runtime error\|deadly signal/,$p' \
+		"$work/log" | head -n 120
+	for f in "$work"/crash-* "$work"/timeout-* "$work"/oom-*; do
+		[ -f "$f" ] && echo "input ($f):" && od -An -tx1 "$f" | head -n 20
+	done
+else
+	tail -n 25 "$work/log"
+fi
+exit "$rc"

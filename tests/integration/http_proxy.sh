@@ -30,6 +30,8 @@ it_init
 N=strata-h7-$$
 IFN=sh7$$
 it_netns "$N"
+# (background processes are started with ip netns exec itself, not
+# through this function, so that $! is their PID for the cleanup)
 inn() { ip netns exec "$N" "$@"; }
 
 # ---- origins ------------------------------------------------------------
@@ -66,7 +68,8 @@ http {
 	}
 }
 NGINX
-inn nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" >/dev/null 2>&1 &
+ip netns exec "$N" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
+	>/dev/null 2>&1 &
 it_track_pid $!
 # An origin that hashes request bodies (nginx has no such thing).
 cat >"$IT_WORK/hasher.py" <<'PY'
@@ -87,10 +90,10 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", 18081), H).serve_forever()
 PY
-inn python3 "$IT_WORK/hasher.py" &
+ip netns exec "$N" python3 "$IT_WORK/hasher.py" &
 it_track_pid $!
 # An origin that takes requests and never answers.
-inn python3 -c '
+ip netns exec "$N" python3 -c '
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 18082)); s.listen(64)

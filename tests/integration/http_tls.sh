@@ -30,6 +30,8 @@ it_init
 N=strata-h7t-$$
 IFN=sh7t$$
 it_netns "$N"
+# (background processes are started with ip netns exec itself, not
+# through this function, so that $! is their PID for the cleanup)
 inn() { ip netns exec "$N" "$@"; }
 P=$IT_WORK/pki
 mkdir -p "$P"
@@ -82,7 +84,8 @@ http {
 	}
 }
 NGINX
-inn nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" >/dev/null 2>&1 &
+ip netns exec "$N" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
+	>/dev/null 2>&1 &
 it_track_pid $!
 
 # ---- haproxy: PROXY protocol v1 and v2 towards strata -------------------------
@@ -105,7 +108,8 @@ frontend v2
 backend v2
 	server s 127.0.0.1:8081 send-proxy-v2
 HAP
-inn haproxy -f "$IT_WORK/haproxy.cfg" -db >"$IT_WORK/haproxy.out" 2>&1 &
+ip netns exec "$N" haproxy -f "$IT_WORK/haproxy.cfg" -db \
+	>"$IT_WORK/haproxy.out" 2>&1 &
 it_track_pid $!
 
 # ---- strata ----------------------------------------------------------------------
