@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "l7/l7_form.h"
+#include "l7/l7_http.h"
 
 #define APP_FORM_KEEP 200
 
@@ -33,27 +34,6 @@ struct app_hr_ctx {
 	bool have_value;
 };
 
-static bool app_hr_host_matches(const char *pattern, const char *authority)
-{
-	size_t hl, pl = strlen(pattern);
-	const char *end;
-
-	if (!*pattern)
-		return true;
-	if (!authority)
-		return false;
-	end = authority[0] == '[' ? strchr(authority, ']') :
-				    strrchr(authority, ':');
-	hl = !end ? strlen(authority) :
-	     *end == ']' ? (size_t)(end - authority + 1) :
-			   (size_t)(end - authority);
-	if (pattern[0] == '*' && pattern[1] == '.')
-		return hl > pl - 1 &&
-		       !strncasecmp(authority + hl - (pl - 1), pattern + 1,
-				    pl - 1);
-	return hl == pl && !strncasecmp(authority, pattern, pl);
-}
-
 static bool app_hr_matches(const struct conf_http_rule *r,
 			   struct strata_http *h)
 {
@@ -66,7 +46,7 @@ static bool app_hr_matches(const struct conf_http_rule *r,
 		return false;
 	if (r->path[0] && (!path || strncmp(path, r->path, strlen(r->path))))
 		return false;
-	return app_hr_host_matches(r->host, strata_http_authority(h));
+	return l7_host_matches(r->host, strata_http_authority(h));
 }
 
 /* value with $variables replaced. */

@@ -260,41 +260,12 @@ static void consume(struct h1c *c, size_t n)
 		c->in_off = 0;
 }
 
-static const char *reason(int st)
-{
-	switch (st) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "";
-	}
-}
-
 /* The server refuses the peer's bytes: answer status naming cause,
  * then close. */
 static void reject(struct h1c *c, int status, const char *cause)
 {
 	char body[128];
-	const char *r = reason(status);
+	const char *r = l7_reason_phrase(status);
 	int n, i;
 
 	n = snprintf(body, sizeof(body), "%s: %s\n", r, cause);
@@ -723,7 +694,7 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		rc = -EINVAL;
 		goto out;
 	}
-	if (out_fmt(c, "HTTP/1.1 %d %s\r\n", st, reason(st)) ||
+	if (out_fmt(c, "HTTP/1.1 %d %s\r\n", st, l7_reason_phrase(st)) ||
 	    put_fields(c, h)) {
 		rc = -ENOMEM;
 		fail_conn(c, ENOMEM); /* half a head is out */

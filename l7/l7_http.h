@@ -88,6 +88,14 @@ size_t l7_head_del(struct l7_head *h, const char *name);
 /* Replace all fields called name with one; 0 or -ENOMEM. */
 int l7_head_set(struct l7_head *h, const char *name, const char *value);
 
+/* The reason phrase for a status ("" for unknown ones). */
+const char *l7_reason_phrase(int status);
+
+/* Does authority ("host[:port]", "[v6]:port") name pattern's host?
+ * pattern: "" (any), "example.org" or "*.example.org" (subdomains
+ * only); any case, the port ignored. */
+bool l7_host_matches(const char *pattern, const char *authority);
+
 /* Does a comma-separated field value list contain token (any case)? */
 bool l7_token_list_has(const char *list, size_t len, const char *token);
 

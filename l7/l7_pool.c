@@ -307,6 +307,20 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 				  p->cu.connect_timeout_ms, l7_uc_dialed, uc);
 }
 
+/* A connection still dialing or in its TLS handshake goes at once;
+ * true when uc was one. */
+static bool l7_uc_drop_unready(struct l7_upconn *uc)
+{
+	if (uc->dial)
+		stk_dial_cancel(uc->dial);
+	else if (uc->tls)
+		stk_abort(uc->tls);
+	else
+		return false;
+	l7_uc_free(uc);
+	return true;
+}
+
 void l7_pool_cancel(struct l7_pool *p, struct l7_req *r)
 {
 	struct l7_upconn *uc = r->uc;
@@ -315,13 +329,7 @@ void l7_pool_cancel(struct l7_pool *p, struct l7_req *r)
 		return;
 	r->uc = NULL;
 	uc->owner = NULL;
-	if (uc->dial) {
-		stk_dial_cancel(uc->dial);
-		l7_uc_free(uc);
-	} else if (uc->tls) {
-		stk_abort(uc->tls);
-		l7_uc_free(uc);
-	}
+	l7_uc_drop_unready(uc);
 }
 
 /* ---- pools ------------------------------------------------------------ */
@@ -421,18 +429,13 @@ void l7_pools_free(struct l7_worker *w)
 		while (p->conns) {
 			struct l7_upconn *uc = p->conns;
 
-			if (uc->dial) {
-				stk_dial_cancel(uc->dial);
-				l7_uc_free(uc);
-			} else if (uc->tls) {
-				stk_abort(uc->tls);
-				l7_uc_free(uc);
-			} else if (uc->conn) {
-				uc->owner = NULL;
+			if (l7_uc_drop_unready(uc))
+				continue;
+			uc->owner = NULL;
+			if (uc->conn)
 				uc->conn->ops->abort(uc->conn); /* frees uc */
-			} else {
+			else
 				l7_uc_free(uc);
-			}
 		}
 		w->pools = p->next;
 		free(p);

@@ -35,38 +35,6 @@ const char *l7_error_name(enum l7_error e)
 	return (unsigned)e < L7_ERR__COUNT ? l7_error_names[e] : "?";
 }
 
-const char *l7_reason(int status)
-{
-	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 421: return "Misdirected Request";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return status < 300 ? "OK" : status < 400 ? "Redirect" :
-			status < 500 ? "Client Error" : "Server Error";
-	}
-}
-
 static void l7_count_status(struct l7_worker *w, int status)
 {
 	switch (status / 100) {
@@ -240,7 +208,7 @@ static void l7_error(struct l7_req *r, enum l7_error e)
 
 	r->w->ctr.errors[e]++;
 	n = snprintf(body, sizeof(body), "%d %s: %s\n", status,
-		     l7_reason(status), l7_error_names[e]);
+		     l7_reason_phrase(status), l7_error_names[e]);
 	l7_answer(r, status, body, (size_t)n, NULL);
 }
 
@@ -594,26 +562,6 @@ static struct l7_pool *l7_origin_pool(struct l7_req *r, const char *authority,
 
 /* ---- routing ---------------------------------------------------------- */
 
-static bool l7_host_matches(const char *pattern, const char *authority)
-{
-	size_t hl, pl = strlen(pattern);
-	const char *colon;
-
-	if (!*pattern)
-		return true;
-	if (!authority)
-		return false;
-	colon = authority[0] == '[' ? strchr(authority, ']') :
-				      strrchr(authority, ':');
-	hl = colon && *colon == ':' ? (size_t)(colon - authority) :
-	     colon ? (size_t)(colon - authority + 1) : strlen(authority);
-	if (pattern[0] == '*' && pattern[1] == '.')
-		return hl > pl - 1 &&
-		       !strncasecmp(authority + hl - (pl - 1), pattern + 1,
-				    pl - 1);
-	return hl == pl && !strncasecmp(authority, pattern, pl);
-}
-
 static void l7_send_upstream(struct l7_req *r, struct l7_pool *p)
 {
 	if (!p) {
@@ -680,7 +628,7 @@ static void l7_route(struct l7_req *r)
 		if (!rt->upstream[0]) {
 			char body[64];
 			int n = snprintf(body, sizeof(body), "%d %s\n",
-					 rt->status, l7_reason(rt->status));
+					 rt->status, l7_reason_phrase(rt->status));
 
 			r->up_done = true;
 			l7_answer(r, rt->status, body, (size_t)n, NULL);
@@ -786,7 +734,7 @@ void l7_req_new(struct l7_client *cl, struct l7_exchange *x)
 			w->ctr.errors[L7_ERR_blocked]++;
 		if (!body) {
 			len = (size_t)snprintf(dflt, sizeof(dflt), "%d %s\n",
-					       status, l7_reason(status));
+					       status, l7_reason_phrase(status));
 			body = dflt;
 		}
 		r->up_done = true;

@@ -203,8 +203,6 @@ void l7_req_nested_done(struct l7_req *r);
 void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused);
 void l7_req_upstream_failed(struct l7_req *r, enum l7_error why);
 const char *l7_error_name(enum l7_error e);
-/* The HTTP/1.x reason phrase strata uses. */
-const char *l7_reason(int status);
 
 /* l7_pool.c */
 struct l7_pool *l7_pool_configured(struct l7_worker *w, unsigned upstream);
