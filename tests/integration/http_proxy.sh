@@ -8,7 +8,8 @@
 # connections; X-Forwarded-For; routes by path and host, 404 for no
 # route, 502 naming the cause for a dead upstream and 503 while it is
 # marked down, a pool with a dead server still answering, 504 for an
-# upstream that never answers, an HTTP/2 upstream; the http_rules app
+# upstream that never answers, an HTTP/2 upstream; an Upgrade (101)
+# tunnel echoing 100 KB; the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -102,6 +103,29 @@ while True:
     held.append(s.accept()[0])
 ' &
 it_track_pid $!
+# A WebSocket-like origin: 101, then it echoes.
+ip netns exec "$N" python3 -c '
+import socket, threading
+def serve(c):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += c.recv(4096)
+    ok = b"upgrade: websocket" in head.lower()
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+              b"Upgrade: websocket\r\n\r\n" if ok else
+              b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+    while ok:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 18084)); s.listen(16)
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],)).start()
+' &
+it_track_pid $!
 
 # ---- strata -------------------------------------------------------------
 cat >"$IT_WORK/strata.yaml" <<YAML
@@ -135,7 +159,11 @@ upstreams:
   - name: nginx-h2
     servers: ["127.0.0.1:18083"]
     protocol: http2
+  - name: ws
+    servers: ["127.0.0.1:18084"]
 routes:
+  - host: ws.test
+    upstream: ws
   # answers once it read the whole body: the form field is seen by then
   - path: /upload
     upstream: hasher
@@ -240,6 +268,30 @@ out=$($C -H 'Host: h2up.test' http://127.0.0.1:8080/route-b/which)
 grep -q '^/route-b/which HTTP/2.0' "$IT_WORK/access.log" ||
 	fail "nginx did not see HTTP/2 from strata: $(tail -3 "$IT_WORK/access.log")"
 it_log "routes by host and path, 421 by route, 502 then 503 for a dead upstream (passive health), a dead server skipped, 504 for a silent one, an HTTP/2 upstream, CONNECT 405"
+
+# ---- Upgrade: a WebSocket-style tunnel through the proxy ----------------------
+out=$(inn python3 -c '
+import socket
+s = socket.create_connection(("127.0.0.1", 8080), timeout=5)
+s.sendall(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\n"
+          b"Upgrade: websocket\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(4096)
+status = head.split(b"\r\n")[0].decode()
+rest = head.split(b"\r\n\r\n", 1)[1]
+msg = bytes(range(256)) * 400
+s.sendall(msg)
+got = rest
+while len(got) < len(msg):
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+print(status, got == msg)
+')
+[ "$out" = "HTTP/1.1 101 Switching Protocols True" ] || fail "Upgrade tunnel: '$out'"
+it_log "Upgrade: 101 from the origin, then 100 KB echoed through the tunnel"
 
 # ---- the http_rules app --------------------------------------------------------
 code=$($C -o "$IT_WORK/body" -w '%{http_code}' http://127.0.0.1:8080/blocked/x)

@@ -9,7 +9,8 @@
 # verified by curl against the test CA); mTLS required: a trusted client
 # certificate is accepted and its subject reaches the hook, an untrusted
 # one and none are refused; forward proxy: absolute-form http://, CONNECT
-# to https:// and --proxytunnel to http://, 502 for a refused target;
+# to https://, CONNECT over HTTP/2 (python3-h2) carrying HTTP/1.1 that
+# goes through the pipeline again, and --proxytunnel to http://, 502 for a refused target;
 # TLS inspection: curl trusting strata's CA gets a minted
 # certificate for the target and the hook sees the plaintext path; an
 # upstream over TLS verified against the CA; PROXY protocol v1 and v2
@@ -23,6 +24,7 @@ STRATA=${1:?usage: http_tls.sh STRATA_BINARY}
 
 it_require_root
 it_need_cmd ip curl jq timeout openssl nginx haproxy nghttp
+/usr/bin/python3 -c 'import h2' 2>/dev/null || fail "missing python3-h2"
 [ -x "$STRATA" ] || fail "not executable: $STRATA"
 STRATA=$(readlink -f "$STRATA")
 
@@ -240,7 +242,37 @@ out=$($C -p -x http://127.0.0.1:3128 http://127.0.0.1:18080/small) ||
 code=$($C -x http://127.0.0.1:3128 -o /dev/null -w '%{http_code}' \
 	http://127.0.0.1:1/small)
 [ "$code" = 502 ] || fail "absolute-form to a closed port: $code"
-it_log "forward proxy: absolute-form, CONNECT, --proxytunnel, 502 on refusal"
+# CONNECT over HTTP/2 (RFC 9113 8.5), with HTTP/1.1 inside: that goes
+# through the pipeline again (a nested client) to the CONNECT target.
+cat >"$IT_WORK/h2connect.py" <<'PY'
+import socket, sys
+import h2.config, h2.connection, h2.events
+s = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+c = h2.connection.H2Connection(h2.config.H2Configuration(
+    client_side=True, validate_outbound_headers=False))
+c.initiate_connection()
+c.send_headers(1, [(b":method", b"CONNECT"), (b":authority", b"127.0.0.1:18080")])
+s.sendall(c.data_to_send())
+status, body, sent = None, b"", False
+while b"hello" not in body:
+    data = s.recv(65536)
+    if not data:
+        break
+    for ev in c.receive_data(data):
+        if isinstance(ev, h2.events.ResponseReceived):
+            status = dict(ev.headers)[b":status"].decode()
+            c.send_data(1, b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n")
+        elif isinstance(ev, h2.events.DataReceived):
+            body += ev.data
+            c.acknowledge_received_data(len(ev.data), ev.stream_id)
+        elif isinstance(ev, h2.events.StreamReset):
+            print("reset", ev.error_code); sys.exit(1)
+    s.sendall(c.data_to_send())
+print(status, body.split(b"\r\n")[0].decode(), body.endswith(b"hello\n"))
+PY
+out=$(inn timeout 20 /usr/bin/python3 "$IT_WORK/h2connect.py" 2>&1)
+[ "$out" = "200 HTTP/1.1 200 OK True" ] || fail "CONNECT over HTTP/2: '$out'"
+it_log "forward proxy: absolute-form, CONNECT over HTTP/1.1 and HTTP/2, --proxytunnel, 502 on refusal"
 
 # ---- TLS inspection ---------------------------------------------------------------------
 out=$($C -x http://127.0.0.1:3129 --cacert "$P/inspect-ca.pem" -D "$IT_WORK/h" \
