@@ -122,6 +122,8 @@ struct conf_endpoint {
 	unsigned n_listen;
 	uint16_t stack_port;           /* TCP port on strata's own addresses
 					  (userspace stack); 0 = none */
+	uint16_t intercept_lo, intercept_hi; /* proxied TCP to these ports
+					  goes through HTTP; 0 = none */
 	enum conf_http_proto protocol;
 	bool proxy_protocol;           /* a PROXY v1/v2 header comes first */
 	bool forward;                  /* CONNECT and absolute-form allowed */

@@ -754,6 +754,15 @@ static const struct conf_key conf_endpoint_keys[] = {
 	  .def = "0",
 	  .doc = "also listen on this TCP port of strata's own addresses, "
 		 "through the userspace stack; 0 = not" },
+	{ .name = "intercept_dports", .type = CONF_T_PORT_RANGE,
+	  FLD(struct conf_endpoint, intercept_lo),
+	  .aux_off = offsetof(struct conf_endpoint, intercept_hi),
+	  .def = "0",
+	  .doc = "TCP connections the stack proxies (policy stack, laptop "
+		 "mode) to these destination ports are read as HTTP by this "
+		 "endpoint (its apps see them; TLS too when it has "
+		 "tls.inspect_ca_cert, else TLS on them is refused) and sent "
+		 "on to where they were going; \"0\" = none" },
 	{ .name = "protocol", .type = CONF_T_ENUM,
 	  FLD(struct conf_endpoint, protocol), .names = conf_http_protos,
 	  .def = "auto",

@@ -17,6 +17,8 @@
 
 
 static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg);
+static void l7_client_start_tls(struct l7_client *cl, struct l7_tls_ctx *ctx,
+				const char *default_name);
 
 /* ---- life ------------------------------------------------------------- */
 
@@ -158,6 +160,29 @@ static void l7_client_sniff(struct l7_client *cl)
 		}
 		cl->buf_len += (size_t)n;
 		proto = l7_sniff(cl->buf, cl->buf_len, &res);
+		if (cl->intercepted && cl->buf[0] == 0x16)
+			break;
+	}
+	if (cl->intercepted && cl->buf[0] == 0x16) {
+		struct l7_tls_ctx *inspect = cl->w->rt->ep_inspect[cl->ep];
+		char host[CONF_HOST_MAX];
+		uint16_t port;
+
+		/* TLS to an intercepted port: readable only when inspecting */
+		s = inspect ? stk_stream_prefixed(cl->s, cl->buf, cl->buf_len) :
+			      NULL;
+		if (!s) {
+			l7_client_fail(cl);
+			return;
+		}
+		cl->s = s;
+		cl->buf_len = 0;
+		cl->info.inspected = 1;
+		if (conf_parse_hostport(cl->tunnel_target, host, sizeof(host),
+					&port) < 0)
+			snprintf(host, sizeof(host), "%s", cl->tunnel_target);
+		l7_client_start_tls(cl, inspect, host);
+		return;
 	}
 	s = stk_stream_prefixed(cl->s, cl->buf, cl->buf_len);
 	if (!s) {
@@ -410,6 +435,53 @@ void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
 	} else {
 		l7_client_after_tls(cl);
 	}
+}
+
+void l7_client_intercepted(struct l7_worker *w, unsigned ep,
+			   struct stk_stream *s, struct stk_stream *up,
+			   const struct sockaddr_storage *used,
+			   const struct strata_conn_info *info)
+{
+	char host[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN + 8];
+	uint16_t port;
+	struct l7_pool *pool;
+	struct l7_client *cl;
+
+	if (used->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)used;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		snprintf(target, sizeof(target), "%s:%u", host, port);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)used;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+		snprintf(target, sizeof(target), "[%s]:%u", host, port);
+	}
+	/* the connection made for the client is the first one the
+	 * origin pool hands out */
+	pool = l7_pool_origin(w, host, port, NULL);
+	if (pool)
+		l7_pool_adopt(pool, up);
+	else
+		stk_abort(up);
+	cl = l7_client_new(w, ep, s);
+	if (!cl)
+		return;
+	memcpy(cl->client, info->client, 16);
+	cl->info.client_port = info->client_port;
+	cl->intercepted = true;
+	cl->tunnel_target = strdup(target);
+	cl->info.tunnel_target = cl->tunnel_target;
+	if (!cl->tunnel_target) {
+		l7_client_fail(cl);
+		return;
+	}
+	cl->phase = L7_CL_SNIFF;
+	stk_stream_set_cb(s, l7_client_event, cl);
+	l7_client_sniff(cl);
 }
 
 /* Header and idle timeouts. */

@@ -307,6 +307,18 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 				  p->cu.connect_timeout_ms, l7_uc_dialed, uc);
 }
 
+void l7_pool_adopt(struct l7_pool *p, struct stk_stream *s)
+{
+	struct l7_upconn *uc = calloc(1, sizeof(*uc));
+
+	if (!uc) {
+		stk_abort(s);
+		return;
+	}
+	l7_uc_link(p, uc);
+	l7_uc_engine(uc, s, false);
+}
+
 /* A connection still dialing or in its TLS handshake goes at once;
  * true when uc was one. */
 static bool l7_uc_drop_unready(struct l7_upconn *uc)

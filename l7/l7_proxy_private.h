@@ -131,6 +131,7 @@ struct l7_client {
 	struct l7_req *parent;           /* ...and its exchange */
 	unsigned active;                 /* exchanges open */
 	uint64_t deadline_ns;            /* header or idle timeout */
+	bool intercepted;                /* TLS only under inspection */
 	uint8_t buf[4096 + 16];          /* PROXY header / sniffing */
 	size_t buf_len;
 	bool dead;
@@ -191,6 +192,13 @@ void l7_client_start(struct l7_worker *w, unsigned ep, struct stk_stream *s,
 void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
 		      struct stk_stream *s, const char *target,
 		      struct l7_tls_ctx *inspect);
+/* A TCP connection the stack intercepted (endpoint intercept_dports):
+ * read as HTTP, sent on to where it was going (up, connected to used,
+ * becomes the first pooled connection there). */
+void l7_client_intercepted(struct l7_worker *w, unsigned ep,
+			   struct stk_stream *s, struct stk_stream *up,
+			   const struct sockaddr_storage *used,
+			   const struct strata_conn_info *info);
 void l7_client_free(struct l7_client *cl);
 void l7_client_sweep(struct l7_worker *w, uint64_t now);
 
@@ -214,6 +222,8 @@ struct l7_pool *l7_pool_origin(struct l7_worker *w, const char *host,
 void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh);
 /* r no longer waits (it ended or got its answer elsewhere). */
 void l7_pool_cancel(struct l7_pool *p, struct l7_req *r);
+/* A connected stream becomes an idle HTTP/1.1 connection of p. */
+void l7_pool_adopt(struct l7_pool *p, struct stk_stream *s);
 const struct conf_upstream *l7_pool_conf(const struct l7_pool *p);
 void l7_pool_sweep(struct l7_worker *w, uint64_t now);
 void l7_pools_free(struct l7_worker *w);

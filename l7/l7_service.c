@@ -155,11 +155,17 @@ sys:
 }
 
 static void l7_stack_accept(void *arg, struct stk_stream *s,
+			    struct stk_stream *up,
+			    const struct sockaddr_storage *used,
 			    const struct strata_conn_info *info)
 {
 	struct l7_stack_ep *se = arg;
 
-	l7_client_start(se->w, se->ep, s, info->client, info->client_port);
+	if (up)
+		l7_client_intercepted(se->w, se->ep, s, up, used, info);
+	else
+		l7_client_start(se->w, se->ep, s, info->client,
+				info->client_port);
 }
 
 /* ---- the service ------------------------------------------------------ */
@@ -289,16 +295,19 @@ static void *l7_service_start(void *arg, const struct stk_worker_env *env)
 				return NULL;
 			}
 		}
-		if (ep->stack_port) {
-			svc->stack_eps[i] = (struct l7_stack_ep){ w, i };
-			if (stk_proxy_listen(env->proxy, ep->stack_port,
-					     l7_stack_accept,
-					     &svc->stack_eps[i]) < 0) {
-				fprintf(stderr, "strata: endpoint %s: too many "
-					"stack listeners\n", ep->name);
-				l7_service_stop(w);
-				return NULL;
-			}
+		svc->stack_eps[i] = (struct l7_stack_ep){ w, i };
+		if ((ep->stack_port &&
+		     stk_proxy_listen(env->proxy, ep->stack_port,
+				      ep->stack_port, false, l7_stack_accept,
+				      &svc->stack_eps[i]) < 0) ||
+		    (ep->intercept_lo &&
+		     stk_proxy_listen(env->proxy, ep->intercept_lo,
+				      ep->intercept_hi, true, l7_stack_accept,
+				      &svc->stack_eps[i]) < 0)) {
+			fprintf(stderr, "strata: endpoint %s: too many stack "
+				"listeners\n", ep->name);
+			l7_service_stop(w);
+			return NULL;
 		}
 	}
 	return w;

@@ -102,7 +102,8 @@ struct stk_proxy {
 	struct stk_dns *dns;
 	struct stk_dialer *dialer;
 	struct stk_listener {
-		uint16_t port;
+		uint16_t lo, hi;         /* destination ports */
+		bool any_dst;            /* intercept: any address */
 		stk_proxy_accept_fn fn;
 		void *arg;
 	} listeners[STK_MAX_LISTENERS];
@@ -787,13 +788,16 @@ static void stk_tcp_connect(struct stk_conn *c,
 }
 
 /* A service above the stack (the HTTP proxy) listens on this port of
- * strata's own addresses? */
+ * strata's own addresses, or intercepts it whatever the address? */
 static const struct stk_listener *stk_listener_for(struct stk_proxy *p,
 						   const struct dp_pkt_view *v)
 {
 	for (unsigned i = 0; i < p->n_listeners; i++) {
-		if (p->listeners[i].port != v->dport)
+		if (v->dport < p->listeners[i].lo ||
+		    v->dport > p->listeners[i].hi)
 			continue;
+		if (p->listeners[i].any_dst)
+			return &p->listeners[i];
 		for (unsigned j = 0; j < p->conf->n_ports; j++) {
 			const struct conf_port *pt = &p->conf->ports[j];
 
@@ -829,13 +833,14 @@ static void stk_tcp_serve_local(struct stk_proxy *p, struct stk_conn *c,
 	}
 }
 
-int stk_proxy_listen(struct stk_proxy *p, uint16_t port,
-		     stk_proxy_accept_fn fn, void *arg)
+int stk_proxy_listen(struct stk_proxy *p, uint16_t lo, uint16_t hi,
+		     bool intercept, stk_proxy_accept_fn fn, void *arg)
 {
 	if (p->n_listeners == STK_MAX_LISTENERS)
 		return -ENOSPC;
 	p->listeners[p->n_listeners++] = (struct stk_listener){
-		.port = port, .fn = fn, .arg = arg };
+		.lo = lo, .hi = hi, .any_dst = intercept, .fn = fn,
+		.arg = arg };
 	return 0;
 }
 
@@ -869,10 +874,11 @@ static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 		return;
 	}
 	c->listener = stk_listener_for(p, v);
-	if (c->listener) {
+	if (c->listener && !c->listener->any_dst) {
 		stk_tcp_serve_local(p, c, port, pkt, len, v);
 		return;
 	}
+	/* intercepted connections connect upstream first, like the rest */
 	c->syn = malloc(len);
 	if (!c->syn) {
 		stk_tcp_refuse(c, ENOMEM);
@@ -923,8 +929,12 @@ static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
 		/* The service owns the stream now; the connection leaves
 		 * the L4 proxy's table (its packets go straight to lwIP). */
 		const struct stk_listener *l = c->listener;
+		struct sockaddr_storage used;
+		struct stk_stream *up = c->up;
 
-		l->fn(l->arg, cs, &c->info);
+		c->up = NULL;
+		stk_sockaddr(&used, &c->used_dst, c->used_dport);
+		l->fn(l->arg, cs, up, up ? &used : NULL, &c->info);
 		stk_conn_unlink(c);
 		return ERR_OK;
 	}

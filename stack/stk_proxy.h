@@ -86,14 +86,21 @@ struct stk_dns_counters;
 const struct stk_dns_counters *stk_proxy_dns_counters(const struct stk_proxy *p);
 
 /* A service above the stack (the HTTP proxy) takes TCP connections to
- * port on strata's own addresses: fn gets each once lwIP accepted it
- * (the stream is the service's; info is valid during the call). */
+ * ports lo..hi: on strata's own addresses (served at once), or, with
+ * intercept, to any address the stack terminates (connected upstream
+ * first, as proxied connections are, then handed over with that
+ * upstream connection and the address it reached). fn gets each once
+ * lwIP accepted it; the streams are the service's; info and used are
+ * valid during the call. */
 #define STK_MAX_LISTENERS 16
 struct strata_conn_info;
-typedef void (*stk_proxy_accept_fn)(void *arg, struct stk_stream *s,
+struct sockaddr_storage;
+typedef void (*stk_proxy_accept_fn)(void *arg, struct stk_stream *client,
+				    struct stk_stream *upstream,
+				    const struct sockaddr_storage *used,
 				    const struct strata_conn_info *info);
-int stk_proxy_listen(struct stk_proxy *p, uint16_t port,
-		     stk_proxy_accept_fn fn, void *arg);
+int stk_proxy_listen(struct stk_proxy *p, uint16_t lo, uint16_t hi,
+		     bool intercept, stk_proxy_accept_fn fn, void *arg);
 
 /* Outbound TCP by name for services, sharing the worker's DNS cache and
  * egress device. */

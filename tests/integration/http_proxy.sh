@@ -15,7 +15,9 @@
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
 # window (flow-control stalls recover); raw smuggling attempts each get
 # 400 and never reach nginx; an endpoint on strata's own address through
-# the userspace stack.
+# the userspace stack; in laptop mode, TCP to port 80 of a routed prefix
+# intercepted into the HTTP pipeline (its hooks run) and other ports
+# proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -135,14 +137,22 @@ ports:
     tun:
       ifname: $IFN
       kernel_addresses: [10.97.0.1/24]
-      routes: []
+      routes: [10.97.5.0/24]
     addresses: [10.97.0.2/24]
 policy:
-  default_action: drop
+  default_action: stack
+egress:
+  interface: ""
+  # the "remote" site 10.97.5.5 is the local nginx
+  rewrite:
+    - dst: 10.97.5.5/32
+      host: 127.0.0.1
+      port: 18080
 endpoints:
   - name: web
     listen: ["127.0.0.1:8080", "[::1]:8080"]
     stack_port: 80
+    intercept_dports: "80"
 upstreams:
   - name: nginx
     servers: ["127.0.0.1:18080"]
@@ -374,6 +384,20 @@ out=$($C http://10.97.0.2/small) || fail "GET through the stack endpoint"
 got=$($C http://10.97.0.2/big | sha256sum | cut -d' ' -f1)
 [ "$got" = "$WANT" ] || fail "20 MB through the stack endpoint: sha256 differs"
 it_log "endpoint on strata's own address through lwIP: ok"
+# Laptop mode: TCP to 10.97.5.5 is routed into strata and proxied; port
+# 80 is intercepted as HTTP (the hooks run: x-served-by), 8080 is not.
+hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5/small) ||
+	fail "intercepted GET"
+[ "$(cat "$IT_WORK/body")" = hello ] || fail "intercepted: $(cat "$IT_WORK/body")"
+echo "$hdrs" | grep -qi '^x-served-by: strata web' ||
+	fail "port 80 was not read as HTTP: $hdrs"
+got=$($C http://10.97.5.5/big | sha256sum | cut -d' ' -f1)
+[ "$got" = "$WANT" ] || fail "20 MB intercepted: sha256 differs"
+hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5:8080/small) ||
+	fail "proxied GET to :8080"
+echo "$hdrs" | grep -qi '^x-served-by' &&
+	fail "port 8080 went through HTTP: $hdrs"
+it_log "laptop mode: port 80 intercepted into the HTTP pipeline, 8080 proxied at L4"
 
 # ---- counters, then a clean stop -----------------------------------------------------
 st=$(it_strata_stats)
