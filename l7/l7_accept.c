@@ -484,7 +484,8 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 	l7_client_sniff(cl);
 }
 
-/* Header and idle timeouts. */
+/* Header and idle timeouts. Each action takes the client out of the
+ * list or clears its deadline: start over after one. */
 void l7_client_sweep(struct l7_worker *w, uint64_t now)
 {
 	for (struct l7_client *cl = w->clients, *n; cl; cl = n) {
@@ -499,6 +500,6 @@ void l7_client_sweep(struct l7_worker *w, uint64_t now)
 			cl->deadline_ns = UINT64_MAX;
 			cl->conn->ops->shutdown(cl->conn);
 		}
-		return; /* lists may have changed: next sweep */
+		n = w->clients;
 	}
 }

@@ -765,22 +765,22 @@ void l7_req_nested_done(struct l7_req *r)
 	l7_req_maybe_end(r);
 }
 
-/* Response heads due, idle tunnels. */
+/* Response heads due, idle tunnels. Each action takes the exchange out
+ * of the states looked for, and may change the list: start over. */
 void l7_req_sweep(struct l7_worker *w, uint64_t now)
 {
 	for (struct l7_req *r = w->reqs, *n; r; r = n) {
 		n = r->next;
 		if (r->state == L7_REQ_WAIT_HEAD && now >= r->deadline_ns) {
 			l7_error(r, L7_ERR_upstream_timeout);
-			return; /* lists changed: the next sweep goes on */
-		}
-		if ((r->state == L7_REQ_STREAMING ||
-		     r->state == L7_REQ_TUNNEL) && r->tun_live &&
-		    now - r->tun.last_active_ns >=
-		    w->conf->endpoints[r->cl->ep].idle_timeout_ms *
-		    1000000ull) {
+			n = w->reqs;
+		} else if ((r->state == L7_REQ_STREAMING ||
+			    r->state == L7_REQ_TUNNEL) && r->tun_live &&
+			   now - r->tun.last_active_ns >=
+			   w->conf->endpoints[r->cl->ep].idle_timeout_ms *
+			   1000000ull) {
 			stk_tunnel_abort(&r->tun, STK_CLOSE_IDLE);
-			return;
+			n = w->reqs;
 		}
 	}
 }

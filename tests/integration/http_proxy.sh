@@ -15,7 +15,8 @@
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
 # window (flow-control stalls recover); raw smuggling attempts each get
 # 400 and never reach nginx; an endpoint on strata's own address through
-# the userspace stack; in laptop mode, TCP to port 80 of a routed prefix
+# the userspace stack; clients that send nothing or half a head let go
+# after header_timeout_ms; in laptop mode, TCP to port 80 of a routed prefix
 # intercepted into the HTTP pipeline (its hooks run) and other ports
 # proxied at L4.
 #
@@ -153,6 +154,7 @@ endpoints:
     listen: ["127.0.0.1:8080", "[::1]:8080"]
     stack_port: 80
     intercept_dports: "80"
+    header_timeout_ms: 1500
 upstreams:
   - name: nginx
     servers: ["127.0.0.1:18080"]
@@ -376,6 +378,28 @@ sleep 0.5
 grep -q '^/s[0-9]' "$IT_WORK/access.log" &&
 	fail "a smuggling attempt reached nginx: $(grep '^/s' "$IT_WORK/access.log")"
 it_log "${#cases[@]} smuggling cases and an oversized head: 400/431, none reached nginx"
+
+# ---- a client that sends nothing, or half a head, is let go ----------------------
+out=$(inn python3 -c '
+import socket, time
+res = []
+for first in (b"", b"GET /small HTTP/1.1\r\nHost: a\r\n"):
+    s = socket.create_connection(("127.0.0.1", 8080), timeout=10)
+    s.sendall(first)
+    t = time.time()
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    res.append(time.time() - t)
+print(" ".join("%.1f" % x for x in res))
+')
+for t in $out; do
+	awk -v t="$t" 'BEGIN { exit !(t >= 1.0 && t <= 4.0) }' ||
+		fail "header timeout 1.5 s: connections closed after $out s"
+done
+it_log "silent and half-head clients closed after $out s (header_timeout_ms 1500)"
 
 # ---- through the userspace stack --------------------------------------------------
 it_wait_for 10 "$IFN" it_link_ready "$N" "$IFN"
