@@ -226,6 +226,7 @@ static void l7_client_tls_done(struct l7_client *cl)
 	const struct l7_tls_info *in = l7_tls_info(cl->s);
 
 	cl->w->ctr.tls_handshakes++;
+	cl->w->ctr.tls_resumed += in->resumed;
 	cl->info.tls = 1;
 	if (in->sni) {
 		snprintf(cl->sni, sizeof(cl->sni), "%s", in->sni);

@@ -36,6 +36,7 @@
 	X(pp_accepted)          /* PROXY protocol headers taken */          \
 	X(pp_rejected)          /* connections with a bad PROXY header */   \
 	X(tls_handshakes)       /* client TLS handshakes completed */       \
+	X(tls_resumed)          /* ...of which resumed a session */         \
 	X(tls_failed)           /* client TLS handshakes that failed */     \
 	X(header_timeouts)      /* clients that sent no request in time */  \
 	X(idle_timeouts)        /* idle client connections closed */        \

@@ -6,7 +6,7 @@
 # the openssl command.
 #
 # Checks: ALPN picks h2 or http/1.1; SNI picks the certificate (each
-# verified by curl against the test CA); mTLS required: a trusted client
+# verified by curl against the test CA); a second connection resumes; mTLS required: a trusted client
 # certificate is accepted and its subject reaches the hook, an untrusted
 # one and none are refused; forward proxy: absolute-form http://, CONNECT
 # to https://, CONNECT over HTTP/2 (python3-h2) carrying HTTP/1.1 that
@@ -208,6 +208,10 @@ done
 out=$(inn nghttp -v "https://127.0.0.1:8443/small" 2>&1) || true
 echo "$out" | grep -q 'negotiated protocol: h2' ||
 	fail "nghttp did not get h2 by ALPN: $(echo "$out" | head -5)"
+# Session resumption: curl keeps the session of its first connection.
+$C --http1.1 --cacert "$P/ca.pem" $R -H 'Connection: close' -o /dev/null -o /dev/null \
+	https://strata.test:8443/small https://strata.test:8443/small ||
+	fail "two connections for resumption"
 it_log "ALPN h2/http1.1 and SNI-selected certificates verified by curl"
 
 # ---- mTLS --------------------------------------------------------------------------
@@ -299,6 +303,7 @@ st=$(it_strata_stats)
 http=$(echo "$st" | jq -c '[.lcores[] | select(.role=="worker") | .http][0]')
 [ "$(echo "$http" | jq '.tls_handshakes')" -gt 5 ] || fail "tls_handshakes: $http"
 [ "$(echo "$http" | jq '.pp_accepted')" -ge 2 ] || fail "pp_accepted: $http"
-it_log "counters: $(echo "$http" | jq -c '{tls_handshakes, tls_failed, pp_accepted, tunnels}')"
+[ "$(echo "$http" | jq '.tls_resumed')" -ge 1 ] || fail "no session resumed: $http"
+it_log "counters: $(echo "$http" | jq -c '{tls_handshakes, tls_resumed, tls_failed, pp_accepted, tunnels}')"
 it_strata_stop
 it_log PASS
