@@ -277,6 +277,10 @@ static void l7_response_head(struct l7_req *r)
 		return;
 	}
 	r->resp.version = r->down->head.version;
+	/* an extended CONNECT's 2xx is an Upgrade's 101 on HTTP/1.1 */
+	if (r->req.protocol && r->up_h2 && r->down->head.version != 20 &&
+	    r->resp.status / 100 == 2)
+		r->resp.status = 101;
 	apps_http_response(r, r->ctx);
 	r->status = r->resp.status;
 	end = r->resp.content_length == 0 || r->status == 204 ||
@@ -291,7 +295,8 @@ static void l7_response_head(struct l7_req *r)
 		l7_req_maybe_end(r);
 		return;
 	}
-	r->state = r->status == 101 ? L7_REQ_TUNNEL : L7_REQ_STREAMING;
+	r->state = r->status == 101 || (r->req.protocol &&
+		   r->status / 100 == 2) ? L7_REQ_TUNNEL : L7_REQ_STREAMING;
 	if (r->tun_live) {
 		stk_tunnel_release(&r->tun, STK_DIR_DOWN);
 		return;
@@ -340,10 +345,26 @@ static void l7_up_event(struct stk_stream *s, unsigned ev, void *arg)
 
 void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused)
 {
-	bool end = r->req.content_length == 0;
+	/* An HTTP/1.1 Upgrade has no body before its 101 (an HTTP/2
+	 * extended CONNECT, going out as one, keeps its stream open) */
+	bool end = r->req.content_length == 0 ||
+		   (r->req.protocol && c->version == 11);
 	struct l7_exchange *up;
 
 	r->uc = NULL;
+	/* Upgrades cross versions: HTTP/2's extended CONNECT (RFC 8441) is
+	 * HTTP/1.1's GET with Upgrade, and back. */
+	r->up_h2 = c->version == 20;
+	if (r->req.protocol) {
+		const char *m = r->up_h2 ? "CONNECT" : "GET";
+
+		if (l7_head_set_slot(&r->req.method, m, strlen(m)) < 0) {
+			l7_req_upstream_failed(r, L7_ERR_no_memory);
+			return;
+		}
+		if (r->up_h2 && !r->req.scheme)
+			l7_head_set_slot(&r->req.scheme, "http", 4);
+	}
 	up = l7_request(c, &r->req, end);
 	if (!up) {
 		l7_req_upstream_failed(r, L7_ERR_upstream_connect_failed);

@@ -172,6 +172,7 @@ struct strata_http {
 	bool head_sent;                  /* response head went to the client */
 	bool down_done, up_done;         /* exchange closed or aborted */
 	bool idempotent;
+	bool up_h2;                      /* the upstream speaks HTTP/2 */
 	unsigned tries;
 	int status;
 	uint64_t deadline_ns;

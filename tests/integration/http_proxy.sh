@@ -9,7 +9,8 @@
 # route, 502 naming the cause for a dead upstream and 503 while it is
 # marked down, a pool with a dead server still answering, 504 for an
 # upstream that never answers, an HTTP/2 upstream; an Upgrade (101)
-# tunnel echoing 100 KB; the http_rules app
+# tunnel echoing 100 KB, and the same behind an HTTP/2 extended CONNECT
+# (python3-h2); the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -27,6 +28,7 @@ STRATA=${1:?usage: http_proxy.sh STRATA_BINARY}
 
 it_require_root
 it_need_cmd ip curl jq timeout python3 nginx nghttp h2load sha256sum
+/usr/bin/python3 -c 'import h2' 2>/dev/null || fail "missing python3-h2"
 [ -x "$STRATA" ] || fail "not executable: $STRATA"
 STRATA=$(readlink -f "$STRATA")
 
@@ -304,6 +306,43 @@ print(status, got == msg)
 ')
 [ "$out" = "HTTP/1.1 101 Switching Protocols True" ] || fail "Upgrade tunnel: '$out'"
 it_log "Upgrade: 101 from the origin, then 100 KB echoed through the tunnel"
+# The same origin behind an HTTP/2 extended CONNECT (RFC 8441): strata
+# turns it into an HTTP/1.1 Upgrade, and the 101 into a 200.
+cat >"$IT_WORK/h2ws.py" <<'PY'
+import socket, sys
+import h2.config, h2.connection, h2.events
+s = socket.create_connection(("127.0.0.1", 8080), timeout=10)
+c = h2.connection.H2Connection(h2.config.H2Configuration(
+    client_side=True, validate_outbound_headers=False))
+c.initiate_connection()
+s.sendall(c.data_to_send())
+msg, got, status, sent = bytes(range(256)) * 100, b"", None, False
+while len(got) < len(msg):
+    data = s.recv(65536)
+    if not data:
+        break
+    for ev in c.receive_data(data):
+        if isinstance(ev, h2.events.RemoteSettingsChanged) and not sent:
+            sent = True
+            c.send_headers(1, [(b":method", b"CONNECT"),
+                               (b":protocol", b"websocket"),
+                               (b":scheme", b"http"), (b":path", b"/chat"),
+                               (b":authority", b"ws.test")])
+        elif isinstance(ev, h2.events.ResponseReceived):
+            status = dict(ev.headers)[b":status"].decode()
+            for i in range(0, len(msg), 8192):
+                c.send_data(1, msg[i:i + 8192])
+        elif isinstance(ev, h2.events.DataReceived):
+            got += ev.data
+            c.acknowledge_received_data(len(ev.data), ev.stream_id)
+        elif isinstance(ev, h2.events.StreamReset):
+            print("reset", ev.error_code); sys.exit(1)
+    s.sendall(c.data_to_send())
+print(status, got == msg)
+PY
+out=$(inn timeout 20 /usr/bin/python3 "$IT_WORK/h2ws.py" 2>&1)
+[ "$out" = "200 True" ] || fail "extended CONNECT to an HTTP/1.1 Upgrade: '$out'"
+it_log "HTTP/2 extended CONNECT (websocket) bridged to an HTTP/1.1 Upgrade: 25 KB echoed"
 
 # ---- the http_rules app --------------------------------------------------------
 code=$($C -o "$IT_WORK/body" -w '%{http_code}' http://127.0.0.1:8080/blocked/x)

@@ -491,7 +491,7 @@ it_strata_stop
 # ---- summary -------------------------------------------------------------------
 # eff RATE CPU%: the rate per second of the proxy's CPU time.
 eff() { awk -v r="$1" -v c="$2" 'BEGIN { if (c + 0 == 0) print "-";
-	else printf "%.4g", r / (c / 100) }'; }
+	else { v = r / (c / 100); printf (v >= 100 ? "%.0f" : "%.3g"), v } }'; }
 best() { printf '%s\n' $1 | sort -g | tail -n 1; }
 ratio() { awk -v s="$1" -v k="$2" 'BEGIN { if (k + 0 == 0) print "-";
 	else printf "%.3f", s / k }'; }
