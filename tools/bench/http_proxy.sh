@@ -25,8 +25,8 @@
 #    X25519), each carrying one HTTP/1.1 request:
 #    `h2load --h1 -n10000 -c50 -H 'Connection: close'` (h2load opens a
 #    new connection when the server closes one; a count, not -D: h2load
-#    1.52 hangs at the end of a -D run when servers close connections). strata's TLS endpoint
-#    answers with the http_rules `answer` action; nginx (ssl, TLS 1.3
+#    1.52 hangs at the end of a -D run when servers close connections).
+#    strata's TLS endpoint answers with the http_rules `answer` action; nginx (ssl, TLS 1.3
 #    only) serves the same bytes from a file. Neither has an upstream.
 # Plus, once, the ceilings of CLIENT_CPU: wrk and h2load straight at the
 # origin (no proxy), so a ratio near 1 with the proxy CPU not busy means
@@ -43,7 +43,8 @@
 # ratios strata / peer (p99: strata / peer of the best runs, higher is
 # worse).
 #
-# usage: tools/bench/http_proxy.sh STRATA_BINARY   (root; ~4.5 min)
+# usage: tools/bench/http_proxy.sh STRATA_BINARY   (root; ~4 min,
+#        ~6 with ROUNDS=3)
 # env:   SECONDS_PER_RUN=10 ROUNDS=2 CONNS=50 SMALL_BYTES=256
 #        H2_CONNS=10 H2_STREAMS=10 TLS_CONNS=50 TLS_REQUESTS=10000
 #        PROXY_CPU=1 CLIENT_CPU=0
