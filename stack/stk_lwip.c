@@ -337,6 +337,8 @@ int stk_lwip_listen(struct stk_lwip *s, uint16_t dport)
 	return 0;
 }
 
+#define STK_LWIP_SLACK 4
+
 int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 		       uint16_t len, uint16_t l3_hdr_len)
 {
@@ -345,14 +347,21 @@ int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 	struct pbuf *p;
 	bool v6 = (pkt[0] >> 4) == 6;
 
-	if (!nif || len < l3_hdr_len + 20)
+	if (!nif || len < l3_hdr_len + 20 || len > 65535 - STK_LWIP_SLACK)
 		return -1;
 	/* PBUF_RAM: one contiguous buffer. (Debian's build sizes its pool
 	 * pbufs for a smaller MSS than its headers say, and pbuf_take into a
 	 * pool chain overruns them: never use PBUF_POOL here.) */
-	p = s->api.pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
+	/* A few spare bytes past the packet: lwIP 2.1.3's tcp_parseopt()
+	 * reads the length byte of an option whose kind is the last option
+	 * byte, one past a segment with no payload (valgrind and ASan via
+	 * fuzz_stack; tests/fuzz/repro). The pbuf is one block, so its
+	 * lengths may simply be set back to the packet's. */
+	p = s->api.pbuf_alloc(PBUF_RAW, (uint16_t)(len + STK_LWIP_SLACK),
+			      PBUF_RAM);
 	if (!p)
 		return -1;
+	p->len = p->tot_len = len;
 	if (s->api.pbuf_take(p, pkt, len) != ERR_OK) {
 		s->api.pbuf_free(p);
 		return -1;
