@@ -54,7 +54,6 @@ static void app_hr_expand(const char *tmpl, struct strata_http *h, char *out,
 			  size_t n)
 {
 	const struct strata_http_info *in = strata_http_info(h);
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 	size_t o = 0;
 
 	while (*tmpl && o + 1 < n) {
@@ -84,16 +83,13 @@ static void app_hr_expand(const char *tmpl, struct strata_http *h, char *out,
 						 in->client_port);
 					v = buf;
 					break;
-				case 3:
-					if (!memcmp(in->client, v4mapped, 12))
-						inet_ntop(AF_INET,
-							  in->client + 12, buf,
-							  sizeof(buf));
-					else
-						inet_ntop(AF_INET6, in->client,
-							  buf, sizeof(buf));
-					v = buf;
+				case 3: {
+					union dp_addr a;
+
+					memcpy(a.b, in->client, 16);
+					v = dp_addr_format(&a, buf, sizeof(buf));
 					break;
+				}
 				case 4: v = in->endpoint; break;
 				case 5: v = in->sni; break;
 				case 6: v = in->alpn; break;

@@ -31,8 +31,12 @@
 #ifndef STRATA_DP_PKT_H
 #define STRATA_DP_PKT_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 enum dp_link {
 	DP_LINK_ETH = 0, /* Ethernet II, with optional 802.1Q/802.1ad tags */
@@ -125,6 +129,34 @@ static inline void dp_addr_from_v4(union dp_addr *a, uint32_t be_v4)
 	a->q[0] = 0;
 	a->w[2] = __builtin_bswap32(0x0000ffff);
 	a->w[3] = be_v4;
+}
+
+/* A socket address into 16 bytes (IPv4 mapped) and a host-order port. */
+static inline void dp_addr_from_sockaddr(union dp_addr *a, uint16_t *port,
+					 const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		dp_addr_from_v4(a, s4->sin_addr.s_addr);
+		if (port)
+			*port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		memcpy(a->b, &s6->sin6_addr, 16);
+		if (port)
+			*port = ntohs(s6->sin6_port);
+	}
+}
+
+/* "192.0.2.1" or "2001:db8::1" (cap >= INET6_ADDRSTRLEN). */
+static inline const char *dp_addr_format(const union dp_addr *a, char *out,
+					 size_t cap)
+{
+	if (dp_addr_is_v4(a))
+		return inet_ntop(AF_INET, a->b + 12, out, (socklen_t)cap);
+	return inet_ntop(AF_INET6, a->b, out, (socklen_t)cap);
 }
 
 static inline bool dp_addr_eq(const union dp_addr *a, const union dp_addr *b)

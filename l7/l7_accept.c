@@ -89,16 +89,12 @@ static void l7_client_rejected(void *arg, struct l7_conn *c, int status,
 	struct l7_client *cl = arg;
 	struct l7_worker *w = cl->w;
 	char ip[INET6_ADDRSTRLEN];
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	w->ctr.rejected_by_engine++;
 	w->ctr.errors[L7_ERR_bad_request]++;
 	if (status / 100 == 4)
 		w->ctr.responses_4xx++;
-	if (!memcmp(cl->client, v4mapped, 12))
-		inet_ntop(AF_INET, cl->client + 12, ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET6, cl->client, ip, sizeof(ip));
+	dp_addr_format(&cl->client, ip, sizeof(ip));
 	fprintf(stderr, "strata: %s: %d from %s: %s\n", cl->info.endpoint,
 		status, ip, cause);
 }
@@ -325,7 +321,7 @@ static void l7_client_read_pp(struct l7_client *cl)
 	cl->w->ctr.pp_accepted++;
 	if (res.command == L7_PP_PROXY &&
 	    (res.family == L7_PP_TCP4 || res.family == L7_PP_TCP6)) {
-		memcpy(cl->client, res.src, 16);
+		memcpy(cl->client.b, res.src, 16);
 		cl->info.client_port = res.sport;
 		cl->info.proxied = 1;
 	}
@@ -381,7 +377,7 @@ static struct l7_client *l7_client_new(struct l7_worker *w, unsigned ep,
 	cl->ep = ep;
 	cl->s = s;
 	cl->info.endpoint = w->conf->endpoints[ep].name;
-	cl->info.client = cl->client;
+	cl->info.client = cl->client.b;
 	cl->info.sni = NULL;
 	cl->deadline_ns = l7_now(w) +
 		w->conf->endpoints[ep].header_timeout_ms * 1000000ull;
@@ -396,7 +392,7 @@ void l7_client_start(struct l7_worker *w, unsigned ep, struct stk_stream *s,
 
 	if (!cl)
 		return;
-	memcpy(cl->client, client, 16);
+	memcpy(cl->client.b, client, 16);
 	cl->info.client_port = client_port;
 	stk_stream_set_cb(s, l7_client_event, cl);
 	if (w->conf->endpoints[ep].proxy_protocol) {
@@ -415,9 +411,9 @@ void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
 
 	if (!cl)
 		return;
-	memcpy(cl->client, parent->cl->client, 16);
+	cl->client = parent->cl->client;
 	cl->info = parent->cl->info;
-	cl->info.client = cl->client;
+	cl->info.client = cl->client.b;
 	cl->tunnel_target = strdup(target);
 	cl->info.tunnel_target = cl->tunnel_target;
 	cl->parent = parent;
@@ -444,23 +440,15 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 			   const struct strata_conn_info *info)
 {
 	char host[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN + 8];
+	union dp_addr dst;
 	uint16_t port;
 	struct l7_pool *pool;
 	struct l7_client *cl;
 
-	if (used->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)used;
-
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		port = ntohs(a->sin_port);
-		snprintf(target, sizeof(target), "%s:%u", host, port);
-	} else {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)used;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		port = ntohs(a->sin6_port);
-		snprintf(target, sizeof(target), "[%s]:%u", host, port);
-	}
+	dp_addr_from_sockaddr(&dst, &port, used);
+	dp_addr_format(&dst, host, sizeof(host));
+	snprintf(target, sizeof(target), dp_addr_is_v4(&dst) ? "%s:%u" :
+		 "[%s]:%u", host, port);
 	/* the connection made for the client is the first one the
 	 * origin pool hands out */
 	pool = l7_pool_origin(w, host, port, NULL);
@@ -471,7 +459,7 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 	cl = l7_client_new(w, ep, s);
 	if (!cl)
 		return;
-	memcpy(cl->client, info->client, 16);
+	memcpy(cl->client.b, info->client, 16);
 	cl->info.client_port = info->client_port;
 	cl->intercepted = true;
 	cl->tunnel_target = strdup(target);

@@ -206,30 +206,20 @@ static void l7_uc_tls_event(struct stk_stream *s, unsigned ev, void *arg)
 static int l7_uc_send_pp(struct l7_upconn *uc, struct stk_stream *s,
 			 const struct sockaddr_storage *used)
 {
-	uint8_t buf[256], dst[16] = { 0 };
-	uint16_t dport = 0;
+	uint8_t buf[256];
+	union dp_addr dst;
+	uint16_t dport;
 	ssize_t n;
 	const struct l7_client *cl = uc->owner ? uc->owner->cl : NULL;
 
-	if (used && used->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)used;
-
-		dst[10] = dst[11] = 0xff;
-		memcpy(dst + 12, &a->sin_addr, 4);
-		dport = ntohs(a->sin_port);
-	} else if (used) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)used;
-
-		memcpy(dst, &a->sin6_addr, 16);
-		dport = ntohs(a->sin6_port);
-	}
-	if (!cl)
+	if (!cl || !used)
 		return -1;
+	dp_addr_from_sockaddr(&dst, &dport, used);
 	n = uc->p->cu.proxy_protocol == CONF_PP_V1 ?
-	    l7_pp_write_v1(buf, sizeof(buf), cl->client, cl->info.client_port,
-			   dst, dport) :
-	    l7_pp_write_v2(buf, sizeof(buf), cl->client, cl->info.client_port,
-			   dst, dport, NULL);
+	    l7_pp_write_v1(buf, sizeof(buf), cl->client.b,
+			   cl->info.client_port, dst.b, dport) :
+	    l7_pp_write_v2(buf, sizeof(buf), cl->client.b,
+			   cl->info.client_port, dst.b, dport, NULL);
 	/* a fresh socket takes a few hundred bytes at once */
 	return n > 0 && stk_write(s, buf, (size_t)n) == n ? 0 : -1;
 }

@@ -688,12 +688,8 @@ static void l7_forwarded_for(struct l7_req *r)
 	const struct l7_client *cl = r->cl;
 	char ip[INET6_ADDRSTRLEN + 2], v[512];
 	const char *old = l7_head_get(&r->req, "x-forwarded-for", NULL);
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	if (!memcmp(cl->client, v4mapped, 12))
-		inet_ntop(AF_INET, cl->client + 12, ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET6, cl->client, ip, sizeof(ip));
+	dp_addr_format(&cl->client, ip, sizeof(ip));
 	if (old && strlen(old) < sizeof(v) - sizeof(ip) - 3)
 		snprintf(v, sizeof(v), "%s, %s", old, ip);
 	else

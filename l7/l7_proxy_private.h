@@ -125,7 +125,7 @@ struct l7_client {
 	struct stk_stream *s;            /* what the next phase reads */
 	struct l7_conn *conn;            /* the engine, in L7_CL_HTTP */
 	struct strata_http_info info;    /* for hooks */
-	uint8_t client[16];
+	union dp_addr client;            /* PROXY source when given */
 	char sni[256], alpn[32];
 	char *client_subject, *client_sans, *client_fp;
 	char *tunnel_target;             /* inside a CONNECT: its target */

@@ -36,24 +36,6 @@ uint64_t l7_now(const struct l7_worker *w)
 	return w->loop->now_ns;
 }
 
-static void l7_addr16(const struct sockaddr_storage *ss, uint8_t out[16],
-		      uint16_t *port)
-{
-	memset(out, 0, 16);
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &a->sin_addr, 4);
-		*port = ntohs(a->sin_port);
-	} else {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-
-		memcpy(out, &a->sin6_addr, 16);
-		*port = ntohs(a->sin6_port);
-	}
-}
-
 /* ---- listeners -------------------------------------------------------- */
 
 static void l7_listener_event(struct stk_loop_fd *lfd, uint32_t ev)
@@ -65,7 +47,7 @@ static void l7_listener_event(struct stk_loop_fd *lfd, uint32_t ev)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		struct stk_stream *s;
-		uint8_t addr[16];
+		union dp_addr addr;
 		uint16_t port;
 		int one = 1;
 		int fd = accept4(lfd->fd, (struct sockaddr *)&ss, &len,
@@ -85,8 +67,8 @@ static void l7_listener_event(struct stk_loop_fd *lfd, uint32_t ev)
 			w->ctr.accept_errors++;
 			continue;
 		}
-		l7_addr16(&ss, addr, &port);
-		l7_client_start(w, l->ep, s, addr, port);
+		dp_addr_from_sockaddr(&addr, &port, &ss);
+		l7_client_start(w, l->ep, s, addr.b, port);
 	}
 }
 

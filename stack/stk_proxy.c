@@ -264,14 +264,6 @@ static void stk_fmt_time(char *out, size_t cap, const struct timespec *ts)
 		 tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000);
 }
 
-static void stk_fmt_addr(char *out, size_t cap, const union dp_addr *a)
-{
-	if (dp_addr_is_v4(a))
-		inet_ntop(AF_INET, a->b + 12, out, (socklen_t)cap);
-	else
-		inet_ntop(AF_INET6, a->b, out, (socklen_t)cap);
-}
-
 static void stk_conn_end(struct stk_conn *c, const char *reason)
 {
 	struct stk_proxy *p = c->p;
@@ -295,9 +287,9 @@ static void stk_conn_end(struct stk_conn *c, const char *reason)
 	clock_gettime(CLOCK_REALTIME, &now);
 	stk_fmt_time(start, sizeof(start), &c->start_wall);
 	stk_fmt_time(end, sizeof(end), &now);
-	stk_fmt_addr(cl, sizeof(cl), &c->key.client);
-	stk_fmt_addr(od, sizeof(od), &c->key.dst);
-	stk_fmt_addr(ud, sizeof(ud), &c->used_dst);
+	dp_addr_format(&c->key.client, cl, sizeof(cl));
+	dp_addr_format(&c->key.dst, od, sizeof(od));
+	dp_addr_format(&c->used_dst, ud, sizeof(ud));
 	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:i,"
 		      " s:I, s:I, s:I, s:I, s:s}",
 		      "start", start, "end", end, "proto", tcp ? "tcp" : "udp",
@@ -432,14 +424,6 @@ static bool stk_egress(struct stk_proxy *p, struct stk_conn *c)
 	return true;
 }
 
-static void stk_addr_of(union dp_addr *a, const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		dp_addr_from_v4(a, ((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-	else
-		memcpy(a->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-}
-
 /* Where c goes, as addresses, then next(c, addrs, n): its destination,
  * a literal host, or what DNS says about the host (n 0 on failure). */
 typedef void (*stk_route_fn)(struct stk_conn *c,
@@ -491,7 +475,7 @@ static unsigned stk_route_filter(struct stk_proxy *p,
 	for (unsigned i = 0; i < n && k < STK_CONNECT_MAX; i++) {
 		union dp_addr a;
 
-		stk_addr_of(&a, &in[i]);
+		dp_addr_from_sockaddr(&a, NULL, &in[i]);
 		if (stk_would_loop(p, &a)) {
 			p->ctr.egress_loop++;
 			continue;
@@ -669,7 +653,7 @@ static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
 		return;
 	}
 	c->up = s;
-	stk_addr_of(&c->used_dst, used);
+	dp_addr_from_sockaddr(&c->used_dst, NULL, used);
 	c->state = STK_ST_HANDSHAKE;
 	c->deadline_ns = p->loop->now_ns + STK_HANDSHAKE_TIMEOUT_NS;
 	stk_key_lwip(&c->key, &la, &ra);
@@ -740,7 +724,7 @@ static void stk_tcp_connect_stack(struct stk_conn *c,
 	ip_addr_t dst;
 	int err = 0;
 
-	stk_addr_of(&c->used_dst, addr);
+	dp_addr_from_sockaddr(&c->used_dst, NULL, addr);
 	stk_addr_lwip(&dst, &c->used_dst);
 	s = stk_lwip_stream_connect(p->lwip, &dst, c->used_dport,
 				    stk_port_hashes_here, c, &err);
@@ -1063,7 +1047,7 @@ static void stk_udp_connect(struct stk_conn *c,
 		ss = &ok[0];
 	if (!ss)
 		goto fail;
-	stk_addr_of(&c->used_dst, ss);
+	dp_addr_from_sockaddr(&c->used_dst, NULL, ss);
 	{
 		struct sockaddr_storage to;
 		socklen_t sl = stk_sockaddr(&to, &c->used_dst, c->used_dport);
