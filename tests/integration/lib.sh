@@ -184,3 +184,25 @@ it_ping() {
 	it_log "ping $* $addr: $recv/$count replies," \
 		"$(echo "$out" | grep -o 'rtt.*' || true)"
 }
+
+# it_wrk_summary: wrk --latency output on stdin -> "REQ/S P99_MS ERRORS"
+# (socket errors and non-2xx/3xx answers); fails when wrk printed no
+# rate or p99.
+it_wrk_summary() {
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return v * 0.001
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		if (v ~ /s$/) return v * 1000
+		return v + 0
+	}
+	/Requests\/sec:/ { rps = $2 }
+	$1 == "99%" { p99 = ms($2) }
+	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+	/Non-2xx or 3xx/ { err += $NF }
+	END {
+		if (rps == "" || p99 == "") exit 1
+		printf "%.0f %.3f %d\n", rps, p99, err
+	}'
+}

@@ -369,20 +369,7 @@ load() {
 			-c"$CONNS" -d"${SECS}s" --latency \
 			"http://127.0.0.1:$port/small" 2>&1)
 		echo "$out" >>"$IT_WORK/load.log"
-		echo "$out" | awk '
-		function ms(v) {
-			if (v ~ /us$/) return v * 0.001
-			if (v ~ /ms$/) return v + 0
-			if (v ~ /m$/) return v * 60000
-			if (v ~ /s$/) return v * 1000
-			return v + 0
-		}
-		/Requests\/sec:/ { rps = $2 }
-		$1 == "99%" { p99 = ms($2) }
-		/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-		/Non-2xx or 3xx/ { err += $NF }
-		END { if (rps == "" || p99 == "") exit 1
-			printf "%.0f %.3f %d\n", rps, p99, err }' ;;
+		echo "$out" | it_wrk_summary ;;
 	h2 | tls)
 		# h2load 1.52 hangs at the end of a -D run when the server
 		# closes connections: the tls runs use a request count.

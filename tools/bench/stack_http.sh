@@ -130,7 +130,7 @@ syn_retrans() {
 PORT=8080
 DUR=$SECS
 wrk_run() {
-	local addr=$1 out sr0 sr1
+	local addr=$1 out sum sr0 sr1
 	shift
 	sr0=$(syn_retrans)
 	out=$(timeout $((DUR + 30)) ip netns exec "$S" wrk -t1 -c"$CONNS" \
@@ -139,22 +139,9 @@ wrk_run() {
 	echo "$out" >>"$IT_WORK/wrk.log"
 	it_strata_alive
 	[ "$addr" = 10.99.0.200 ] || route_in || fail "route into $IFN gone"
-	echo "$out" | awk -v sr=$((sr1 - sr0)) '
-	function ms(v) {
-		if (v ~ /us$/) return v * 0.001
-		if (v ~ /ms$/) return v + 0
-		if (v ~ /m$/) return v * 60000
-		if (v ~ /s$/) return v * 1000
-		return v + 0
-	}
-	/Requests\/sec:/ { rps = $2 }
-	$1 == "99%" { p99 = ms($2) }
-	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-	/Non-2xx or 3xx/ { err += $NF }
-	END {
-		if (rps == "" || p99 == "") exit 1
-		printf "%.0f %.3f %d %d\n", rps, p99, err, sr
-	}' || { it_log "wrk $addr $*: $(echo "$out" | tail -n 5)"; return 1; }
+	sum=$(echo "$out" | it_wrk_summary) ||
+		{ it_log "wrk $addr $*: $(echo "$out" | tail -n 5)"; return 1; }
+	echo "$sum $((sr1 - sr0))"
 }
 
 # settle NAME: after a strata run, give proxied connections up to 3 s
