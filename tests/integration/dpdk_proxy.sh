@@ -51,14 +51,7 @@ mkdir -p "$IT_WORK/www"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
 echo hello >"$IT_WORK/www/small"
 WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
-cat >"$IT_WORK/nginx.conf" <<NGINX
-user root;
-worker_processes 1;
-daemon off;
-pid $IT_WORK/nginx.pid;
-error_log $IT_WORK/nginx.err;
-events { worker_connections 1024; }
-http {
+it_nginx "$O" <<NGINX
 	log_format peer '\$remote_addr \$request';
 	access_log $IT_WORK/access.log peer;
 	server {
@@ -66,11 +59,7 @@ http {
 		listen [::]:8080;
 		root $IT_WORK/www;
 	}
-}
 NGINX
-ip netns exec "$O" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
-	>/dev/null 2>&1 &
-it_track_pid $!
 
 cat >"$IT_WORK/strata.yaml" <<YAML
 ports:

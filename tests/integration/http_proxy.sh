@@ -46,14 +46,7 @@ echo hello >"$IT_WORK/www/small"
 echo b-side >"$IT_WORK/www/route-b/which"
 head -c $((20 * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
 WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
-cat >"$IT_WORK/nginx.conf" <<NGINX
-user root;
-worker_processes 1;
-daemon off;
-pid $IT_WORK/nginx.pid;
-error_log $IT_WORK/nginx.err;
-events { worker_connections 1024; }
-http {
+it_nginx "$N" <<NGINX
 	log_format plain '\$request_uri \$server_protocol';
 	access_log $IT_WORK/access.log plain;
 	server {
@@ -72,11 +65,7 @@ http {
 		listen 127.0.0.1:18083 http2;
 		root $IT_WORK/www;
 	}
-}
 NGINX
-ip netns exec "$N" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
-	>/dev/null 2>&1 &
-it_track_pid $!
 # An origin that hashes request bodies (nginx has no such thing).
 cat >"$IT_WORK/hasher.py" <<'PY'
 import hashlib, http.server, sys

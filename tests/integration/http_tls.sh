@@ -67,14 +67,7 @@ mkleaf mallory other-ca "/CN=mallory" "email:m@example.org" \
 # ---- origins: nginx plain and TLS --------------------------------------------
 mkdir -p "$IT_WORK/www"
 echo hello >"$IT_WORK/www/small"
-cat >"$IT_WORK/nginx.conf" <<NGINX
-user root;
-worker_processes 1;
-daemon off;
-pid $IT_WORK/nginx.pid;
-error_log $IT_WORK/nginx.err;
-events { worker_connections 1024; }
-http {
+it_nginx "$N" <<NGINX
 	access_log off;
 	server {
 		listen 127.0.0.1:18080;
@@ -84,11 +77,7 @@ http {
 		root $IT_WORK/www;
 		location = /proto { return 200 "\$scheme\n"; }
 	}
-}
 NGINX
-ip netns exec "$N" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
-	>/dev/null 2>&1 &
-it_track_pid $!
 
 # ---- haproxy: PROXY protocol v1 and v2 towards strata -------------------------
 cat >"$IT_WORK/haproxy.cfg" <<HAP

@@ -206,3 +206,21 @@ it_wrk_summary() {
 		printf "%.0f %.3f %d\n", rps, p99, err
 	}'
 }
+
+# it_nginx NS [WORKER_CONNECTIONS] <<HTTP: nginx (one worker, in the
+# foreground, its files under $IT_WORK) in namespace NS, with the
+# content of its http { } block read from stdin; tracked for cleanup.
+it_nginx() {
+	local ns=$1 conns=${2:-1024}
+	{
+		printf 'user root;\nworker_processes 1;\ndaemon off;\n'
+		printf 'pid %s/nginx.pid;\nerror_log %s/nginx.err;\n' \
+			"$IT_WORK" "$IT_WORK"
+		printf 'events { worker_connections %s; }\nhttp {\n' "$conns"
+		cat
+		printf '}\n'
+	} >"$IT_WORK/nginx.conf"
+	ip netns exec "$ns" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" </dev/null \
+		>/dev/null 2>&1 &
+	it_track_pid $!
+}

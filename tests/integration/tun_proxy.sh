@@ -47,26 +47,15 @@ mkdir -p "$IT_WORK/www"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
 echo hello >"$IT_WORK/www/small"
 WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
-cat >"$IT_WORK/nginx.conf" <<NGINX
-user root;
-worker_processes 1;
-daemon off;
-pid $IT_WORK/nginx.pid;
-error_log $IT_WORK/nginx.err;
-events { worker_connections 4096; }
-http {
+ip netns exec "$O" sysctl -qw net.core.somaxconn=4096
+it_nginx "$O" 4096 <<NGINX
 	access_log off;
 	server {
 		listen 8080 backlog=4096;
 		listen [::]:8080 backlog=4096;
 		root $IT_WORK/www;
 	}
-}
 NGINX
-ip netns exec "$O" sysctl -qw net.core.somaxconn=4096
-ip netns exec "$O" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
-	>/dev/null 2>&1 &
-it_track_pid $!
 # An origin that streams forever and, when killed, resets (linger 0).
 cat >"$IT_WORK/resetter.py" <<'PY'
 import socket, struct
