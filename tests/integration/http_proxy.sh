@@ -18,8 +18,8 @@
 # 400 and never reach nginx; an endpoint on strata's own address through
 # the userspace stack; clients that send nothing or half a head let go
 # after header_timeout_ms; in laptop mode, TCP to port 80 of a routed prefix
-# intercepted into the HTTP pipeline (its hooks run) and other ports
-# proxied at L4.
+# intercepted into the HTTP pipeline (its hooks run), other protocols on
+# that port passed through, and other ports proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -120,6 +120,28 @@ while True:
     threading.Thread(target=serve, args=(s.accept()[0],)).start()
 ' &
 it_track_pid $!
+# Not HTTP, on intercepted port 80: an echo (client speaks first) on
+# 18085, and a server that speaks first (a banner, then echo) on 18086.
+ip netns exec "$N" python3 -c '
+import socket, threading
+def serve(c, banner):
+    if banner:
+        c.sendall(b"220 ready\r\n")
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+def listen(port, banner):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(16)
+    while True:
+        threading.Thread(target=serve, args=(s.accept()[0], banner)).start()
+threading.Thread(target=listen, args=(18085, False)).start()
+listen(18086, True)
+' &
+it_track_pid $!
 
 # ---- strata -------------------------------------------------------------
 cat >"$IT_WORK/strata.yaml" <<YAML
@@ -140,6 +162,12 @@ egress:
     - dst: 10.97.5.5/32
       host: 127.0.0.1
       port: 18080
+    - dst: 10.97.5.6/32
+      host: 127.0.0.1
+      port: 18085
+    - dst: 10.97.5.7/32
+      host: 127.0.0.1
+      port: 18086
 endpoints:
   - name: web
     listen: ["127.0.0.1:8080", "[::1]:8080"]
@@ -450,6 +478,41 @@ hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5:8080/small) ||
 echo "$hdrs" | grep -qi '^x-served-by' &&
 	fail "port 8080 went through HTTP: $hdrs"
 it_log "laptop mode: port 80 intercepted into the HTTP pipeline, 8080 proxied at L4"
+# Other protocols on the intercepted port go on at L4, untouched: bytes
+# that are not HTTP (a line, a TLS record the endpoint may not inspect),
+# and a server that speaks first, with half-close carried across.
+cat >"$IT_WORK/notHttp.py" <<'PY'
+import socket, sys
+def conn(host):
+    s = socket.create_connection((host, 80), timeout=5)
+    return s
+def recv_n(s, n):
+    got = b""
+    while len(got) < n:
+        d = s.recv(n - len(got))
+        if not d:
+            break
+        got += d
+    return got
+for first in (b"SSH-2.0-strata-test\r\n", b"\x16\x03\x01\x00\x04abcd"):
+    s = conn("10.97.5.6")
+    s.sendall(first + b"more")
+    got = recv_n(s, len(first) + 4)
+    assert got == first + b"more", ("echo", first, got)
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(10) == b"", "half-close not carried"
+    s.close()
+s = conn("10.97.5.7")
+got = recv_n(s, 11)
+assert got == b"220 ready\r\n", ("banner", got)
+s.sendall(b"QUIT\r\n")
+assert recv_n(s, 6) == b"QUIT\r\n", "echo after banner"
+s.close()
+print("ok")
+PY
+got=$(inn timeout 20 python3 "$IT_WORK/notHttp.py" 2>&1)
+[ "$got" = ok ] || fail "non-HTTP on the intercepted port: $got"
+it_log "laptop mode: non-HTTP on port 80 (client or server first) passed through"
 
 # ---- counters, then a clean stop -----------------------------------------------------
 st=$(it_strata_stats)
@@ -461,6 +524,8 @@ http=$(echo "$st" | jq -c '[.lcores[] | select(.role=="worker") | .http][0]')
 	fail "upstream_connect_failed count: $http"
 [ "$(echo "$http" | jq '.upstream_reused')" -gt 0 ] ||
 	fail "no upstream connection was reused: $http"
+[ "$(echo "$http" | jq '.passthrough')" -ge 3 ] ||
+	fail "passthrough count: $http"
 it_log "counters: $(echo "$http" | jq -c '{requests, upstream_conns, upstream_reused, errors}')"
 it_strata_stop
 it_log PASS
