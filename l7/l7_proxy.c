@@ -345,10 +345,11 @@ static void l7_up_event(struct stk_stream *s, unsigned ev, void *arg)
 
 void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused)
 {
-	/* An HTTP/1.1 Upgrade has no body before its 101 (an HTTP/2
-	 * extended CONNECT, going out as one, keeps its stream open) */
-	bool end = r->req.content_length == 0 ||
-		   (r->req.protocol && c->version == 11);
+	/* An HTTP/1.1 Upgrade has no body before its 101; an HTTP/2
+	 * extended CONNECT, going out as one, keeps its stream open for
+	 * the tunnel whatever the client's Upgrade said of a body */
+	bool end = r->req.protocol ? c->version == 11 :
+		   r->req.content_length == 0;
 	struct l7_exchange *up;
 
 	r->uc = NULL;
@@ -364,6 +365,8 @@ void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused)
 		}
 		if (r->up_h2 && !r->req.scheme)
 			l7_head_set_slot(&r->req.scheme, "http", 4);
+		if (r->up_h2) /* the tunnel's bytes have no length */
+			r->req.content_length = -1;
 	}
 	up = l7_request(c, &r->req, end);
 	if (!up) {

@@ -9,8 +9,8 @@
 # route, 502 naming the cause for a dead upstream and 503 while it is
 # marked down, a pool with a dead server still answering, 504 for an
 # upstream that never answers, an HTTP/2 upstream; an Upgrade (101)
-# tunnel echoing 100 KB, and the same behind an HTTP/2 extended CONNECT
-# (python3-h2); the http_rules app
+# tunnel echoing 100 KB, the same from an HTTP/2 extended CONNECT client,
+# and towards an HTTP/2 origin (both python3-h2); the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -120,6 +120,51 @@ while True:
     threading.Thread(target=serve, args=(s.accept()[0],)).start()
 ' &
 it_track_pid $!
+# An HTTP/2 origin that takes extended CONNECT (RFC 8441) for websocket,
+# answers 200 and echoes the stream.
+cat >"$IT_WORK/h2wsd.py" <<'PY'
+import socket, threading
+import h2.config, h2.connection, h2.events, h2.settings
+def serve(sock):
+    c = h2.connection.H2Connection(h2.config.H2Configuration(
+        client_side=False, validate_inbound_headers=False))
+    c.initiate_connection()
+    c.update_settings({h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1})
+    sock.sendall(c.data_to_send())
+    echo = {}  # stream -> bytes waiting for flow-control credit
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            break
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.RequestReceived):
+                h = dict(ev.headers)
+                ok = h.get(b":method") == b"CONNECT" and \
+                     h.get(b":protocol") == b"websocket"
+                c.send_headers(ev.stream_id,
+                               [(b":status", b"200" if ok else b"400")],
+                               end_stream=not ok)
+                echo[ev.stream_id] = b""
+            elif isinstance(ev, h2.events.DataReceived):
+                c.acknowledge_received_data(len(ev.data), ev.stream_id)
+                echo[ev.stream_id] += ev.data
+        for sid in echo:
+            while echo[sid]:
+                n = min(len(echo[sid]), c.local_flow_control_window(sid),
+                        c.max_outbound_frame_size)
+                if n <= 0:
+                    break
+                c.send_data(sid, echo[sid][:n])
+                echo[sid] = echo[sid][n:]
+        sock.sendall(c.data_to_send())
+    sock.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 18087)); s.listen(16)
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],)).start()
+PY
+ip netns exec "$N" /usr/bin/python3 "$IT_WORK/h2wsd.py" &
+it_track_pid $!
 # Not HTTP, on intercepted port 80: an echo (client speaks first) on
 # 18085, and a server that speaks first (a banner, then echo) on 18086.
 ip netns exec "$N" python3 -c '
@@ -192,9 +237,14 @@ upstreams:
     protocol: http2
   - name: ws
     servers: ["127.0.0.1:18084"]
+  - name: ws-h2
+    servers: ["127.0.0.1:18087"]
+    protocol: http2
 routes:
   - host: ws.test
     upstream: ws
+  - host: ws-h2.test
+    upstream: ws-h2
   # answers once it read the whole body: the form field is seen by then
   - path: /upload
     upstream: hasher
@@ -301,11 +351,11 @@ grep -q '^/route-b/which HTTP/2.0' "$IT_WORK/access.log" ||
 it_log "routes by host and path, 421 by route, 502 then 503 for a dead upstream (passive health), a dead server skipped, 504 for a silent one, an HTTP/2 upstream, CONNECT 405"
 
 # ---- Upgrade: a WebSocket-style tunnel through the proxy ----------------------
-out=$(inn python3 -c '
-import socket
+cat >"$IT_WORK/ws.py" <<'PY'
+import socket, sys
 s = socket.create_connection(("127.0.0.1", 8080), timeout=5)
-s.sendall(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\n"
-          b"Upgrade: websocket\r\n\r\n")
+s.sendall(b"GET /chat HTTP/1.1\r\nHost: " + sys.argv[1].encode() +
+          b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 head = b""
 while b"\r\n\r\n" not in head:
     head += s.recv(4096)
@@ -320,9 +370,16 @@ while len(got) < len(msg):
         break
     got += d
 print(status, got == msg)
-')
+PY
+out=$(inn python3 "$IT_WORK/ws.py" ws.test)
 [ "$out" = "HTTP/1.1 101 Switching Protocols True" ] || fail "Upgrade tunnel: '$out'"
 it_log "Upgrade: 101 from the origin, then 100 KB echoed through the tunnel"
+# An HTTP/1.1 Upgrade towards an HTTP/2 origin goes out as an extended
+# CONNECT, and its 200 comes back as a 101.
+out=$(inn timeout 20 python3 "$IT_WORK/ws.py" ws-h2.test)
+[ "$out" = "HTTP/1.1 101 Switching Protocols True" ] ||
+	fail "Upgrade to an HTTP/2 origin: '$out'"
+it_log "HTTP/1.1 Upgrade bridged to an HTTP/2 extended CONNECT: 100 KB echoed"
 # The same origin behind an HTTP/2 extended CONNECT (RFC 8441): strata
 # turns it into an HTTP/1.1 Upgrade, and the 101 into a 200.
 cat >"$IT_WORK/h2ws.py" <<'PY'
