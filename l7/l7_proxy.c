@@ -227,12 +227,29 @@ static void l7_tun_end(struct stk_tunnel *t, enum stk_close_reason why,
 	l7_req_maybe_end(r);
 }
 
+/* Both ends of a body tunnel are exchanges: the trailer fields that came
+ * with one body's end go out with the other's, which the tunnel shuts
+ * right after this. */
+static void l7_pass_trailers(struct stk_tunnel *t, int dir)
+{
+	struct l7_exchange *from = (struct l7_exchange *)t->s[dir];
+	struct l7_exchange *to = (struct l7_exchange *)t->s[!dir];
+
+	if (from->trailers_in.nfields &&
+	    l7_head_copy(&to->trailers_out, &from->trailers_in) < 0)
+		l7_head_free(&to->trailers_out); /* the body ends without */
+}
+
 static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 			size_t len, void *arg)
 {
 	struct l7_req *r = arg;
 
 	if (r->state == L7_REQ_TUNNEL)
+		return;
+	if (!len)
+		l7_pass_trailers(t, dir);
+	if (!apps_has_http_body_hooks())
 		return;
 	if (dir == STK_DIR_UP) {
 		struct strata_http_decision d = { 0 };
@@ -261,7 +278,7 @@ static void l7_start_tunnel(struct l7_req *r, struct stk_stream *down,
 	r->tun_live = true;
 	stk_tunnel_start(&r->tun, down, up, L7_BODY_BUF,
 			 &r->w->loop->now_ns, l7_tun_end,
-			 apps_has_http_body_hooks() ? l7_tun_data : NULL, r,
+			 l7_tun_data, r,
 			 hold);
 }
 

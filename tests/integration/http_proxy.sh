@@ -10,7 +10,9 @@
 # marked down, a pool with a dead server still answering, 504 for an
 # upstream that never answers, an HTTP/2 upstream; an Upgrade (101)
 # tunnel echoing 100 KB, the same from an HTTP/2 extended CONNECT client,
-# and towards an HTTP/2 origin (both python3-h2); the http_rules app
+# and towards an HTTP/2 origin (both python3-h2); gRPC-style trailers
+# (and te: trailers) through HTTP/2 both ways, and response trailers on
+# HTTP/1.1's last chunk; the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -121,7 +123,9 @@ while True:
 ' &
 it_track_pid $!
 # An HTTP/2 origin that takes extended CONNECT (RFC 8441) for websocket,
-# answers 200 and echoes the stream.
+# answers 200 and echoes the stream; and answers a POST the way gRPC
+# does: body, then trailers (grpc-status, and what it saw: the request's
+# trailer and its te).
 cat >"$IT_WORK/h2wsd.py" <<'PY'
 import socket, threading
 import h2.config, h2.connection, h2.events, h2.settings
@@ -132,6 +136,7 @@ def serve(sock):
     c.update_settings({h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1})
     sock.sendall(c.data_to_send())
     echo = {}  # stream -> bytes waiting for flow-control credit
+    rpc = {}   # stream -> [te, body, request trailer]
     while True:
         data = sock.recv(65536)
         if not data:
@@ -139,6 +144,9 @@ def serve(sock):
         for ev in c.receive_data(data):
             if isinstance(ev, h2.events.RequestReceived):
                 h = dict(ev.headers)
+                if h.get(b":method") == b"POST":
+                    rpc[ev.stream_id] = [h.get(b"te", b"none"), b"", b"none"]
+                    continue
                 ok = h.get(b":method") == b"CONNECT" and \
                      h.get(b":protocol") == b"websocket"
                 c.send_headers(ev.stream_id,
@@ -147,7 +155,21 @@ def serve(sock):
                 echo[ev.stream_id] = b""
             elif isinstance(ev, h2.events.DataReceived):
                 c.acknowledge_received_data(len(ev.data), ev.stream_id)
-                echo[ev.stream_id] += ev.data
+                if ev.stream_id in rpc:
+                    rpc[ev.stream_id][1] += ev.data
+                else:
+                    echo[ev.stream_id] += ev.data
+            elif isinstance(ev, h2.events.TrailersReceived):
+                rpc[ev.stream_id][2] = dict(ev.headers).get(b"x-req-sum",
+                                                            b"none")
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id in rpc:
+                te, body, tr = rpc.pop(ev.stream_id)
+                c.send_headers(ev.stream_id, [(b":status", b"200"),
+                    (b"content-type", b"application/grpc")])
+                c.send_data(ev.stream_id, b"reply:" + body)
+                c.send_headers(ev.stream_id, [(b"grpc-status", b"0"),
+                    (b"x-got-trailer", tr), (b"x-got-te", te)],
+                    end_stream=True)
         for sid in echo:
             while echo[sid]:
                 n = min(len(echo[sid]), c.local_flow_control_window(sid),
@@ -244,6 +266,8 @@ routes:
   - host: ws.test
     upstream: ws
   - host: ws-h2.test
+    upstream: ws-h2
+  - host: grpc.test
     upstream: ws-h2
   # answers once it read the whole body: the form field is seen by then
   - path: /upload
@@ -380,6 +404,49 @@ out=$(inn timeout 20 python3 "$IT_WORK/ws.py" ws-h2.test)
 [ "$out" = "HTTP/1.1 101 Switching Protocols True" ] ||
 	fail "Upgrade to an HTTP/2 origin: '$out'"
 it_log "HTTP/1.1 Upgrade bridged to an HTTP/2 extended CONNECT: 100 KB echoed"
+
+# ---- trailers: gRPC-style, HTTP/2 both sides; then an HTTP/1.1 client ----------
+cat >"$IT_WORK/rpc.py" <<'PY'
+import socket
+import h2.config, h2.connection, h2.events
+s = socket.create_connection(("127.0.0.1", 8080), timeout=10)
+c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+c.initiate_connection()
+c.send_headers(1, [(":method", "POST"), (":scheme", "http"),
+                   (":authority", "grpc.test"), (":path", "/pkg.Svc/Call"),
+                   ("te", "trailers"), ("content-type", "application/grpc")])
+c.send_data(1, b"ping")
+c.send_headers(1, [("x-req-sum", "42")], end_stream=True)
+s.sendall(c.data_to_send())
+body, trailers, done = b"", {}, False
+while not done:
+    data = s.recv(65536)
+    if not data:
+        break
+    for ev in c.receive_data(data):
+        if isinstance(ev, h2.events.DataReceived):
+            body += ev.data
+            c.acknowledge_received_data(len(ev.data), ev.stream_id)
+        elif isinstance(ev, h2.events.TrailersReceived):
+            trailers = {k.decode(): v.decode() for k, v in ev.headers}
+        elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+            done = True
+    s.sendall(c.data_to_send())
+print(body.decode(), trailers.get("grpc-status"),
+      trailers.get("x-got-trailer"), trailers.get("x-got-te"))
+PY
+out=$(inn timeout 20 /usr/bin/python3 "$IT_WORK/rpc.py" 2>&1)
+[ "$out" = "reply:ping 0 42 trailers" ] ||
+	fail "trailers through HTTP/2 both ways: '$out'"
+# to HTTP/1.1, the response's trailers ride on the last chunk
+hdrs=$($C --http1.1 -H 'Host: grpc.test' -d pong -D - -o "$IT_WORK/body" \
+	http://127.0.0.1:8080/pkg.Svc/Call) || fail "trailers to HTTP/1.1"
+[ "$(cat "$IT_WORK/body")" = reply:pong ] ||
+	fail "trailers to HTTP/1.1: body '$(cat "$IT_WORK/body")'"
+echo "$hdrs" | grep -qi '^transfer-encoding: chunked' &&
+	echo "$hdrs" | grep -qi '^grpc-status: 0' ||
+	fail "trailers to HTTP/1.1: $hdrs"
+it_log "trailers: request and response trailers and te: trailers through HTTP/2; response trailers on HTTP/1.1's last chunk"
 # The same origin behind an HTTP/2 extended CONNECT (RFC 8441): strata
 # turns it into an HTTP/1.1 Upgrade, and the 101 into a 200.
 cat >"$IT_WORK/h2ws.py" <<'PY'
