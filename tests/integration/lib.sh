@@ -63,6 +63,7 @@ it_cleanup() {
 	done
 	for ns in "${IT_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns" # it_netns_hosts
 	done
 	if [ -n "$IT_WORK" ] && [ "${IT_KEEP:-0}" != 1 ]; then
 		rm -rf "$IT_WORK"
@@ -82,6 +83,15 @@ it_netns() {
 	ip netns add "$1" || fail "ip netns add $1"
 	IT_NETNS+=("$1")
 	ip -n "$1" link set lo up || fail "lo up in $1"
+}
+
+# it_netns_hosts NS LINE...: an /etc/hosts for programs run with
+# `ip netns exec NS` (it bind-mounts /etc/netns/NS/hosts), removed on exit.
+it_netns_hosts() {
+	local ns=$1
+	shift
+	mkdir -p "/etc/netns/$ns" || fail "mkdir /etc/netns/$ns"
+	printf '%s\n' "$@" >"/etc/netns/$ns/hosts" || fail "hosts for $ns"
 }
 
 it_track_pid() { IT_PIDS+=("$1"); }
