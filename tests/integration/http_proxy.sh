@@ -99,27 +99,38 @@ while True:
     held.append(s.accept()[0])
 ' &
 it_track_pid $!
-# A WebSocket-like origin: 101, then it echoes.
+# Echo origins: a WebSocket-like one (101, then it echoes) on 18084;
+# for other protocols on intercepted port 80, a plain echo (the client
+# speaks first) on 18085, and one that speaks first (a banner) on 18086.
 ip netns exec "$N" python3 -c '
 import socket, threading
-def serve(c):
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += c.recv(4096)
-    ok = b"upgrade: websocket" in head.lower()
-    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-              b"Upgrade: websocket\r\n\r\n" if ok else
-              b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-    while ok:
+def serve(c, mode):
+    if mode == "ws":
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += c.recv(4096)
+        if b"upgrade: websocket" not in head.lower():
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+            c.close()
+            return
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\r\n"
+                  b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+    elif mode == "banner":
+        c.sendall(b"220 ready\r\n")
+    while True:
         d = c.recv(65536)
         if not d:
             break
         c.sendall(d)
     c.close()
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 18084)); s.listen(16)
-while True:
-    threading.Thread(target=serve, args=(s.accept()[0],)).start()
+def listen(port, mode):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(16)
+    while True:
+        threading.Thread(target=serve, args=(s.accept()[0], mode)).start()
+threading.Thread(target=listen, args=(18084, "ws")).start()
+threading.Thread(target=listen, args=(18085, "echo")).start()
+listen(18086, "banner")
 ' &
 it_track_pid $!
 # An HTTP/2 origin that takes extended CONNECT (RFC 8441) for websocket,
@@ -186,28 +197,6 @@ while True:
     threading.Thread(target=serve, args=(s.accept()[0],)).start()
 PY
 ip netns exec "$N" /usr/bin/python3 "$IT_WORK/h2wsd.py" &
-it_track_pid $!
-# Not HTTP, on intercepted port 80: an echo (client speaks first) on
-# 18085, and a server that speaks first (a banner, then echo) on 18086.
-ip netns exec "$N" python3 -c '
-import socket, threading
-def serve(c, banner):
-    if banner:
-        c.sendall(b"220 ready\r\n")
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        c.sendall(d)
-    c.close()
-def listen(port, banner):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port)); s.listen(16)
-    while True:
-        threading.Thread(target=serve, args=(s.accept()[0], banner)).start()
-threading.Thread(target=listen, args=(18085, False)).start()
-listen(18086, True)
-' &
 it_track_pid $!
 
 # ---- strata -------------------------------------------------------------
