@@ -216,6 +216,21 @@ static struct rte_ring *dp_ring(const char *kind, unsigned a, unsigned b,
 			       RING_F_SP_ENQ | RING_F_SC_DEQ);
 }
 
+/* Learnt neighbours from rx/tx lcore a to b: control traffic, so a
+ * small ring; a full one loses the entry (counted), and b solicits for
+ * itself when it needs the neighbour. */
+#define DP_NEIGH_RING_SIZE 256
+
+static struct rte_ring *dp_neigh_ring(unsigned a, unsigned b)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "n_%u_%u", a, b);
+	return rte_ring_create_elem(name, sizeof(struct dp_neigh_msg),
+				    DP_NEIGH_RING_SIZE, rte_socket_id(),
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
 struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 					 size_t errlen)
 {
@@ -286,9 +301,11 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 			if (j == i)
 				continue;
 			dp->rxtx[i].handoff[j] = dp_ring("h", j, i, c->mbuf.ring_size);
-			if (!dp->rxtx[i].handoff[j])
+			dp->sh.neigh_sync[j][i] = dp_neigh_ring(j, i);
+			if (!dp->rxtx[i].handoff[j] || !dp->sh.neigh_sync[j][i])
 				goto fail_ring;
 		}
+		dp->sh.rxtx_wake[i] = &dp->rxtx[i].wake;
 	}
 	return dp;
 
@@ -327,8 +344,10 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 			dp_ring_free(dp->sh.to_worker[i][j]);
 			dp_ring_free(dp->rxtx[i].from_worker[j]);
 		}
-		for (j = 0; j < DP_MAX_RXTX; j++)
+		for (j = 0; j < DP_MAX_RXTX; j++) {
 			dp_ring_free(dp->rxtx[i].handoff[j]);
+			rte_ring_free(dp->sh.neigh_sync[i][j]);
+		}
 		dp_lcore_destroy(dp->rxtx[i].lc);
 		if (dp->rxtx[i].epfd >= 0)
 			close(dp->rxtx[i].epfd);
@@ -376,6 +395,10 @@ static json_t *dp_counters_json(const struct dp_counters *c)
 	json_object_set_new(o, "stack_out", json_pack("{s:I,s:I}",
 		"sent", (json_int_t)c->stack_tx,
 		"dropped", (json_int_t)c->stack_tx_drops));
+	json_object_set_new(o, "neigh_sync", json_pack("{s:I,s:I,s:I}",
+		"sent", (json_int_t)c->neigh_sync_sent,
+		"lost", (json_int_t)c->neigh_sync_lost,
+		"received", (json_int_t)c->neigh_sync_received));
 	return o;
 }
 
@@ -521,9 +544,15 @@ static void dp_rxtx_sleep(struct dp_rxtx *r, uint64_t next_timer_ns,
 
 static bool dp_rxtx_handoff_pending(struct dp_rxtx *r)
 {
-	for (unsigned i = 0; i < DP_MAX_RXTX; i++)
+	const struct dp_shared *sh = r->lc->sh;
+
+	for (unsigned i = 0; i < DP_MAX_RXTX; i++) {
 		if (r->handoff[i] && !rte_ring_empty(r->handoff[i]))
 			return true;
+		if (sh->neigh_sync[i][r->lc->idx] &&
+		    !rte_ring_empty(sh->neigh_sync[i][r->lc->idx]))
+			return true;
+	}
 	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
 		if (r->from_worker[i] && !rte_ring_empty(r->from_worker[i]))
 			return true;
@@ -617,6 +646,8 @@ static int dp_rxtx_main(void *arg)
 				total += n;
 			}
 		}
+		if (n_rxtx > 1)
+			dp_lcore_neigh_sync(lc);
 		dp_lcore_flush(lc);
 		uint64_t next = dp_lcore_timers(lc);
 

@@ -434,6 +434,55 @@ static void dp_neigh_release(void *pkt, const uint8_t mac[6], void *arg)
 	dp_tx_mbuf(lc, m->port, m);
 }
 
+/* ip is at mac on port: learn it, and tell the other rx/tx lcores
+ * (see dp_shared.neigh_sync). */
+static void dp_neigh_learned(struct dp_lcore *lc, uint16_t port,
+			     const union dp_addr *ip, const uint8_t mac[6])
+{
+	const struct dp_shared *sh = lc->sh;
+	struct dp_neigh_msg msg = { .ip = *ip, .port = port };
+	unsigned i;
+
+	dp_neigh_learn(lc->neigh, port, ip, mac, lc->now_ns, dp_neigh_release,
+		       lc);
+	memcpy(msg.mac, mac, 6);
+	for (i = 0; i < sh->n_rxtx; i++) {
+		struct rte_ring *r = sh->neigh_sync[lc->idx][i];
+
+		if (!r)
+			continue;
+		if (rte_ring_sp_enqueue_elem(r, &msg, sizeof(msg)) != 0) {
+			lc->ctr.neigh_sync_lost++;
+			continue;
+		}
+		lc->ctr.neigh_sync_sent++;
+		if (sh->rxtx_wake[i])
+			dp_wake(sh->rxtx_wake[i]);
+	}
+}
+
+void dp_lcore_neigh_sync(struct dp_lcore *lc)
+{
+	const struct dp_shared *sh = lc->sh;
+	struct dp_neigh_msg msg[16];
+	unsigned i, k, n;
+
+	for (i = 0; i < sh->n_rxtx; i++) {
+		struct rte_ring *r = sh->neigh_sync[i][lc->idx];
+
+		if (!r)
+			continue;
+		while ((n = rte_ring_sc_dequeue_burst_elem(r, msg, sizeof(msg[0]),
+							   RTE_DIM(msg), NULL))) {
+			for (k = 0; k < n; k++)
+				dp_neigh_learn(lc->neigh, msg[k].port, &msg[k].ip,
+					       msg[k].mac, lc->now_ns,
+					       dp_neigh_release, lc);
+			lc->ctr.neigh_sync_received += n;
+		}
+	}
+}
+
 /* The target address of an NS or NA on an Ethernet port. */
 static bool dp_ndp_target(const struct dp_pkt *p, union dp_addr *target)
 {
@@ -469,16 +518,12 @@ static void dp_local_icmp6(struct dp_lcore *lc, struct dp_pkt *p)
 		len = dp_l3_build_ndp_na(out, sizeof(out), p->buf, v,
 					 p->port->mac);
 		if (len >= 0 && (v->src.q[0] | v->src.q[1]))
-			dp_neigh_learn(lc->neigh, p->port->id, &v->src,
-				       v->eth_src, lc->now_ns,
-				       dp_neigh_release, lc);
+			dp_neigh_learned(lc, p->port->id, &v->src, v->eth_src);
 		dp_answer_built(lc, p, out, len);
 		return;
 	case 136: /* neighbour advertisement: learn the target */
 		if (dp_ndp_target(p, &target))
-			dp_neigh_learn(lc->neigh, p->port->id, &target,
-				       v->eth_src, lc->now_ns,
-				       dp_neigh_release, lc);
+			dp_neigh_learned(lc, p->port->id, &target, v->eth_src);
 		dp_end(lc, p, DP_DISP_CONSUMED);
 		return;
 	default:
@@ -681,8 +726,7 @@ static void dp_arp(struct dp_lcore *lc, struct dp_pkt *p)
 		return;
 	}
 	if (v->arp_spa.w[3] != 0)
-		dp_neigh_learn(lc->neigh, p->port->id, &v->arp_spa, v->arp_sha,
-			       lc->now_ns, dp_neigh_release, lc);
+		dp_neigh_learned(lc, p->port->id, &v->arp_spa, v->arp_sha);
 	if (v->arp_op == 1) {
 		dp_answer_inplace(lc, p, dp_l3_arp_reply_inplace(p->buf, p->len, v,
 								  p->port->mac));
