@@ -863,7 +863,9 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p,
 			dp_drop(lc, p, DP_DROP_NOT_FOR_US);
 		return;
 	case STRATA_FORWARD:
-		dp_forward(lc, p, f->decision.out_port);
+		/* Replies go back the way the flow came in. */
+		dp_forward(lc, p, dir == 0 ? f->decision.out_port :
+					     f->info.in_port);
 		return;
 	case STRATA_STACK:
 		dp_to_worker(lc, p, dp_pkt_hash(p));
