@@ -68,18 +68,8 @@ YAML
 it_netns "$S"
 it_netns "$A"
 it_netns "$B"
-for side in a b; do
-	ns=$A
-	[ $side = b ] && ns=$B
-	ip link add "vs$side$$" type veth peer name "vk$side$$" ||
-		fail "cannot create veth pair $side"
-	it_track_link "vs$side$$"
-	ip link set "vs$side$$" netns "$S" || fail "move vs$side$$"
-	ip link set "vk$side$$" netns "$ns" || fail "move vk$side$$"
-	# strata's side carries no kernel IP traffic of its own
-	ip netns exec "$S" sysctl -qw "net.ipv6.conf.vs$side$$.disable_ipv6=1"
-	ip -n "$S" link set "vs$side$$" up || fail "vs$side$$ up"
-done
+it_veth_strata "$S" "vsa$$" "$A" "vka$$"
+it_veth_strata "$S" "vsb$$" "$B" "vkb$$"
 
 for h in $HOSTS; do
 	ip -n "$A" addr add "10.71.0.$h/24" dev "vka$$" || fail "addr 10.71.0.$h"
