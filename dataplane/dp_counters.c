@@ -33,4 +33,7 @@ void dp_counters_add(struct dp_counters *sum, const struct dp_counters *c)
 	sum->idle_sleeps += c->idle_sleeps;
 	sum->stack_tx += c->stack_tx;
 	sum->stack_tx_drops += c->stack_tx_drops;
+	sum->neigh_sync_sent += c->neigh_sync_sent;
+	sum->neigh_sync_lost += c->neigh_sync_lost;
+	sum->neigh_sync_received += c->neigh_sync_received;
 }

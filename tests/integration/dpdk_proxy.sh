@@ -31,12 +31,8 @@ SIZE_MB=${SIZE_MB:-100}
 it_netns "$NS"
 it_netns "$C"
 it_netns "$O"
-ip link add dxs0$$ netns "$NS" type veth peer name dxc$$ netns "$C" || fail veth
-ip link add dxs1$$ netns "$NS" type veth peer name dxo$$ netns "$O" || fail veth
-for i in dxs0$$ dxs1$$; do
-	ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
-	ip -n "$NS" link set "$i" up
-done
+it_veth_strata "$NS" dxs0$$ "$C" dxc$$
+it_veth_strata "$NS" dxs1$$ "$O" dxo$$
 ip -n "$C" addr add 10.61.0.1/24 dev dxc$$
 ip -n "$C" addr add fd61::1/64 dev dxc$$ nodad
 ip -n "$C" link set dxc$$ up

@@ -94,6 +94,18 @@ it_netns_hosts() {
 	printf '%s\n' "$@" >"/etc/netns/$ns/hosts" || fail "hosts for $ns"
 }
 
+# it_veth_strata SNS SIF KNS KIF: a veth pair from strata's namespace
+# (end SIF, for a DPDK af_packet port: up, no kernel IPv6 of its own) to
+# a peer namespace (end KIF, left down for the caller to address). Both
+# go with their namespaces.
+it_veth_strata() {
+	local sns=$1 sif=$2 kns=$3 kif=$4
+	ip link add "$sif" netns "$sns" type veth peer name "$kif" netns "$kns" ||
+		fail "cannot create veth pair $sif - $kif"
+	ip netns exec "$sns" sysctl -qw "net.ipv6.conf.$sif.disable_ipv6=1"
+	ip -n "$sns" link set "$sif" up || fail "$sif up"
+}
+
 it_track_pid() { IT_PIDS+=("$1"); }
 it_track_link() { IT_LINKS+=("$1"); }
 
