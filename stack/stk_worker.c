@@ -167,6 +167,7 @@ static void stk_worker_input(void *ctx, const struct dp_worker_pkt *pkts,
 	}
 	stk_proxy_poll(w->proxy);
 	stk_worker_poll_services(w, -1);
+	stk_loop_flush(&w->loop);
 	stk_lwip_unlock(w->lwip);
 }
 
@@ -180,6 +181,8 @@ static int stk_worker_poll(void *ctx)
 	stk_loop_dispatch(&w->loop);
 	ms = stk_proxy_poll(w->proxy);
 	ms = stk_worker_poll_services(w, ms);
+	/* what this pass wrote leaves now, one call per socket */
+	stk_loop_flush(&w->loop);
 	stk_lwip_unlock(w->lwip);
 	return ms;
 }
