@@ -52,6 +52,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "stack/stk_buf.h"
+
 #define H2_READ_CHUNK 16384
 #define H2_OUT_BATCH 16384           /* gather frames up to this per write */
 #define H2_CONN_WINDOW_MAX (16u << 20)
@@ -121,7 +123,9 @@ static int h2_buf_put(struct h2_buf *b, const void *d, size_t n, size_t max)
 				cap = max;
 			if (cap < b->len + n)
 				return -ENOBUFS;
-			np = realloc(b->p, cap);
+			if (!b->cap && cap <= STK_BUF_SIZE && max >= STK_BUF_SIZE)
+				cap = STK_BUF_SIZE; /* a cached one */
+			np = b->cap ? realloc(b->p, cap) : stk_buf_get(cap);
 			if (!np)
 				return -ENOMEM;
 			b->p = np;
@@ -149,7 +153,7 @@ static size_t h2_buf_take(struct h2_buf *b, void *d, size_t n)
 
 static void h2_buf_free(struct h2_buf *b)
 {
-	free(b->p);
+	stk_buf_put(b->p, b->cap);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -201,7 +205,7 @@ struct h2c {
 	struct l7_limits lim;
 	struct h2_link streams, evq, parked;
 	uint8_t *out;               /* frames the transport did not take */
-	size_t out_off, out_len;
+	size_t out_off, out_len, out_cap;
 	unsigned busy;
 	unsigned n_out;             /* client: our streams nghttp2 has open */
 	struct h2_reject rej[H2_MAX_REJECTS];
@@ -1029,12 +1033,20 @@ static bool h2c_fill(struct h2c *c)
 		}
 		if (!n)
 			break;
-		grown = realloc(c->out, c->out_len + (size_t)n);
-		if (!grown) {
-			c->fatal = ENOMEM;
-			return false;
+		if (c->out_len + (size_t)n > c->out_cap) {
+			size_t cap = c->out_len + (size_t)n;
+
+			if (!c->out_cap && cap <= STK_BUF_SIZE)
+				cap = STK_BUF_SIZE; /* a cached one */
+			grown = c->out_cap ? realloc(c->out, cap) :
+					     stk_buf_get(cap);
+			if (!grown) {
+				c->fatal = ENOMEM;
+				return false;
+			}
+			c->out = grown;
+			c->out_cap = cap;
 		}
-		c->out = grown;
 		memcpy(c->out + c->out_len, d, (size_t)n);
 		c->out_len += (size_t)n;
 	}
@@ -1063,9 +1075,9 @@ static void h2c_send(struct h2c *c)
 		c->out_off += (size_t)w;
 		c->out_len -= (size_t)w;
 		if (!c->out_len) {
-			free(c->out);
+			stk_buf_put(c->out, c->out_cap);
 			c->out = NULL;
-			c->out_off = 0;
+			c->out_off = c->out_cap = 0;
 		}
 	}
 }
@@ -1298,7 +1310,7 @@ static void h2c_end(struct h2c *c, int err)
 static void h2c_free(struct h2c *c)
 {
 	nghttp2_session_del(c->ng);
-	free(c->out);
+	stk_buf_put(c->out, c->out_cap);
 	free(c);
 }
 

@@ -20,6 +20,8 @@
  * TCP_USER_TIMEOUT should the peer stop reading. */
 #include "stk_stream_sock.h"
 
+#include "stk_buf.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,7 +32,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define STK_SOCK_OUT_CAP 16384          /* held back at most */
+#define STK_SOCK_OUT_CAP STK_BUF_SIZE    /* held back at most */
 #define STK_SOCK_SMALL 4096             /* writes below this are held */
 #define STK_SOCK_ORPHAN_TIMEOUT_MS 30000
 
@@ -82,7 +84,7 @@ static bool stk_sock_hold(struct stk_sock *k, const void *data, size_t len)
 {
 	if (k->out_len + len > STK_SOCK_OUT_CAP)
 		return false;
-	if (!k->out && !(k->out = malloc(STK_SOCK_OUT_CAP)))
+	if (!k->out && !(k->out = stk_buf_get(STK_SOCK_OUT_CAP)))
 		return false;
 	if (k->out_off + k->out_len + len > STK_SOCK_OUT_CAP) {
 		memmove(k->out, k->out + k->out_off, k->out_len);
@@ -176,7 +178,7 @@ static int stk_sock_drain(struct stk_sock *k)
 	if (n < 0 && n != -EAGAIN)
 		return (int)n;
 	if (!k->out_len) {
-		free(k->out);
+		stk_buf_put(k->out, STK_SOCK_OUT_CAP);
 		k->out = NULL;
 		k->out_off = 0;
 	}
@@ -205,7 +207,7 @@ static void stk_sock_release(struct stk_loop_fd *lfd)
 {
 	struct stk_sock *k = stk_sock_of_lfd(lfd);
 
-	free(k->out);
+	stk_buf_put(k->out, STK_SOCK_OUT_CAP);
 	free(k);
 }
 

@@ -15,6 +15,7 @@
 #include "dataplane/dp_dataplane.h"
 #include "dataplane/dp_parse.h"
 #include "stk_audit.h"
+#include "stk_buf.h"
 #include "stk_dns.h"
 #include "stk_loop.h"
 #include "stk_lwip.h"
@@ -84,6 +85,7 @@ static void stk_worker_stop(void *ctx)
 	stk_lwip_unload(w->lwip);
 	stk_loop_fini(&w->loop);
 	free(w);
+	stk_buf_cache_drain(); /* this is the worker's own thread */
 }
 
 static void *stk_worker_start(void *arg, unsigned idx, struct dp_worker *dpw)
