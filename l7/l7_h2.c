@@ -394,20 +394,15 @@ static bool h2_name_is(const uint8_t *n, size_t len, const char *want)
 
 /* Fields that never cross into HTTP/2 (RFC 9113 8.2.2) or that the
  * engine writes itself from the head's slots. */
-static bool h2_hop_field(const char *name)
+static bool h2_hop_field(const struct l7_field *f)
 {
 	static const char *const hop[] = {
 		"connection", "keep-alive", "proxy-connection",
 		"transfer-encoding", "upgrade", "host", "content-length",
-		"http2-settings",
+		"http2-settings", NULL,
 	};
 
-	if (name[0] == ':')
-		return true;
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return true;
-	return false;
+	return f->name[0] == ':' || l7_field_in(f, hop);
 }
 
 static int h2_parse_length(const uint8_t *v, size_t len, int64_t *out)
@@ -578,7 +573,7 @@ static void h2_nvs_add_fields(struct h2_nvs *a, const struct l7_head *h)
 		const struct l7_field *f = &h->fields[i];
 		const char *name;
 
-		if (h2_hop_field(f->name))
+		if (h2_hop_field(f))
 			continue;
 		if (conn && l7_token_list_has(conn, conn_len, f->name))
 			continue;

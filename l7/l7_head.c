@@ -112,11 +112,31 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Field names are lowercase: the length rules most out before a compare. */
+static bool l7_field_named(const struct l7_field *f, const char *name,
+			   size_t name_len)
+{
+	return f->name_len == name_len &&
+	       strncasecmp(f->name, name, name_len) == 0;
+}
+
+bool l7_field_in(const struct l7_field *f, const char *const *names)
+{
+	int first = tolower((unsigned char)f->name[0]);
+
+	for (; *names; names++)
+		if ((*names)[0] == first && strcasecmp(*names, f->name) == 0)
+			return true;
+	return false;
+}
+
 const char *l7_head_get(const struct l7_head *h, const char *name,
 			size_t *len)
 {
+	size_t name_len = strlen(name);
+
 	for (size_t i = 0; i < h->nfields; i++) {
-		if (strcasecmp(h->fields[i].name, name) == 0) {
+		if (l7_field_named(&h->fields[i], name, name_len)) {
 			if (len)
 				*len = h->fields[i].value_len;
 			return h->fields[i].value;
@@ -127,10 +147,10 @@ const char *l7_head_get(const struct l7_head *h, const char *name,
 
 size_t l7_head_del(struct l7_head *h, const char *name)
 {
-	size_t kept = 0, removed;
+	size_t kept = 0, removed, name_len = strlen(name);
 
 	for (size_t i = 0; i < h->nfields; i++) {
-		if (strcasecmp(h->fields[i].name, name) == 0)
+		if (l7_field_named(&h->fields[i], name, name_len))
 			l7_field_free(&h->fields[i]);
 		else
 			h->fields[kept++] = h->fields[i];

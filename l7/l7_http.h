@@ -83,6 +83,8 @@ int l7_head_add(struct l7_head *h, const char *name, size_t name_len,
 /* First value of name (case-insensitive) or NULL; *len if non-NULL. */
 const char *l7_head_get(const struct l7_head *h, const char *name,
 			size_t *len);
+/* Is f's name one of names (lowercase, NULL-terminated; any case in f)? */
+bool l7_field_in(const struct l7_field *f, const char *const *names);
 /* Remove every field called name; returns how many. */
 size_t l7_head_del(struct l7_head *h, const char *name);
 /* Replace all fields called name with one; 0 or -ENOMEM. */
@@ -123,7 +125,8 @@ struct l7_exchange {
 	struct l7_conn *conn;
 	/* Server side: the request, complete when the exchange is handed
 	 * over; the proxy may change it in place. Client side: the response
-	 * once L7_EV_HEAD was delivered (status 0 before). */
+	 * once L7_EV_HEAD was delivered (status 0 before); the engine no
+	 * longer uses it then, so the consumer may take it. */
 	struct l7_head head;
 	uint32_t stream_id;        /* HTTP/2 stream id; HTTP/1: 1, 2, ... */
 	void *user;                /* for the proxy */

@@ -272,10 +272,11 @@ static void l7_response_head(struct l7_req *r)
 	struct l7_exchange *up = r->up;
 	bool end;
 
-	if (l7_head_copy(&r->resp, &up->head) < 0) {
-		l7_error(r, L7_ERR_no_memory);
-		return;
-	}
+	/* the engines are done with a delivered response head: take it
+	 * rather than copy it */
+	l7_head_free(&r->resp);
+	r->resp = up->head;
+	l7_head_init(&up->head);
 	r->resp.version = r->down->head.version;
 	/* an extended CONNECT's 2xx is an Upgrade's 101 on HTTP/1.1 */
 	if (r->req.protocol && r->up_h2 && r->down->head.version != 20 &&
