@@ -434,7 +434,6 @@ static int finish_head(struct l7_h1_parser *p)
 		if (p->conn_tokens &&
 		    l7_token_list_has(p->conn_tokens, p->conn_tokens_len,
 				      f->name)) {
-			free(f->name);
 			memmove(f, f + 1, (h->nfields - i - 1) * sizeof(*f));
 			h->nfields--;
 		} else {

@@ -8,21 +8,49 @@
 #include <string.h>
 #include <strings.h>
 
+/* Field strings come from blocks the head owns, freed with it: one
+ * allocation for a typical head instead of one per field. */
+#define L7_HEAD_MEM_MIN 448
+
+struct l7_head_mem {
+	struct l7_head_mem *next;
+	size_t used, cap;
+	char data[];
+};
+
 void l7_head_init(struct l7_head *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->content_length = -1;
 }
 
-static void l7_field_free(struct l7_field *f)
+static char *l7_head_alloc(struct l7_head *h, size_t n)
 {
-	free(f->name); /* value lives in the same block */
+	struct l7_head_mem *m = h->mem;
+
+	if (!m || m->cap - m->used < n) {
+		size_t cap = n > L7_HEAD_MEM_MIN ? n : L7_HEAD_MEM_MIN;
+
+		m = malloc(sizeof(*m) + cap);
+		if (!m)
+			return NULL;
+		m->next = h->mem;
+		m->used = 0;
+		m->cap = cap;
+		h->mem = m;
+	}
+	m->used += n;
+	return m->data + m->used - n;
 }
 
 void l7_head_free(struct l7_head *h)
 {
-	for (size_t i = 0; i < h->nfields; i++)
-		l7_field_free(&h->fields[i]);
+	while (h->mem) {
+		struct l7_head_mem *m = h->mem;
+
+		h->mem = m->next;
+		free(m);
+	}
 	free(h->fields);
 	free(h->method);
 	free(h->scheme);
@@ -65,7 +93,7 @@ int l7_head_add(struct l7_head *h, const char *name, size_t name_len,
 		h->fields = n;
 		h->cap = cap;
 	}
-	block = malloc(name_len + value_len + 2);
+	block = l7_head_alloc(h, name_len + value_len + 2);
 	if (!block)
 		return -ENOMEM;
 	for (size_t i = 0; i < name_len; i++)
@@ -150,9 +178,7 @@ size_t l7_head_del(struct l7_head *h, const char *name)
 	size_t kept = 0, removed, name_len = strlen(name);
 
 	for (size_t i = 0; i < h->nfields; i++) {
-		if (l7_field_named(&h->fields[i], name, name_len))
-			l7_field_free(&h->fields[i]);
-		else
+		if (!l7_field_named(&h->fields[i], name, name_len))
 			h->fields[kept++] = h->fields[i];
 	}
 	removed = h->nfields - kept;

@@ -66,10 +66,13 @@ struct l7_head {
 	bool absolute_form;        /* HTTP/1.1 request-target was absolute */
 	struct l7_field *fields;
 	size_t nfields, cap;
+	struct l7_head_mem *mem;   /* where field names and values live */
 };
 
 void l7_head_init(struct l7_head *h);
-void l7_head_free(struct l7_head *h);   /* frees contents; h reusable */
+/* Frees contents; h reusable. A head moves by assignment (then init the
+ * source): its fields' strings go with it. */
+void l7_head_free(struct l7_head *h);
 /* Deep copy; 0 or -ENOMEM. dst must be initialised (it is cleared). */
 int l7_head_copy(struct l7_head *dst, const struct l7_head *src);
 
@@ -85,7 +88,8 @@ const char *l7_head_get(const struct l7_head *h, const char *name,
 			size_t *len);
 /* Is f's name one of names (lowercase, NULL-terminated; any case in f)? */
 bool l7_field_in(const struct l7_field *f, const char *const *names);
-/* Remove every field called name; returns how many. */
+/* Remove every field called name; returns how many. (Their bytes stay
+ * with h until l7_head_free.) */
 size_t l7_head_del(struct l7_head *h, const char *name);
 /* Replace all fields called name with one; 0 or -ENOMEM. */
 int l7_head_set(struct l7_head *h, const char *name, const char *value);
