@@ -57,6 +57,8 @@ static void l7_req_maybe_end(struct l7_req *r)
 	    r->tun_live || r->dial || r->uc || r->nested)
 		return;
 	r->state = L7_REQ_DONE;
+	if (r->waiting) /* not through l7_up_close: leave no dangling entry */
+		l7_pool_cancel(r->pool, r);
 	apps_http_end(r, r->ctx, r->head_sent ? r->status : 0,
 		      r->tun.bytes[STK_DIR_UP], r->tun.bytes[STK_DIR_DOWN]);
 	if (r->prev)
@@ -789,7 +791,9 @@ void l7_req_sweep(struct l7_worker *w, uint64_t now)
 {
 	for (struct l7_req *r = w->reqs, *n; r; r = n) {
 		n = r->next;
-		if (r->state == L7_REQ_WAIT_HEAD && now >= r->deadline_ns) {
+		if ((r->state == L7_REQ_WAIT_HEAD || r->waiting) &&
+		    now >= r->deadline_ns) {
+			/* l7_error takes r out of its pool's queue */
 			l7_error(r, L7_ERR_upstream_timeout);
 			n = w->reqs;
 		} else if ((r->state == L7_REQ_STREAMING ||
