@@ -160,6 +160,8 @@ struct conf_upstream {
 	uint32_t response_timeout_ms;  /* until the response head */
 	uint32_t idle_timeout_ms;      /* idle pooled connections */
 	uint32_t max_idle;             /* pooled connections per worker */
+	uint32_t max_connections;      /* per worker, 0 = no cap; past it
+					* requests wait for one */
 	uint32_t fail_timeout_s;       /* a failed server is skipped */
 	uint32_t retries;              /* idempotent requests, fresh conns */
 };

@@ -834,6 +834,12 @@ static const struct conf_key conf_upstream_keys[] = {
 	{ .name = "max_idle", .type = CONF_T_UINT,
 	  FLD(struct conf_upstream, max_idle), .min = 0, .max = 65536,
 	  .def = "64", .doc = "pooled idle connections per worker" },
+	{ .name = "max_connections", .type = CONF_T_UINT,
+	  FLD(struct conf_upstream, max_connections), .min = 0,
+	  .max = 1000000, .def = "0",
+	  .doc = "connections per worker (0: no cap); past it a request "
+		 "waits for one to be free, at most connect_timeout_ms "
+		 "(then 504)" },
 	{ .name = "fail_timeout_s", .type = CONF_T_UINT,
 	  FLD(struct conf_upstream, fail_timeout_s), .min = 0, .max = 3600,
 	  .def = "10",

@@ -688,7 +688,9 @@ static void dp_worker_sleep(struct dp_dataplane *dp, unsigned w, int stack_fd,
 	atomic_store(&wk->sleeping, 1);
 	if (!dp_worker_pending(dp, w)) {
 		dp->workers[w].ctr.idle_sleeps++;
-		if (poll(pfd, stack_fd >= 0 ? 2 : 1, timeout_ms) > 0 &&
+		if (dp->wops.sleep && dp->workers[w].ctx)
+			dp->wops.sleep(dp->workers[w].ctx, wk->fd, timeout_ms);
+		else if (poll(pfd, stack_fd >= 0 ? 2 : 1, timeout_ms) > 0 &&
 		    (pfd[0].revents & POLLIN) &&
 		    read(wk->fd, &drain, sizeof(drain)) < 0) {
 			/* raced with another reader: nothing to drain */
@@ -748,11 +750,14 @@ static int dp_worker_main(void *arg)
 		}
 		if (w->ctx)
 			wait_ms = dp->wops.poll(w->ctx);
+		/* Spin only while the rings carry packets: with sockets alone
+		 * a pass ends in a sleep, which returns at once when more is
+		 * ready (as an epoll server's loop does), instead of asking
+		 * the kernel DP_IDLE_POLLS times for nothing. */
 		if (total) {
 			idle = 0;
-		} else if (++idle >= DP_IDLE_POLLS) {
+		} else if (idle >= DP_IDLE_POLLS || ++idle == DP_IDLE_POLLS) {
 			dp_worker_sleep(dp, a->idx, stack_fd, wait_ms);
-			idle = 0;
 		} else {
 			rte_pause();
 		}

@@ -52,6 +52,12 @@ struct dp_worker_ops {
 	int (*poll)(void *ctx);
 	/* Readable when poll has work; the worker sleeps on it. */
 	int (*wait_fd)(void *ctx);
+	/* Optional, instead of sleeping on wait_fd: sleep until poll has
+	 * work or wake_fd (an eventfd the rx/tx lcores write) is readable,
+	 * at most timeout_ms; poll then runs what woke it, wake_fd's
+	 * count included. One system call where poll() on both fds and
+	 * the stack's own look at its sockets would take two. */
+	void (*sleep)(void *ctx, int wake_fd, int timeout_ms);
 	/* `strata pcap --stack`: run until nothing waits on the outside
 	 * world (upstream connects), at most max_ms. */
 	void (*settle)(void *ctx, int max_ms);

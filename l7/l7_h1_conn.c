@@ -368,18 +368,10 @@ static ssize_t pull(struct h1c *c, uint8_t *buf, size_t len)
 
 /* ---- heads out ------------------------------------------------------ */
 
-static bool hop_by_hop(const char *name)
-{
-	static const char *const names[] = {
-		"connection", "keep-alive", "proxy-connection",
-		"transfer-encoding", "te", "upgrade", "content-length", "host",
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return true;
-	return false;
-}
+static const char *const hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+	"te", "upgrade", "content-length", "host", NULL,
+};
 
 /* A head the proxy built must not put on the wire what our own parser
  * would refuse: no CTLs, no spaces in the request line's parts. */
@@ -421,7 +413,7 @@ static int put_fields(struct h1c *c, const struct l7_head *h)
 	for (size_t i = 0; i < h->nfields; i++) {
 		const struct l7_field *f = &h->fields[i];
 
-		if (hop_by_hop(f->name))
+		if (l7_field_in(f, hop_by_hop))
 			continue;
 		if (out_put(c, f->name, f->name_len) || out_put(c, ": ", 2) ||
 		    out_put(c, f->value, f->value_len) || out_put(c, "\r\n", 2))

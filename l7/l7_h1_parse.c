@@ -440,7 +440,6 @@ static int finish_head(struct l7_h1_parser *p)
 		if (p->conn_tokens &&
 		    l7_token_list_has(p->conn_tokens, p->conn_tokens_len,
 				      f->name)) {
-			free(f->name);
 			memmove(f, f + 1, (h->nfields - i - 1) * sizeof(*f));
 			h->nfields--;
 		} else {
@@ -521,6 +520,39 @@ static int line_byte(struct l7_h1_parser *p, uint8_t c)
 	return 0;
 }
 
+/* The line so far grows by in[0..len), bytes line_byte would take one by
+ * one without a word (no NUL, CR or LF, within max_head): how many of
+ * them, 0 when the next byte needs line_byte. */
+static size_t line_run(struct l7_h1_parser *p, const uint8_t *in, size_t len)
+{
+	size_t n = 0;
+
+	if (p->cr || p->head_bytes >= p->max_head)
+		return 0;
+	if (len > p->max_head - p->head_bytes)
+		len = p->max_head - p->head_bytes;
+	while (n < len && in[n] != '\r' && in[n] != '\n' && in[n])
+		n++;
+	if (!n)
+		return 0;
+	if (p->line_len + n > p->line_cap) {
+		size_t cap = p->line_cap ? p->line_cap * 2 : 256;
+		char *l;
+
+		while (cap < p->line_len + n)
+			cap *= 2;
+		l = realloc(p->line, cap);
+		if (!l)
+			return 0; /* line_byte says so */
+		p->line = l;
+		p->line_cap = cap;
+	}
+	memcpy(p->line + p->line_len, in, n);
+	p->line_len += n;
+	p->head_bytes += (uint32_t)n;
+	return n;
+}
+
 int l7_h1_parse_head(struct l7_h1_parser *p, const uint8_t *in, size_t len,
 		     size_t *used)
 {
@@ -532,10 +564,16 @@ int l7_h1_parse_head(struct l7_h1_parser *p, const uint8_t *in, size_t len,
 	if (p->state != S_START && p->state != S_FIELDS)
 		return fail(p, 500, "misuse");
 	for (i = 0; i < len; i++) {
-		int rc = line_byte(p, in[i]);
-		const char *s = p->line;
-		size_t n = p->line_len;
+		int rc;
+		const char *s;
+		size_t n;
 
+		i += line_run(p, in + i, len - i);
+		if (i == len)
+			break;
+		rc = line_byte(p, in[i]);
+		s = p->line;
+		n = p->line_len;
 		if (rc < 0)
 			return rc;
 		if (!rc)

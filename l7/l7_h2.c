@@ -52,6 +52,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "stack/stk_buf.h"
+
 #define H2_READ_CHUNK 16384
 #define H2_OUT_BATCH 16384           /* gather frames up to this per write */
 #define H2_CONN_WINDOW_MAX (16u << 20)
@@ -121,7 +123,9 @@ static int h2_buf_put(struct h2_buf *b, const void *d, size_t n, size_t max)
 				cap = max;
 			if (cap < b->len + n)
 				return -ENOBUFS;
-			np = realloc(b->p, cap);
+			if (!b->cap && cap <= STK_BUF_SIZE && max >= STK_BUF_SIZE)
+				cap = STK_BUF_SIZE; /* a cached one */
+			np = b->cap ? realloc(b->p, cap) : stk_buf_get(cap);
 			if (!np)
 				return -ENOMEM;
 			b->p = np;
@@ -149,7 +153,7 @@ static size_t h2_buf_take(struct h2_buf *b, void *d, size_t n)
 
 static void h2_buf_free(struct h2_buf *b)
 {
-	free(b->p);
+	stk_buf_put(b->p, b->cap);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -201,7 +205,7 @@ struct h2c {
 	struct l7_limits lim;
 	struct h2_link streams, evq, parked;
 	uint8_t *out;               /* frames the transport did not take */
-	size_t out_off, out_len;
+	size_t out_off, out_len, out_cap;
 	unsigned busy;
 	unsigned n_out;             /* client: our streams nghttp2 has open */
 	struct h2_reject rej[H2_MAX_REJECTS];
@@ -390,20 +394,15 @@ static bool h2_name_is(const uint8_t *n, size_t len, const char *want)
 
 /* Fields that never cross into HTTP/2 (RFC 9113 8.2.2) or that the
  * engine writes itself from the head's slots. */
-static bool h2_hop_field(const char *name)
+static bool h2_hop_field(const struct l7_field *f)
 {
 	static const char *const hop[] = {
 		"connection", "keep-alive", "proxy-connection",
 		"transfer-encoding", "upgrade", "host", "content-length",
-		"http2-settings",
+		"http2-settings", NULL,
 	};
 
-	if (name[0] == ':')
-		return true;
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return true;
-	return false;
+	return f->name[0] == ':' || l7_field_in(f, hop);
 }
 
 static int h2_parse_length(const uint8_t *v, size_t len, int64_t *out)
@@ -572,7 +571,7 @@ static void h2_nvs_add_fields(struct h2_nvs *a, const struct l7_head *h)
 		const struct l7_field *f = &h->fields[i];
 		const char *name;
 
-		if (h2_hop_field(f->name))
+		if (h2_hop_field(f))
 			continue;
 		if (conn && l7_token_list_has(conn, conn_len, f->name))
 			continue;
@@ -1050,12 +1049,20 @@ static bool h2c_fill(struct h2c *c)
 		}
 		if (!n)
 			break;
-		grown = realloc(c->out, c->out_len + (size_t)n);
-		if (!grown) {
-			c->fatal = ENOMEM;
-			return false;
+		if (c->out_len + (size_t)n > c->out_cap) {
+			size_t cap = c->out_len + (size_t)n;
+
+			if (!c->out_cap && cap <= STK_BUF_SIZE)
+				cap = STK_BUF_SIZE; /* a cached one */
+			grown = c->out_cap ? realloc(c->out, cap) :
+					     stk_buf_get(cap);
+			if (!grown) {
+				c->fatal = ENOMEM;
+				return false;
+			}
+			c->out = grown;
+			c->out_cap = cap;
 		}
-		c->out = grown;
 		memcpy(c->out + c->out_len, d, (size_t)n);
 		c->out_len += (size_t)n;
 	}
@@ -1084,9 +1091,9 @@ static void h2c_send(struct h2c *c)
 		c->out_off += (size_t)w;
 		c->out_len -= (size_t)w;
 		if (!c->out_len) {
-			free(c->out);
+			stk_buf_put(c->out, c->out_cap);
 			c->out = NULL;
-			c->out_off = 0;
+			c->out_off = c->out_cap = 0;
 		}
 	}
 }
@@ -1319,7 +1326,7 @@ static void h2c_end(struct h2c *c, int err)
 static void h2c_free(struct h2c *c)
 {
 	nghttp2_session_del(c->ng);
-	free(c->out);
+	stk_buf_put(c->out, c->out_cap);
 	free(c);
 }
 

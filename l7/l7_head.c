@@ -8,21 +8,49 @@
 #include <string.h>
 #include <strings.h>
 
+/* Field strings come from blocks the head owns, freed with it: one
+ * allocation for a typical head instead of one per field. */
+#define L7_HEAD_MEM_MIN 448
+
+struct l7_head_mem {
+	struct l7_head_mem *next;
+	size_t used, cap;
+	char data[];
+};
+
 void l7_head_init(struct l7_head *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->content_length = -1;
 }
 
-static void l7_field_free(struct l7_field *f)
+static char *l7_head_alloc(struct l7_head *h, size_t n)
 {
-	free(f->name); /* value lives in the same block */
+	struct l7_head_mem *m = h->mem;
+
+	if (!m || m->cap - m->used < n) {
+		size_t cap = n > L7_HEAD_MEM_MIN ? n : L7_HEAD_MEM_MIN;
+
+		m = malloc(sizeof(*m) + cap);
+		if (!m)
+			return NULL;
+		m->next = h->mem;
+		m->used = 0;
+		m->cap = cap;
+		h->mem = m;
+	}
+	m->used += n;
+	return m->data + m->used - n;
 }
 
 void l7_head_free(struct l7_head *h)
 {
-	for (size_t i = 0; i < h->nfields; i++)
-		l7_field_free(&h->fields[i]);
+	while (h->mem) {
+		struct l7_head_mem *m = h->mem;
+
+		h->mem = m->next;
+		free(m);
+	}
 	free(h->fields);
 	free(h->method);
 	free(h->scheme);
@@ -65,7 +93,7 @@ int l7_head_add(struct l7_head *h, const char *name, size_t name_len,
 		h->fields = n;
 		h->cap = cap;
 	}
-	block = malloc(name_len + value_len + 2);
+	block = l7_head_alloc(h, name_len + value_len + 2);
 	if (!block)
 		return -ENOMEM;
 	for (size_t i = 0; i < name_len; i++)
@@ -112,11 +140,31 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Field names are lowercase: the length rules most out before a compare. */
+static bool l7_field_named(const struct l7_field *f, const char *name,
+			   size_t name_len)
+{
+	return f->name_len == name_len &&
+	       strncasecmp(f->name, name, name_len) == 0;
+}
+
+bool l7_field_in(const struct l7_field *f, const char *const *names)
+{
+	int first = tolower((unsigned char)f->name[0]);
+
+	for (; *names; names++)
+		if ((*names)[0] == first && strcasecmp(*names, f->name) == 0)
+			return true;
+	return false;
+}
+
 const char *l7_head_get(const struct l7_head *h, const char *name,
 			size_t *len)
 {
+	size_t name_len = strlen(name);
+
 	for (size_t i = 0; i < h->nfields; i++) {
-		if (strcasecmp(h->fields[i].name, name) == 0) {
+		if (l7_field_named(&h->fields[i], name, name_len)) {
 			if (len)
 				*len = h->fields[i].value_len;
 			return h->fields[i].value;
@@ -127,12 +175,10 @@ const char *l7_head_get(const struct l7_head *h, const char *name,
 
 size_t l7_head_del(struct l7_head *h, const char *name)
 {
-	size_t kept = 0, removed;
+	size_t kept = 0, removed, name_len = strlen(name);
 
 	for (size_t i = 0; i < h->nfields; i++) {
-		if (strcasecmp(h->fields[i].name, name) == 0)
-			l7_field_free(&h->fields[i]);
-		else
+		if (!l7_field_named(&h->fields[i], name, name_len))
 			h->fields[kept++] = h->fields[i];
 	}
 	removed = h->nfields - kept;

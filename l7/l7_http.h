@@ -76,10 +76,13 @@ struct l7_head {
 	bool absolute_form;        /* HTTP/1.1 request-target was absolute */
 	struct l7_field *fields;
 	size_t nfields, cap;
+	struct l7_head_mem *mem;   /* where field names and values live */
 };
 
 void l7_head_init(struct l7_head *h);
-void l7_head_free(struct l7_head *h);   /* frees contents; h reusable */
+/* Frees contents; h reusable. A head moves by assignment (then init the
+ * source): its fields' strings go with it. */
+void l7_head_free(struct l7_head *h);
 /* Deep copy; 0 or -ENOMEM. dst must be initialised (it is cleared). */
 int l7_head_copy(struct l7_head *dst, const struct l7_head *src);
 
@@ -93,7 +96,10 @@ int l7_head_add(struct l7_head *h, const char *name, size_t name_len,
 /* First value of name (case-insensitive) or NULL; *len if non-NULL. */
 const char *l7_head_get(const struct l7_head *h, const char *name,
 			size_t *len);
-/* Remove every field called name; returns how many. */
+/* Is f's name one of names (lowercase, NULL-terminated; any case in f)? */
+bool l7_field_in(const struct l7_field *f, const char *const *names);
+/* Remove every field called name; returns how many. (Their bytes stay
+ * with h until l7_head_free.) */
 size_t l7_head_del(struct l7_head *h, const char *name);
 /* Replace all fields called name with one; 0 or -ENOMEM. */
 int l7_head_set(struct l7_head *h, const char *name, const char *value);
@@ -137,7 +143,8 @@ struct l7_exchange {
 	struct l7_conn *conn;
 	/* Server side: the request, complete when the exchange is handed
 	 * over; the proxy may change it in place. Client side: the response
-	 * once L7_EV_HEAD was delivered (status 0 before). */
+	 * once L7_EV_HEAD was delivered (status 0 before); the engine no
+	 * longer uses it then, so the consumer may take it. */
 	struct l7_head head;
 	uint32_t stream_id;        /* HTTP/2 stream id; HTTP/1: 1, 2, ... */
 	void *user;                /* for the proxy */

@@ -39,7 +39,61 @@ struct l7_pool {
 	unsigned n_servers;
 	uint64_t down_until[CONF_MAX_SERVERS];
 	uint64_t failures;
+	struct l7_req *wait_head, *wait_tail; /* at max_connections */
+	unsigned n_waiting;
+	uint64_t dialed, queued;
 };
+
+static void l7_pool_dial(struct l7_pool *p, struct l7_req *r);
+
+static bool l7_pool_full(const struct l7_pool *p)
+{
+	return p->cu.max_connections && p->n_conns >= p->cu.max_connections;
+}
+
+static void l7_pool_wait(struct l7_pool *p, struct l7_req *r)
+{
+	r->waiting = true;
+	r->wait_next = NULL;
+	r->wait_prev = p->wait_tail;
+	if (p->wait_tail)
+		p->wait_tail->wait_next = r;
+	else
+		p->wait_head = r;
+	p->wait_tail = r;
+	p->n_waiting++;
+	p->queued++;
+	r->deadline_ns = l7_now(p->w) + p->cu.connect_timeout_ms * 1000000ull;
+}
+
+static void l7_pool_unwait(struct l7_pool *p, struct l7_req *r)
+{
+	if (!r->waiting)
+		return;
+	if (r->wait_prev)
+		r->wait_prev->wait_next = r->wait_next;
+	else
+		p->wait_head = r->wait_next;
+	if (r->wait_next)
+		r->wait_next->wait_prev = r->wait_prev;
+	else
+		p->wait_tail = r->wait_prev;
+	r->wait_prev = r->wait_next = NULL;
+	r->waiting = false;
+	p->n_waiting--;
+}
+
+/* A connection went: dial for those waiting, as far as the cap allows
+ * (a dial that fails at once takes its request off the queue too). */
+static void l7_pool_kick(struct l7_pool *p)
+{
+	while (p->wait_head && !l7_pool_full(p)) {
+		struct l7_req *r = p->wait_head;
+
+		l7_pool_unwait(p, r);
+		l7_pool_dial(p, r);
+	}
+}
 
 static void l7_uc_link(struct l7_pool *p, struct l7_upconn *uc)
 {
@@ -94,6 +148,17 @@ static void l7_uc_ready(void *arg, struct l7_conn *c)
 
 	if (uc->owner || !c->ops->available(c))
 		return;
+	if (uc->p->wait_head) {
+		/* the first in line takes it (one per call: the request may
+		 * end this very connection) */
+		struct l7_req *r = uc->p->wait_head;
+
+		l7_pool_unwait(uc->p, r);
+		l7_uc_set_idle(uc, false);
+		uc->p->w->ctr.upstream_reused++;
+		l7_req_upstream_ready(r, c, true);
+		return;
+	}
 	/* a PROXY header names one client: no reuse for another */
 	if (uc->p->n_idle >= uc->p->cu.max_idle ||
 	    uc->p->cu.proxy_protocol != CONF_PP_NONE) {
@@ -106,10 +171,12 @@ static void l7_uc_ready(void *arg, struct l7_conn *c)
 static void l7_uc_closed(void *arg, struct l7_conn *c, int error)
 {
 	struct l7_upconn *uc = arg;
+	struct l7_pool *p = uc->p;
 
 	if (uc->owner)
 		l7_req_upstream_failed(uc->owner, L7_ERR_upstream_reset);
 	l7_uc_free(uc);
+	l7_pool_kick(p);
 }
 
 static const struct l7_conn_cb l7_uc_cb = {
@@ -179,6 +246,7 @@ static void l7_uc_fail(struct l7_upconn *uc, enum l7_error why)
 		r->uc = NULL;
 		l7_req_upstream_failed(r, why);
 	}
+	l7_pool_kick(p);
 }
 
 static void l7_uc_tls_event(struct stk_stream *s, unsigned ev, void *arg)
@@ -266,7 +334,6 @@ static void l7_uc_dialed(void *arg, struct stk_stream *s, int err,
 void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 {
 	struct l7_upconn *uc;
-	int s;
 
 	if (!fresh && p->cu.proxy_protocol == CONF_PP_NONE) {
 		for (uc = p->conns; uc; uc = uc->next) {
@@ -279,6 +346,19 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 			return;
 		}
 	}
+	if (l7_pool_full(p)) {
+		l7_pool_wait(p, r);
+		return;
+	}
+	l7_pool_dial(p, r);
+}
+
+/* A new connection for r. */
+static void l7_pool_dial(struct l7_pool *p, struct l7_req *r)
+{
+	struct l7_upconn *uc;
+	int s;
+
 	s = l7_pool_pick(p);
 	if (s < 0) {
 		l7_req_upstream_failed(r, L7_ERR_upstream_unavailable);
@@ -293,6 +373,7 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 	uc->server = (unsigned)s;
 	uc->owner = r;
 	r->uc = uc;
+	p->dialed++;
 	uc->dial = stk_dial_start(p->w->dialer, p->host[s], p->port[s],
 				  p->cu.connect_timeout_ms, l7_uc_dialed, uc);
 }
@@ -327,6 +408,7 @@ void l7_pool_cancel(struct l7_pool *p, struct l7_req *r)
 {
 	struct l7_upconn *uc = r->uc;
 
+	l7_pool_unwait(p, r);
 	if (!uc || uc->owner != r)
 		return;
 	r->uc = NULL;
@@ -439,6 +521,8 @@ void l7_pools_free(struct l7_worker *w)
 			else
 				l7_uc_free(uc);
 		}
+		while (p->wait_head)
+			l7_pool_unwait(p, p->wait_head);
 		w->pools = p->next;
 		free(p);
 	}
@@ -452,10 +536,13 @@ void l7_pool_stats(struct l7_worker *w, json_t *obj)
 		if (p->origin)
 			continue;
 		json_object_set_new(ups, p->cu.name, json_pack(
-			"{s:I,s:I,s:I}",
+			"{s:I,s:I,s:I,s:I,s:I,s:I}",
 			"conns", (json_int_t)p->n_conns,
 			"idle", (json_int_t)p->n_idle,
-			"connect_failures", (json_int_t)p->failures));
+			"connect_failures", (json_int_t)p->failures,
+			"dialed", (json_int_t)p->dialed,
+			"waiting", (json_int_t)p->n_waiting,
+			"queued", (json_int_t)p->queued));
 	}
 	json_object_set_new(obj, "upstreams", ups);
 }

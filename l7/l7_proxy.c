@@ -57,6 +57,8 @@ static void l7_req_maybe_end(struct l7_req *r)
 	    r->tun_live || r->dial || r->uc || r->nested)
 		return;
 	r->state = L7_REQ_DONE;
+	if (r->waiting) /* not through l7_up_close: leave no dangling entry */
+		l7_pool_cancel(r->pool, r);
 	apps_http_end(r, r->ctx, r->head_sent ? r->status : 0,
 		      r->tun.bytes[STK_DIR_UP], r->tun.bytes[STK_DIR_DOWN]);
 	if (r->prev)
@@ -289,10 +291,11 @@ static void l7_response_head(struct l7_req *r)
 	struct l7_exchange *up = r->up;
 	bool end;
 
-	if (l7_head_copy(&r->resp, &up->head) < 0) {
-		l7_error(r, L7_ERR_no_memory);
-		return;
-	}
+	/* the engines are done with a delivered response head: take it
+	 * rather than copy it */
+	l7_head_free(&r->resp);
+	r->resp = up->head;
+	l7_head_init(&up->head);
 	r->resp.version = r->down->head.version;
 	/* an extended CONNECT's 2xx is an Upgrade's 101 on HTTP/1.1 */
 	if (r->req.protocol && r->up_h2 && r->down->head.version != 20 &&
@@ -808,7 +811,9 @@ void l7_req_sweep(struct l7_worker *w, uint64_t now)
 {
 	for (struct l7_req *r = w->reqs, *n; r; r = n) {
 		n = r->next;
-		if (r->state == L7_REQ_WAIT_HEAD && now >= r->deadline_ns) {
+		if ((r->state == L7_REQ_WAIT_HEAD || r->waiting) &&
+		    now >= r->deadline_ns) {
+			/* l7_error takes r out of its pool's queue */
 			l7_error(r, L7_ERR_upstream_timeout);
 			n = w->reqs;
 		} else if ((r->state == L7_REQ_STREAMING ||

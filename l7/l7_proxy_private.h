@@ -169,6 +169,9 @@ struct strata_http {
 	struct l7_head resp;             /* as sent to the client */
 	struct l7_pool *pool;
 	struct l7_upconn *uc;
+	/* in pool's queue: its connections are at max_connections */
+	struct l7_req *wait_prev, *wait_next;
+	bool waiting;
 	struct stk_dial *dial;           /* CONNECT target */
 	struct stk_stream *tcp;          /* ...connected, while sniffing */
 	uint8_t sniff[24];               /* its first bytes */
@@ -228,7 +231,9 @@ struct l7_pool *l7_pool_configured(struct l7_worker *w, unsigned upstream);
 struct l7_pool *l7_pool_origin(struct l7_worker *w, const char *host,
 			       uint16_t port, struct l7_tls_ctx *tls);
 /* Find a connection for r: at once if one is free (l7_req_upstream_ready
- * is called before this returns), else when one is dialed. */
+ * is called before this returns), else when one is dialed, or, at the
+ * pool's max_connections, when one is free again (first come, first
+ * served; l7_req_sweep ends waits past connect_timeout_ms). */
 void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh);
 /* r no longer waits (it ended or got its answer elsewhere). */
 void l7_pool_cancel(struct l7_pool *p, struct l7_req *r);

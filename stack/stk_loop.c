@@ -19,6 +19,8 @@ int stk_loop_init(struct stk_loop *l)
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->now_ns = stk_now_ns();
 	l->dead = NULL;
+	l->flush_list = NULL;
+	l->orphans = NULL;
 	return l->epfd < 0 ? -errno : 0;
 }
 
@@ -26,6 +28,12 @@ static void stk_loop_reap(struct stk_loop *l);
 
 void stk_loop_fini(struct stk_loop *l)
 {
+	while (l->orphans) {
+		struct stk_loop_fd *lfd = l->orphans;
+
+		stk_loop_unorphan(lfd);
+		stk_loop_retire(l, lfd);
+	}
 	stk_loop_reap(l);
 	if (l->epfd >= 0)
 		close(l->epfd);
@@ -67,8 +75,52 @@ void stk_loop_retire(struct stk_loop *l, struct stk_loop_fd *lfd)
 	l->dead = lfd;
 }
 
+void stk_loop_defer_flush(struct stk_loop *l, struct stk_loop_fd *lfd)
+{
+	if (lfd->flush_queued)
+		return;
+	lfd->flush_queued = true;
+	lfd->next_flush = l->flush_list;
+	l->flush_list = lfd;
+}
+
+void stk_loop_flush(struct stk_loop *l)
+{
+	/* a flush may run callbacks that queue more: take one at a time */
+	while (l->flush_list) {
+		struct stk_loop_fd *lfd = l->flush_list;
+
+		l->flush_list = lfd->next_flush;
+		lfd->flush_queued = false;
+		if (lfd->fd >= 0)
+			lfd->flush(lfd);
+	}
+}
+
+void stk_loop_orphan(struct stk_loop *l, struct stk_loop_fd *lfd)
+{
+	lfd->next_orphan = l->orphans;
+	if (l->orphans)
+		l->orphans->pprev_orphan = &lfd->next_orphan;
+	lfd->pprev_orphan = &l->orphans;
+	l->orphans = lfd;
+}
+
+void stk_loop_unorphan(struct stk_loop_fd *lfd)
+{
+	if (!lfd->pprev_orphan)
+		return;
+	*lfd->pprev_orphan = lfd->next_orphan;
+	if (lfd->next_orphan)
+		lfd->next_orphan->pprev_orphan = lfd->pprev_orphan;
+	lfd->next_orphan = NULL;
+	lfd->pprev_orphan = NULL;
+}
+
 static void stk_loop_reap(struct stk_loop *l)
 {
+	/* nothing on the flush list may be freed under it */
+	stk_loop_flush(l);
 	while (l->dead) {
 		struct stk_loop_fd *lfd = l->dead;
 
@@ -79,7 +131,10 @@ static void stk_loop_reap(struct stk_loop *l)
 
 int stk_loop_wait(struct stk_loop *l, int timeout_ms)
 {
-	int n = epoll_wait(l->epfd, l->ready, STK_LOOP_EVENTS, timeout_ms);
+	int n;
+
+	stk_loop_flush(l);
+	n = epoll_wait(l->epfd, l->ready, STK_LOOP_EVENTS, timeout_ms);
 
 	l->now_ns = stk_now_ns();
 	l->n_ready = n < 0 ? 0 : n;

@@ -1,4 +1,6 @@
-/* Kernel TCP sockets as streams (egress connector, kernel listeners). */
+/* Kernel TCP sockets as streams (egress connector, kernel listeners).
+ * Small writes are held until the loop's pass ends (stk_loop_flush), so
+ * the owner of the loop must flush after each batch of work. */
 #ifndef STRATA_STK_STREAM_SOCK_H
 #define STRATA_STK_STREAM_SOCK_H
 

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "stk_buf.h"
+
 static const char *const stk_close_names[STK_CLOSE__COUNT] = {
 	[STK_CLOSE_DONE] = "done",
 	[STK_CLOSE_CLIENT_RESET] = "client_reset",
@@ -27,7 +29,7 @@ static void stk_tunnel_finish(struct stk_tunnel *t, enum stk_close_reason why)
 		return;
 	t->ended = true;
 	for (i = 0; i < 2; i++) {
-		free(t->pipe[i].buf);
+		stk_buf_put(t->pipe[i].buf, t->buf_size);
 		t->pipe[i].buf = NULL;
 	}
 	t->end(t, why, t->arg);
@@ -68,14 +70,14 @@ static bool stk_tunnel_pump(struct stk_tunnel *t, int dir)
 		if (!pp->len) {
 			if (pp->eof || t->hold[dir])
 				break;
-			if (!pp->buf && !(pp->buf = malloc(t->buf_size))) {
+			if (!pp->buf && !(pp->buf = stk_buf_get(t->buf_size))) {
 				stk_tunnel_abort(t, STK_CLOSE_NO_MEMORY);
 				return false;
 			}
 			n = stk_read(from, pp->buf, t->buf_size);
 			if (n == -EAGAIN) {
 				/* idle direction: give the buffer back */
-				free(pp->buf);
+				stk_buf_put(pp->buf, t->buf_size);
 				pp->buf = NULL;
 				break;
 			}
@@ -87,7 +89,7 @@ static bool stk_tunnel_pump(struct stk_tunnel *t, int dir)
 			}
 			if (n == 0) {
 				pp->eof = true;
-				free(pp->buf);
+				stk_buf_put(pp->buf, t->buf_size);
 				pp->buf = NULL;
 				if (t->data) {
 					t->data(t, dir, NULL, 0, t->arg);
@@ -215,7 +217,7 @@ int stk_tunnel_detach(struct stk_tunnel *t)
 		if (t->s[i])
 			stk_stream_set_cb(t->s[i], NULL, NULL);
 		t->s[i] = NULL;
-		free(t->pipe[i].buf);
+		stk_buf_put(t->pipe[i].buf, t->buf_size);
 		t->pipe[i].buf = NULL;
 	}
 	t->ended = true;

@@ -9,11 +9,13 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "dataplane/dp_dataplane.h"
 #include "dataplane/dp_parse.h"
 #include "stk_audit.h"
+#include "stk_buf.h"
 #include "stk_dns.h"
 #include "stk_loop.h"
 #include "stk_lwip.h"
@@ -34,6 +36,7 @@ struct stk_worker {
 	struct stk_loop loop;
 	struct stk_proxy *proxy;
 	void *svc_ctx[STK_MAX_SERVICES];
+	struct stk_loop_fd wake;    /* the dataplane's eventfd, once slept */
 	uint64_t bad_packets;
 };
 
@@ -82,6 +85,7 @@ static void stk_worker_stop(void *ctx)
 	stk_lwip_unload(w->lwip);
 	stk_loop_fini(&w->loop);
 	free(w);
+	stk_buf_cache_drain(); /* this is the worker's own thread */
 }
 
 static void *stk_worker_start(void *arg, unsigned idx, struct dp_worker *dpw)
@@ -95,6 +99,7 @@ static void *stk_worker_start(void *arg, unsigned idx, struct dp_worker *dpw)
 	w->rt = rt;
 	w->idx = idx;
 	w->dpw = dpw;
+	w->wake.fd = -1;
 	if (stk_loop_init(&w->loop) < 0) {
 		fprintf(stderr, "strata: worker %u: cannot create epoll\n", idx);
 		free(w);
@@ -167,6 +172,7 @@ static void stk_worker_input(void *ctx, const struct dp_worker_pkt *pkts,
 	}
 	stk_proxy_poll(w->proxy);
 	stk_worker_poll_services(w, -1);
+	stk_loop_flush(&w->loop);
 	stk_lwip_unlock(w->lwip);
 }
 
@@ -175,11 +181,15 @@ static int stk_worker_poll(void *ctx)
 	struct stk_worker *w = ctx;
 	int ms;
 
-	stk_loop_wait(&w->loop, 0);
+	/* events a sleep already collected are dispatched first */
+	if (!w->loop.n_ready)
+		stk_loop_wait(&w->loop, 0);
 	stk_lwip_lock(w->lwip);
 	stk_loop_dispatch(&w->loop);
 	ms = stk_proxy_poll(w->proxy);
 	ms = stk_worker_poll_services(w, ms);
+	/* what this pass wrote leaves now, one call per socket */
+	stk_loop_flush(&w->loop);
 	stk_lwip_unlock(w->lwip);
 	return ms;
 }
@@ -203,6 +213,34 @@ static void stk_worker_settle(void *ctx, int max_ms)
 		stk_loop_dispatch(&w->loop);
 		stk_lwip_unlock(w->lwip);
 	}
+}
+
+static void stk_worker_wake_event(struct stk_loop_fd *lfd, uint32_t ev)
+{
+	uint64_t count;
+
+	(void)ev;
+	if (read(lfd->fd, &count, sizeof(count)) < 0) {
+		/* EAGAIN: another reader took it; nothing else to do */
+	}
+}
+
+static void stk_worker_sleep(void *ctx, int wake_fd, int timeout_ms)
+{
+	struct stk_worker *w = ctx;
+
+	if (w->wake.fd != wake_fd) {
+		w->wake.fd = wake_fd;
+		w->wake.fn = stk_worker_wake_event;
+		if (stk_loop_watch(&w->loop, &w->wake, EPOLLIN, false) < 0) {
+			/* cannot hear the rings: never sleep past a short nap */
+			w->wake.fd = -1;
+			if (timeout_ms < 0 || timeout_ms > 1)
+				timeout_ms = 1;
+		}
+	}
+	if (!w->loop.n_ready)
+		stk_loop_wait(&w->loop, timeout_ms);
 }
 
 static int stk_worker_wait_fd(void *ctx)
@@ -268,6 +306,7 @@ void stk_worker_ops(struct stk_runtime *rt, struct dp_worker_ops *ops)
 		.input = stk_worker_input,
 		.poll = stk_worker_poll,
 		.wait_fd = stk_worker_wait_fd,
+		.sleep = stk_worker_sleep,
 		.settle = stk_worker_settle,
 		.stop = stk_worker_stop,
 		.stats = stk_worker_stats,

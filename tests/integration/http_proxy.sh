@@ -8,7 +8,8 @@
 # connections; X-Forwarded-For; routes by path and host, 404 for no
 # route, 502 naming the cause for a dead upstream and 503 while it is
 # marked down, a pool with a dead server still answering, 504 for an
-# upstream that never answers, an HTTP/2 upstream; an Upgrade (101)
+# upstream that never answers, an HTTP/2 upstream, an upstream capped
+# at 2 connections taking a burst of 50 streams; an Upgrade (101)
 # tunnel echoing 100 KB, the same from an HTTP/2 extended CONNECT client,
 # and towards an HTTP/2 origin (both python3-h2); gRPC-style trailers
 # (and te: trailers) through HTTP/2 both ways, and response trailers on
@@ -45,6 +46,8 @@ inn() { ip netns exec "$N" "$@"; }
 # ---- origins ------------------------------------------------------------
 mkdir -p "$IT_WORK/www/route-b"
 echo hello >"$IT_WORK/www/small"
+mkdir -p "$IT_WORK/www/capped"
+echo capped >"$IT_WORK/www/capped/small"
 echo b-side >"$IT_WORK/www/route-b/which"
 head -c $((20 * 1024 * 1024)) /dev/urandom >"$IT_WORK/www/big"
 WANT=$(sha256sum <"$IT_WORK/www/big" | cut -d' ' -f1)
@@ -251,6 +254,9 @@ upstreams:
   - name: ws-h2
     servers: ["127.0.0.1:18087"]
     protocol: http2
+  - name: capped
+    servers: ["127.0.0.1:18080"]
+    max_connections: 2
 routes:
   - host: ws.test
     upstream: ws
@@ -271,6 +277,8 @@ routes:
     upstream: hasher
   - path: /dead
     upstream: dead
+  - path: /capped
+    upstream: capped
   - host: "*.b.test"
     upstream: nginx
   - host: nowhere.test
@@ -505,6 +513,21 @@ out=$(inn timeout 60 h2load -n 4000 -c 8 -m 32 http://127.0.0.1:8080/small 2>&1)
 echo "$out" | grep -q '4000 succeeded, 0 failed' ||
 	fail "h2load: $(echo "$out" | grep -E 'requests:|status codes')"
 it_log "h2load: 4000 requests on 8 connections x 32 streams"
+# 50 streams at once towards an upstream capped at 2 connections: the
+# rest wait their turn instead of dialing, and all are answered.
+out=$(inn timeout 60 h2load -n 1000 -c 1 -m 50 \
+	http://127.0.0.1:8080/capped/small 2>&1)
+echo "$out" | grep -q '1000 succeeded, 0 failed' ||
+	fail "h2load to the capped upstream: $(echo "$out" |
+		grep -E 'requests:|status codes')"
+capped=$(it_strata_stats | jq -c '[.lcores[] | select(.role=="worker") |
+	.http.upstreams.capped | select(. != null)]')
+echo "$capped" | jq -e 'length > 0 and all(.dialed <= 2 and .conns <= 2 and
+	.waiting == 0) and (map(.queued) | add) > 0' >/dev/null ||
+	fail "capped upstream: $capped"
+it_log "max_connections 2: 1000 requests over $(echo "$capped" |
+	jq '[.[].dialed] | add') connection(s), $(echo "$capped" |
+	jq '[.[].queued] | add') waited for one"
 got=$(inn timeout 60 nghttp -w 14 -W 16 http://127.0.0.1:8080/big |
 	sha256sum | cut -d' ' -f1)
 [ "$got" = "$WANT" ] || fail "nghttp with a 16 KiB window: sha256 differs"

@@ -37,6 +37,31 @@ static void test_fields(void **state)
 	assert_int_equal(h.nfields, 0);
 }
 
+/* Names match whole: a prefix or a longer name of the same start is
+ * another field. */
+static void test_field_names(void **state)
+{
+	static const char *const hop[] = { "te", "connection", NULL };
+	struct l7_head h;
+
+	(void)state;
+	l7_head_init(&h);
+	assert_int_equal(l7_head_add(&h, "Te", 2, "trailers", 8), 0);
+	assert_int_equal(l7_head_add(&h, "tea", 3, "green", 5), 0);
+	assert_int_equal(l7_head_add(&h, "Connection", 10, "close", 5), 0);
+	assert_int_equal(l7_head_add(&h, "connectio", 9, "x", 1), 0);
+	assert_true(l7_field_in(&h.fields[0], hop));
+	assert_false(l7_field_in(&h.fields[1], hop));
+	assert_true(l7_field_in(&h.fields[2], hop));
+	assert_false(l7_field_in(&h.fields[3], hop));
+	assert_string_equal(l7_head_get(&h, "TEA", NULL), "green");
+	assert_string_equal(l7_head_get(&h, "connectio", NULL), "x");
+	assert_null(l7_head_get(&h, "t", NULL));
+	assert_int_equal(l7_head_del(&h, "te"), 1);
+	assert_string_equal(h.fields[0].name, "tea");
+	l7_head_free(&h);
+}
+
 static void test_slots_and_copy(void **state)
 {
 	struct l7_head a, b;
@@ -77,6 +102,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_field_names),
 		cmocka_unit_test(test_slots_and_copy),
 		cmocka_unit_test(test_token_list),
 	};

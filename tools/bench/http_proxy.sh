@@ -43,6 +43,7 @@
 # ratios strata / peer (p99: strata / peer of the best runs, higher is
 # worse).
 #
+# needs: the test peers and squid (`tools/setup --bench` installs them)
 # usage: tools/bench/http_proxy.sh STRATA_BINARY   (root; ~4 min,
 #        ~6 with ROUNDS=3)
 # env:   SECONDS_PER_RUN=10 ROUNDS=2 CONNS=50 SMALL_BYTES=256
