@@ -80,6 +80,12 @@ struct stk_lwip {
 	struct tcp_pcb **listeners;
 	unsigned n_listeners;
 	void *dead;           /* streams to free after the batch */
+	/* While an input batch runs, streams that received data wait here
+	 * and are told once at its end (stk_lwip_stream_flush): the reader
+	 * then takes every segment of the batch in one read and one write
+	 * upstream, not one per segment. */
+	bool batching;
+	void *readable;
 };
 
 /* Load a private instance and start its tcpip thread. NULL with a
