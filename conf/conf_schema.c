@@ -201,6 +201,9 @@ static void conf_check_port(struct conf_ctx *x, void *base, yaml_node_t *node)
 		conf__err(x, kind, "dpdk.devargs", "required for kind dpdk");
 	if (p->kind == CONF_PORT_PCAP && !p->pcap_in[0])
 		conf__err(x, kind, "pcap.input", "required for kind pcap");
+	if (p->kind != CONF_PORT_TUN && p->mtu > CONF_MTU_MAX_LINK)
+		conf__err(x, conf__find(x, node, "mtu"), "mtu",
+			  "at most 9216 for kinds dpdk and pcap");
 }
 
 static const struct conf_key conf_port_keys[] = {
@@ -214,8 +217,9 @@ static const struct conf_key conf_port_keys[] = {
 	  .doc = "backend: dpdk (a NIC or DPDK virtual device), tun (a TUN "
 		 "device on this host) or pcap (replay a capture file)" },
 	{ .name = "mtu", .type = CONF_T_UINT, FLD(struct conf_port, mtu),
-	  .min = 1280, .max = 9216, .def = "1500",
-	  .doc = "largest IP packet sent out of this port, in bytes" },
+	  .min = 1280, .max = CONF_MTU_MAX_TUN, .def = "1500",
+	  .doc = "largest IP packet sent out of this port, in bytes (at "
+		 "most 9216; a tun port up to 65000, see docs/PORTS.md)" },
 	{ .name = "mac", .type = CONF_T_MAC, .flags = CONF_F_OPTIONAL,
 	  FLD(struct conf_port, mac),
 	  .aux_off = offsetof(struct conf_port, mac_set), .def = "",

@@ -72,6 +72,8 @@ struct dp_worker {
 struct dp_dataplane {
 	const struct conf *conf;
 	struct rte_mempool *mp;
+	/* ports whose MTU is past a standard mbuf (large TUN MTUs) */
+	struct rte_mempool *big_mp[CONF_MAX_PORTS];
 	struct dp_shared sh;
 	struct dp_rxtx rxtx[DP_MAX_RXTX];
 	struct dp_worker workers[DP_MAX_WORKERS];
@@ -199,7 +201,7 @@ static uint16_t dp_mbuf_data_room(const struct conf *c)
 	unsigned i;
 
 	for (i = 0; i < c->n_ports; i++)
-		if (c->ports[i].mtu > mtu)
+		if (c->ports[i].mtu > mtu && c->ports[i].mtu <= CONF_MTU_MAX_LINK)
 			mtu = c->ports[i].mtu;
 	/* L2 header with two VLAN tags, and headroom for prepending */
 	mtu += 14 + 8 + RTE_PKTMBUF_HEADROOM;
@@ -254,9 +256,30 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 	}
 
 	for (i = 0; i < c->n_ports; i++) {
-		struct dp_port *p = dp_port_open(&c->ports[i], (uint16_t)i,
-						 dp->mp, (uint16_t)n_rxtx,
-						 err, errlen);
+		struct rte_mempool *mp = dp->mp;
+		struct dp_port *p;
+
+		if (c->ports[i].mtu > CONF_MTU_MAX_LINK) {
+			/* Its own pool of large mbufs, so that packets of a
+			 * TUN's MTU stay whole without making every mbuf
+			 * large; enough for both rings of a busy flow. */
+			char name[RTE_MEMPOOL_NAMESIZE];
+			unsigned n = 2 * c->mbuf.ring_size - 1;
+
+			snprintf(name, sizeof(name), "strata_big_%u", i);
+			mp = dp->big_mp[i] = rte_pktmbuf_pool_create(name, n,
+				64, 0, (uint16_t)(c->ports[i].mtu +
+				RTE_PKTMBUF_HEADROOM), rte_socket_id());
+			if (!mp) {
+				snprintf(err, errlen, "port %s: pool of %u "
+					 "mbufs of %u bytes: %s",
+					 c->ports[i].name, n, c->ports[i].mtu,
+					 rte_strerror(rte_errno));
+				goto fail;
+			}
+		}
+		p = dp_port_open(&c->ports[i], (uint16_t)i, mp,
+				 (uint16_t)n_rxtx, err, errlen);
 		if (!p)
 			goto fail;
 		dp->sh.ports[i] = p;
@@ -341,6 +364,8 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 	for (i = 0; i < dp->sh.n_ports; i++)
 		dp_port_close(dp->sh.ports[i]);
 	rte_mempool_free(dp->mp);
+	for (i = 0; i < CONF_MAX_PORTS; i++)
+		rte_mempool_free(dp->big_mp[i]);
 	free(dp);
 }
 
@@ -734,7 +759,7 @@ int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
 		goto drop;
 	r = &dp->rxtx[dp_owner(dp_soft_hash_buf(pkt, len, DP_LINK_RAW_IP),
 			       dp->sh.n_rxtx)];
-	m = rte_pktmbuf_alloc(dp->mp);
+	m = rte_pktmbuf_alloc(dp_port_pool(dp->sh.ports[port], dp->mp, len));
 	if (!m)
 		goto drop;
 	d = rte_pktmbuf_append(m, (uint16_t)len);

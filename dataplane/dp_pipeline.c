@@ -198,13 +198,14 @@ static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
 static int dp_tx_copy(struct dp_lcore *lc, uint16_t port, const uint8_t *buf,
 		      uint32_t len)
 {
+	struct rte_mempool *mp = dp_port_pool(lc->sh->ports[port], lc->mp, len);
 	struct rte_mbuf *m;
 	char *d;
 
-	if (len > (uint32_t)rte_pktmbuf_data_room_size(lc->mp) -
+	if (len > (uint32_t)rte_pktmbuf_data_room_size(mp) -
 		  RTE_PKTMBUF_HEADROOM)
 		return -DP_DROP_PKT_TOO_BIG;
-	m = rte_pktmbuf_alloc(lc->mp);
+	m = rte_pktmbuf_alloc(mp);
 	if (!m)
 		return -DP_DROP_NO_MBUF;
 	d = rte_pktmbuf_append(m, len);
@@ -249,7 +250,8 @@ static void dp_frag_emit_one(const uint8_t *frag, uint32_t frag_len, void *arg)
 
 	if (e->err)
 		return;
-	m = rte_pktmbuf_alloc(e->lc->mp);
+	m = rte_pktmbuf_alloc(dp_port_pool(e->lc->sh->ports[e->port], e->lc->mp,
+					   e->l2_len + frag_len));
 	if (!m) {
 		e->err = -DP_DROP_NO_MBUF;
 		return;

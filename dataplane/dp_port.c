@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_mbuf.h>
+
 #include "conf/conf.h"
 
 struct dp_port *dp_port_open(const struct conf_port *c, uint16_t id,
@@ -53,4 +55,13 @@ void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s)
 	memset(s, 0, sizeof(*s));
 	if (p->ops->stats)
 		p->ops->stats(p, s);
+}
+
+struct rte_mempool *dp_port_pool(const struct dp_port *p,
+				 struct rte_mempool *std, uint32_t len)
+{
+	if (p->mp != std &&
+	    len + RTE_PKTMBUF_HEADROOM > rte_pktmbuf_data_room_size(std))
+		return p->mp;
+	return std;
 }

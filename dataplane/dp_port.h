@@ -74,6 +74,11 @@ struct dp_port_stats {
 	uint64_t rx_errors, tx_errors, rx_nombuf;
 };
 
+/* The pool for an mbuf of len bytes sent out of p: std, unless the
+ * port has its own pool of larger mbufs and len needs it. */
+struct rte_mempool *dp_port_pool(const struct dp_port *p,
+				 struct rte_mempool *std, uint32_t len);
+
 /* Counters the backend keeps (or the NIC's, for DPDK ports). */
 void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s);
 

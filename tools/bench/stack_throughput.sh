@@ -20,7 +20,7 @@
 # not per packet.
 #
 # usage: tools/bench/stack_throughput.sh STRATA_BINARY   (root; ~1.5 min)
-# env:   SECONDS_PER_RUN=10 ROUNDS=2
+# env:   SECONDS_PER_RUN=10 ROUNDS=2 TUN_MTU=(strata's laptop default)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 STRATA=${1:?usage: stack_throughput.sh STRATA_BINARY}
@@ -29,6 +29,7 @@ IT_NAME=stack_throughput
 
 SECS=${SECONDS_PER_RUN:-10}
 ROUNDS=${ROUNDS:-2}
+TUN_MTU=${TUN_MTU:-}
 
 it_require_root
 it_need_cmd ip iperf3 jq awk timeout
@@ -59,6 +60,7 @@ ports:
   - name: tun0
     kind: tun
     addresses: [10.77.0.2/24]
+${TUN_MTU:+    mtu: $TUN_MTU}
     tun:
       ifname: $IFN
       kernel_addresses: [10.77.0.1/24]
