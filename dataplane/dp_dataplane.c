@@ -67,6 +67,7 @@ struct dp_worker {
 	void *ctx;                 /* the worker ops' state */
 	struct dp_counters ctr;
 	uint64_t tx_pkts, tx_dropped; /* dp_worker_tx */
+	uint8_t joined[65536];     /* a chained datagram, made whole */
 };
 
 struct dp_dataplane {
@@ -679,18 +680,40 @@ static void dp_worker_input(struct dp_dataplane *dp, struct dp_worker *w,
 			    struct rte_mbuf **pkts, unsigned n)
 {
 	struct dp_worker_pkt in[DP_BURST_MAX];
+	unsigned k = 0;
 
 	w->ctr.rx_pkts += n;
 	if (!dp->has_wops || !w->ctx) {
 		w->ctr.stack_no_stack += n;
-	} else {
-		for (unsigned i = 0; i < n; i++) {
-			in[i].port = pkts[i]->port;
-			in[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
-			in[i].len = rte_pktmbuf_data_len(pkts[i]);
-		}
-		dp->wops.input(w->ctx, in, n);
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
 	}
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (m->nb_segs > 1) {
+			/* a reassembled datagram in a chain: the stack wants
+			 * it whole, so it goes alone, joined in w->joined */
+			struct dp_worker_pkt one = {
+				.port = m->port,
+				.data = w->joined,
+				.len = rte_pktmbuf_pkt_len(m),
+			};
+
+			if (k)
+				dp->wops.input(w->ctx, in, k);
+			k = 0;
+			rte_pktmbuf_read(m, 0, one.len, w->joined);
+			dp->wops.input(w->ctx, &one, 1);
+			continue;
+		}
+		in[k].port = m->port;
+		in[k].data = rte_pktmbuf_mtod(m, const uint8_t *);
+		in[k].len = rte_pktmbuf_data_len(m);
+		k++;
+	}
+	if (k)
+		dp->wops.input(w->ctx, in, k);
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
@@ -753,21 +776,17 @@ int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
 	struct dp_dataplane *dp = w->dp;
 	struct rte_mbuf *m;
 	struct dp_rxtx *r;
-	char *d;
 
-	if (port >= dp->sh.n_ports)
+	if (port >= dp->sh.n_ports || len > UINT16_MAX)
 		goto drop;
 	r = &dp->rxtx[dp_owner(dp_soft_hash_buf(pkt, len, DP_LINK_RAW_IP),
 			       dp->sh.n_rxtx)];
-	m = rte_pktmbuf_alloc(dp_port_pool(dp->sh.ports[port], dp->mp, len));
+	/* a chain when past one mbuf (UDP datagrams up to 64 KiB): the
+	 * rx/tx lcore fragments them for the port */
+	m = dp_mbuf_copy(dp_port_pool(dp->sh.ports[port], dp->mp, len), pkt,
+			 len);
 	if (!m)
 		goto drop;
-	d = rte_pktmbuf_append(m, (uint16_t)len);
-	if (!d || len > UINT16_MAX) {
-		rte_pktmbuf_free(m);
-		goto drop;
-	}
-	memcpy(d, pkt, len);
 	m->port = port;
 	if (rte_ring_sp_enqueue(r->from_worker[w->idx], m) != 0) {
 		rte_pktmbuf_free(m);

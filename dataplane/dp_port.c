@@ -65,3 +65,32 @@ struct rte_mempool *dp_port_pool(const struct dp_port *p,
 		return p->mp;
 	return std;
 }
+
+struct rte_mbuf *dp_mbuf_copy(struct rte_mempool *mp, const void *buf,
+			      uint32_t len)
+{
+	const uint8_t *from = buf;
+	struct rte_mbuf *head = NULL;
+
+	do {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+		uint16_t n;
+
+		if (!m)
+			goto fail;
+		n = (uint16_t)RTE_MIN(len, (uint32_t)rte_pktmbuf_tailroom(m));
+		memcpy(rte_pktmbuf_append(m, n), from, n);
+		if (!head) {
+			head = m;
+		} else if (rte_pktmbuf_chain(head, m) < 0) {
+			rte_pktmbuf_free(m);
+			goto fail;
+		}
+		from += n;
+		len -= n;
+	} while (len);
+	return head;
+fail:
+	rte_pktmbuf_free(head);
+	return NULL;
+}

@@ -79,6 +79,11 @@ struct dp_port_stats {
 struct rte_mempool *dp_port_pool(const struct dp_port *p,
 				 struct rte_mempool *std, uint32_t len);
 
+/* A copy of buf[0..len) in one mbuf of mp, or a chain of them when len
+ * is past one. NULL when mp runs out. */
+struct rte_mbuf *dp_mbuf_copy(struct rte_mempool *mp, const void *buf,
+			      uint32_t len);
+
 /* Counters the backend keeps (or the NIC's, for DPDK ports). */
 void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s);
 
