@@ -426,10 +426,14 @@ static const struct conf_key conf_flows_keys[] = {
 	  .doc = "flow table entries per rx/tx lcore" },
 	{ .name = "tcp_idle_s", .type = CONF_T_UINT,
 	  FLD(struct conf, flows.tcp_idle_s), .min = 1, .max = 86400,
-	  .def = "300", .doc = "seconds before an idle TCP flow expires" },
+	  .def = "300", .doc = "seconds before an idle TCP flow expires "
+				 "(one the stack terminates: at least "
+				 "stack.tcp_idle_s)" },
 	{ .name = "udp_idle_s", .type = CONF_T_UINT,
 	  FLD(struct conf, flows.udp_idle_s), .min = 1, .max = 86400,
-	  .def = "60", .doc = "seconds before an idle UDP flow expires" },
+	  .def = "60", .doc = "seconds before an idle UDP flow expires "
+				"(one the stack terminates: at least "
+				"stack.udp_idle_s)" },
 	{ .name = "other_idle_s", .type = CONF_T_UINT,
 	  FLD(struct conf, flows.other_idle_s), .min = 1, .max = 86400,
 	  .def = "30",

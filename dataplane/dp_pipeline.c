@@ -71,6 +71,8 @@ struct dp_lcore *dp_lcore_create(unsigned idx, const struct dp_shared *sh,
 		.tcp_idle_s = c->flows.tcp_idle_s,
 		.udp_idle_s = c->flows.udp_idle_s,
 		.other_idle_s = c->flows.other_idle_s,
+		.stack_tcp_idle_s = c->stack.tcp_idle_s,
+		.stack_udp_idle_s = c->stack.udp_idle_s,
 		.app_ctx_size = apps_flow_ctx_size(),
 	};
 	lc->flows = dp_flow_table_create(&fp);
@@ -805,6 +807,8 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 		apps_ip_flow(f, v);
 		if (f->decision.verdict == STRATA_CONTINUE)
 			f->decision.verdict = dp_default_verdict(lc, f, v);
+		if (f->decision.verdict == STRATA_STACK)
+			dp_flow_follow_stack(f);
 	}
 	dp_flow_touch(f, dir, p->len, lc->now_ns);
 
