@@ -257,7 +257,6 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 	}
 
 	for (i = 0; i < c->n_ports; i++) {
-		struct rte_mempool *mp = dp->mp;
 		struct dp_port *p;
 
 		if (c->ports[i].mtu > CONF_MTU_MAX_LINK) {
@@ -268,10 +267,11 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 			unsigned n = 2 * c->mbuf.ring_size - 1;
 
 			snprintf(name, sizeof(name), "strata_big_%u", i);
-			mp = dp->big_mp[i] = rte_pktmbuf_pool_create(name, n,
-				64, 0, (uint16_t)(c->ports[i].mtu +
-				RTE_PKTMBUF_HEADROOM), rte_socket_id());
-			if (!mp) {
+			dp->big_mp[i] = rte_pktmbuf_pool_create(name, n, 64, 0,
+				(uint16_t)(c->ports[i].mtu +
+					   RTE_PKTMBUF_HEADROOM),
+				rte_socket_id());
+			if (!dp->big_mp[i]) {
 				snprintf(err, errlen, "port %s: pool of %u "
 					 "mbufs of %u bytes: %s",
 					 c->ports[i].name, n, c->ports[i].mtu,
@@ -279,8 +279,8 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 				goto fail;
 			}
 		}
-		p = dp_port_open(&c->ports[i], (uint16_t)i, mp,
-				 (uint16_t)n_rxtx, err, errlen);
+		p = dp_port_open(&c->ports[i], (uint16_t)i, dp->mp,
+				 dp->big_mp[i], (uint16_t)n_rxtx, err, errlen);
 		if (!p)
 			goto fail;
 		dp->sh.ports[i] = p;
@@ -293,6 +293,17 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 		}
 	}
 
+	/* A ring to a worker holds every mbuf there is: a burst for the
+	 * stack (10,000 clients closing at once) waits there instead of
+	 * being dropped; past that the pool runs dry and the port keeps
+	 * the rest (rx_nombuf). Ring slots are 8 bytes. */
+	unsigned n_mbufs = dp->mp->size, to_worker_size;
+
+	for (i = 0; i < CONF_MAX_PORTS; i++)
+		if (dp->big_mp[i])
+			n_mbufs += dp->big_mp[i]->size;
+	to_worker_size = RTE_MAX(c->mbuf.ring_size, rte_align32pow2(n_mbufs + 1));
+
 	for (i = 0; i < n_rxtx; i++) {
 		dp->rxtx[i].lc = dp_lcore_create(i, &dp->sh, dp->mp);
 		if (!dp->rxtx[i].lc) {
@@ -300,7 +311,8 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 			goto fail;
 		}
 		for (j = 0; j < dp->sh.n_workers; j++) {
-			dp->sh.to_worker[i][j] = dp_ring("w", i, j, c->mbuf.ring_size);
+			dp->sh.to_worker[i][j] = dp_ring("w", i, j,
+							 to_worker_size);
 			dp->rxtx[i].from_worker[j] = dp_ring("s", j, i,
 							     c->mbuf.ring_size);
 			if (!dp->sh.to_worker[i][j] || !dp->rxtx[i].from_worker[j])
@@ -783,7 +795,7 @@ int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
 			       dp->sh.n_rxtx)];
 	/* a chain when past one mbuf (UDP datagrams up to 64 KiB): the
 	 * rx/tx lcore fragments them for the port */
-	m = dp_mbuf_copy(dp_port_pool(dp->sh.ports[port], dp->mp, len), pkt,
+	m = dp_mbuf_copy(dp_port_pool(dp->sh.ports[port], len), pkt,
 			 len);
 	if (!m)
 		goto drop;

@@ -200,7 +200,7 @@ static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
 static int dp_tx_copy(struct dp_lcore *lc, uint16_t port, const uint8_t *buf,
 		      uint32_t len)
 {
-	struct rte_mempool *mp = dp_port_pool(lc->sh->ports[port], lc->mp, len);
+	struct rte_mempool *mp = dp_port_pool(lc->sh->ports[port], len);
 	struct rte_mbuf *m;
 	char *d;
 
@@ -252,7 +252,7 @@ static void dp_frag_emit_one(const uint8_t *frag, uint32_t frag_len, void *arg)
 
 	if (e->err)
 		return;
-	m = rte_pktmbuf_alloc(dp_port_pool(e->lc->sh->ports[e->port], e->lc->mp,
+	m = rte_pktmbuf_alloc(dp_port_pool(e->lc->sh->ports[e->port],
 					   e->l2_len + frag_len));
 	if (!m) {
 		e->err = -DP_DROP_NO_MBUF;
@@ -756,7 +756,7 @@ static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 	if (!p->m) {
 		/* A reassembled datagram lives in scratch: the stack gets a
 		 * copy (a chain past one mbuf; the worker joins it). */
-		p->m = dp_mbuf_copy(dp_port_pool(p->port, lc->mp, p->v.l3_len),
+		p->m = dp_mbuf_copy(dp_port_pool(p->port, p->v.l3_len),
 				    p->buf + p->v.l3_off, p->v.l3_len);
 		if (!p->m) {
 			dp_drop(lc, p, DP_DROP_NO_MBUF);

@@ -10,8 +10,8 @@
 #include "conf/conf.h"
 
 struct dp_port *dp_port_open(const struct conf_port *c, uint16_t id,
-			     struct rte_mempool *mp, uint16_t n_queues,
-			     char *errbuf, size_t errlen)
+			     struct rte_mempool *mp, struct rte_mempool *big_mp,
+			     uint16_t n_queues, char *errbuf, size_t errlen)
 {
 	struct dp_port *p, *r = NULL;
 
@@ -23,6 +23,7 @@ struct dp_port *dp_port_open(const struct conf_port *c, uint16_t id,
 	p->conf = c;
 	p->id = id;
 	p->mp = mp;
+	p->big_mp = big_mp;
 	p->mtu = c->mtu;
 	snprintf(p->name, sizeof(p->name), "%s", c->name);
 	switch (c->kind) {
@@ -57,13 +58,12 @@ void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s)
 		p->ops->stats(p, s);
 }
 
-struct rte_mempool *dp_port_pool(const struct dp_port *p,
-				 struct rte_mempool *std, uint32_t len)
+struct rte_mempool *dp_port_pool(const struct dp_port *p, uint32_t len)
 {
-	if (p->mp != std &&
-	    len + RTE_PKTMBUF_HEADROOM > rte_pktmbuf_data_room_size(std))
-		return p->mp;
-	return std;
+	if (p->big_mp &&
+	    len + RTE_PKTMBUF_HEADROOM > rte_pktmbuf_data_room_size(p->mp))
+		return p->big_mp;
+	return p->mp;
 }
 
 struct rte_mbuf *dp_mbuf_copy(struct rte_mempool *mp, const void *buf,
