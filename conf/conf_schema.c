@@ -418,7 +418,8 @@ static const struct conf_key conf_mbuf_keys[] = {
 	  FLD(struct conf, mbuf.ring_size), .min = 64, .max = 1048576,
 	  .def = "1024", .check = conf_check_pow2_32,
 	  .doc = "slots in each ring between lcores (a power of two); "
-		 "rings to workers are made large enough for every mbuf" },
+		 "rings to and from workers are made large enough for "
+		 "every mbuf" },
 };
 
 static const struct conf_key conf_flows_keys[] = {

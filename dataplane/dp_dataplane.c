@@ -293,16 +293,18 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 		}
 	}
 
-	/* A ring to a worker holds every mbuf there is: a burst for the
-	 * stack (10,000 clients closing at once) waits there instead of
-	 * being dropped; past that the pool runs dry and the port keeps
-	 * the rest (rx_nombuf). Ring slots are 8 bytes. */
-	unsigned n_mbufs = dp->mp->size, to_worker_size;
+	/* Rings to and from workers hold every mbuf there is: a burst for
+	 * the stack (10,000 clients closing at once) and the stack's
+	 * answers wait there instead of being dropped; past that the pool
+	 * runs dry and the port keeps the rest (rx_nombuf). Ring slots
+	 * are 8 bytes. */
+	unsigned n_mbufs = dp->mp->size, stack_ring_size;
 
 	for (i = 0; i < CONF_MAX_PORTS; i++)
 		if (dp->big_mp[i])
 			n_mbufs += dp->big_mp[i]->size;
-	to_worker_size = RTE_MAX(c->mbuf.ring_size, rte_align32pow2(n_mbufs + 1));
+	stack_ring_size = RTE_MAX(c->mbuf.ring_size,
+				  rte_align32pow2(n_mbufs + 1));
 
 	for (i = 0; i < n_rxtx; i++) {
 		dp->rxtx[i].lc = dp_lcore_create(i, &dp->sh, dp->mp);
@@ -312,9 +314,9 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 		}
 		for (j = 0; j < dp->sh.n_workers; j++) {
 			dp->sh.to_worker[i][j] = dp_ring("w", i, j,
-							 to_worker_size);
+							 stack_ring_size);
 			dp->rxtx[i].from_worker[j] = dp_ring("s", j, i,
-							     c->mbuf.ring_size);
+							     stack_ring_size);
 			if (!dp->sh.to_worker[i][j] || !dp->rxtx[i].from_worker[j])
 				goto fail_ring;
 		}
@@ -434,6 +436,8 @@ void dp_dataplane_print_stats(struct dp_dataplane *dp, FILE *out)
 		json_object_set_new(l, "role", json_string("rxtx"));
 		json_object_set_new(l, "idle_sleeps",
 				    json_integer((json_int_t)c->idle_sleeps));
+		json_object_set_new(l, "rx_held_back",
+				    json_integer((json_int_t)c->rx_held_back));
 		json_array_append_new(lcores, l);
 	}
 	for (i = 0; i < dp->sh.n_workers; i++) {
@@ -556,6 +560,22 @@ struct dp_lcore_arg {
 	unsigned idx;
 };
 
+/* Backpressure: while the stack has half of the standard mbufs queued
+ * from this lcore, its ports are not polled (they keep their packets),
+ * so the workers still find mbufs for their answers and rings never
+ * overflow. */
+static bool dp_rxtx_hold_back(struct dp_dataplane *dp, struct dp_rxtx *r)
+{
+	unsigned queued = 0;
+
+	for (unsigned i = 0; i < dp->sh.n_workers; i++)
+		queued += rte_ring_count(dp->sh.to_worker[r->lc->idx][i]);
+	if (queued <= dp->mp->size / 2)
+		return false;
+	r->lc->ctr.rx_held_back++;
+	return true;
+}
+
 static int dp_rxtx_main(void *arg)
 {
 	struct dp_lcore_arg *a = arg;
@@ -569,6 +589,7 @@ static int dp_rxtx_main(void *arg)
 	struct rte_mbuf *theirs[DP_MAX_RXTX][DP_BURST_MAX];
 	uint16_t n_theirs[DP_MAX_RXTX];
 	unsigned idle = 0;
+	bool held_back;
 
 	if (burst > DP_BURST_MAX)
 		burst = DP_BURST_MAX;
@@ -576,7 +597,8 @@ static int dp_rxtx_main(void *arg)
 		unsigned total = 0, q, i;
 
 		lc->now_ns = dp_now_ns();
-		for (q = 0; q < r->n_rxq; q++) {
+		held_back = dp_rxtx_hold_back(dp, r);
+		for (q = 0; q < r->n_rxq && !held_back; q++) {
 			struct dp_rxq *rq = &r->rxq[q];
 			uint16_t n = dp_port_rx_burst(rq->port, rq->queue, pkts, burst);
 			uint16_t n_mine = 0;
@@ -641,7 +663,9 @@ static int dp_rxtx_main(void *arg)
 		dp_lcore_flush(lc);
 		uint64_t next = dp_lcore_timers(lc);
 
-		if (total) {
+		if (total || held_back) {
+			/* held back: the ports have packets, the workers
+			 * are busy; no point sleeping on the ports' fds */
 			idle = 0;
 		} else if (++idle >= DP_IDLE_POLLS && r->can_sleep) {
 			dp_rxtx_sleep(r, next, dp_rxtx_handoff_pending);
