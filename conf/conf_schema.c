@@ -290,6 +290,9 @@ void conf__default_ports(struct conf *c)
 
 	snprintf(p->name, sizeof(p->name), "tun0");
 	p->kind = CONF_PORT_TUN;
+	/* Packets through a laptop's TUN never leave the host: the largest
+	 * MTU moves a TCP stream in 64 KiB segments (docs/PORTS.md). */
+	p->mtu = CONF_MTU_MAX_TUN;
 	conf_parse_prefix("10.77.0.2/24", &p->addrs[0]);
 	conf_parse_prefix("fd77::2/64", &p->addrs[1]);
 	p->n_addrs = 2;

@@ -81,7 +81,7 @@ static void test_defaults(void **state)
 	assert_string_equal(p->name, "tun0");
 	assert_int_equal(p->kind, CONF_PORT_TUN);
 	assert_string_equal(p->ifname, "strata0");
-	assert_int_equal(p->mtu, 1500);
+	assert_int_equal(p->mtu, 65000);
 	assert_false(p->mac_set);
 	assert_int_equal(p->n_addrs, 2);
 	assert_prefix(&p->addrs[0], "10.77.0.2/24");
@@ -165,7 +165,7 @@ static void test_default_round_trip(void **state)
 				"this port, in bytes (at most 9216; a tun\n"
 				"    # port up to 65000, see docs/PORTS.md) "
 				"[integer 1280..65000]\n"
-				"    mtu: 1500\n"));
+				"    mtu: 65000\n"));
 
 	conf_defaults(&want);
 	assert_int_equal(load(&got, text, &errs), 0);
