@@ -774,8 +774,9 @@ static const struct conf_key conf_endpoint_keys[] = {
 	  .doc = "TCP connections the stack proxies (policy stack, laptop "
 		 "mode) to these destination ports are read as HTTP by this "
 		 "endpoint (its apps see them; TLS too when it has "
-		 "tls.inspect_ca_cert, else TLS on them is refused) and sent "
-		 "on to where they were going; \"0\" = none" },
+		 "tls.inspect_ca_cert) and sent on to where they were going; "
+		 "other protocols on them (and TLS without inspection) pass "
+		 "through as plain TCP; \"0\" = none" },
 	{ .name = "protocol", .type = CONF_T_ENUM,
 	  FLD(struct conf_endpoint, protocol), .names = conf_http_protos,
 	  .def = "auto",

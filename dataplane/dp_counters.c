@@ -34,4 +34,7 @@ void dp_counters_add(struct dp_counters *sum, const struct dp_counters *c)
 	sum->rx_held_back += c->rx_held_back;
 	sum->stack_tx += c->stack_tx;
 	sum->stack_tx_drops += c->stack_tx_drops;
+	sum->neigh_sync_sent += c->neigh_sync_sent;
+	sum->neigh_sync_lost += c->neigh_sync_lost;
+	sum->neigh_sync_received += c->neigh_sync_received;
 }

@@ -46,6 +46,12 @@ struct dp_counters {
 	uint64_t stack_tx;          /* packets from the stack sent on */
 	uint64_t stack_tx_drops;    /* ... that could not be (no neighbour,
 				       no buffer, bad packet) */
+	uint64_t neigh_sync_sent;   /* neighbours learnt here, told to
+				       another rx/tx lcore */
+	uint64_t neigh_sync_lost;   /* ... that its full ring refused (it
+				       solicits for itself when it needs
+				       the neighbour) */
+	uint64_t neigh_sync_received; /* neighbours other lcores learnt */
 } __attribute__((aligned(64)));
 
 const char *dp_disp_name(enum dp_disp d);

@@ -219,6 +219,21 @@ static struct rte_ring *dp_ring(const char *kind, unsigned a, unsigned b,
 			       RING_F_SP_ENQ | RING_F_SC_DEQ);
 }
 
+/* Learnt neighbours from rx/tx lcore a to b: control traffic, so a
+ * small ring; a full one loses the entry (counted), and b solicits for
+ * itself when it needs the neighbour. */
+#define DP_NEIGH_RING_SIZE 256
+
+static struct rte_ring *dp_neigh_ring(unsigned a, unsigned b)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "n_%u_%u", a, b);
+	return rte_ring_create_elem(name, sizeof(struct dp_neigh_msg),
+				    DP_NEIGH_RING_SIZE, rte_socket_id(),
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
 struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 					 size_t errlen)
 {
@@ -324,9 +339,11 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 			if (j == i)
 				continue;
 			dp->rxtx[i].handoff[j] = dp_ring("h", j, i, c->mbuf.ring_size);
-			if (!dp->rxtx[i].handoff[j])
+			dp->sh.neigh_sync[j][i] = dp_neigh_ring(j, i);
+			if (!dp->rxtx[i].handoff[j] || !dp->sh.neigh_sync[j][i])
 				goto fail_ring;
 		}
+		dp->sh.rxtx_wake[i] = &dp->rxtx[i].wake;
 	}
 	return dp;
 
@@ -365,8 +382,10 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 			dp_ring_free(dp->sh.to_worker[i][j]);
 			dp_ring_free(dp->rxtx[i].from_worker[j]);
 		}
-		for (j = 0; j < DP_MAX_RXTX; j++)
+		for (j = 0; j < DP_MAX_RXTX; j++) {
 			dp_ring_free(dp->rxtx[i].handoff[j]);
+			rte_ring_free(dp->sh.neigh_sync[i][j]);
+		}
 		dp_lcore_destroy(dp->rxtx[i].lc);
 		if (dp->rxtx[i].epfd >= 0)
 			close(dp->rxtx[i].epfd);
@@ -416,6 +435,10 @@ static json_t *dp_counters_json(const struct dp_counters *c)
 	json_object_set_new(o, "stack_out", json_pack("{s:I,s:I}",
 		"sent", (json_int_t)c->stack_tx,
 		"dropped", (json_int_t)c->stack_tx_drops));
+	json_object_set_new(o, "neigh_sync", json_pack("{s:I,s:I,s:I}",
+		"sent", (json_int_t)c->neigh_sync_sent,
+		"lost", (json_int_t)c->neigh_sync_lost,
+		"received", (json_int_t)c->neigh_sync_received));
 	return o;
 }
 
@@ -497,6 +520,23 @@ static inline uint64_t dp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The rx/tx lcores' clock: TSC cycles scaled to nanoseconds, since a
+ * clock_gettime per poll showed in profiles. Only these lcores compare
+ * its values (timers, flow and neighbour timeouts), each with its own. */
+static uint64_t dp_tsc_mult; /* ns per cycle, 32.32 fixed point */
+
+static void dp_tsc_init(void)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	dp_tsc_mult = hz ? (uint64_t)((1000000000ull << 32) / hz) : 1ull << 32;
+}
+
+static inline uint64_t dp_tsc_ns(void)
+{
+	return (uint64_t)(((__uint128_t)rte_rdtsc() * dp_tsc_mult) >> 32);
+}
+
 static inline unsigned dp_owner(uint32_t hash, unsigned n)
 {
 	return (hash % DP_RETA_SIZE) % n;
@@ -527,7 +567,7 @@ static void dp_rxtx_sleep(struct dp_rxtx *r, uint64_t next_timer_ns,
 			  bool (*pending)(struct dp_rxtx *r))
 {
 	struct epoll_event ev[8];
-	uint64_t now = dp_now_ns();
+	uint64_t now = dp_tsc_ns();
 	int ms = DP_SLEEP_MAX_MS;
 	uint64_t drain;
 
@@ -546,9 +586,15 @@ static void dp_rxtx_sleep(struct dp_rxtx *r, uint64_t next_timer_ns,
 
 static bool dp_rxtx_handoff_pending(struct dp_rxtx *r)
 {
-	for (unsigned i = 0; i < DP_MAX_RXTX; i++)
+	const struct dp_shared *sh = r->lc->sh;
+
+	for (unsigned i = 0; i < DP_MAX_RXTX; i++) {
 		if (r->handoff[i] && !rte_ring_empty(r->handoff[i]))
 			return true;
+		if (sh->neigh_sync[i][r->lc->idx] &&
+		    !rte_ring_empty(sh->neigh_sync[i][r->lc->idx]))
+			return true;
+	}
 	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
 		if (r->from_worker[i] && !rte_ring_empty(r->from_worker[i]))
 			return true;
@@ -596,7 +642,7 @@ static int dp_rxtx_main(void *arg)
 	while (!*dp->stop) {
 		unsigned total = 0, q, i;
 
-		lc->now_ns = dp_now_ns();
+		lc->now_ns = dp_tsc_ns();
 		held_back = dp_rxtx_hold_back(dp, r);
 		for (q = 0; q < r->n_rxq && !held_back; q++) {
 			struct dp_rxq *rq = &r->rxq[q];
@@ -660,6 +706,8 @@ static int dp_rxtx_main(void *arg)
 				total += n;
 			}
 		}
+		if (n_rxtx > 1)
+			dp_lcore_neigh_sync(lc);
 		dp_lcore_flush(lc);
 		uint64_t next = dp_lcore_timers(lc);
 
@@ -893,6 +941,7 @@ int dp_dataplane_run(struct dp_dataplane *dp, volatile sig_atomic_t *stop,
 	int rc = 0;
 
 	dp->stop = stop;
+	dp_tsc_init();
 	if (dp_assign_queues(dp) < 0) {
 		fprintf(stderr, "strata: cannot set up lcore wake-ups: %s\n",
 			strerror(errno));

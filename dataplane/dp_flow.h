@@ -55,6 +55,33 @@ struct dp_flow *dp_flow_lookup_or_create(struct dp_flow_table *t,
 					 uint64_t now_ns, bool *created,
 					 int *dir);
 
+/* The same lookup in steps, so that the table accesses of a burst
+ * overlap instead of each packet waiting for its own cache misses:
+ * dp_flow_probe_start() normalises v's key, hashes it and prefetches
+ * its bucket; dp_flow_probe_prefetch(), a few packets later, prefetches
+ * the bucket's first entry; dp_flow_probe_lookup_or_create() then walks
+ * the chain as it is at that moment, so a flow that an earlier packet
+ * of the burst created is found. The probe holds no pointer into the
+ * table: a stale probe only costs a useless prefetch. */
+struct dp_flow_probe {
+	struct dp_flow_key key;
+	uint32_t khash;
+	uint16_t sport, dport;      /* the first packet's, if it creates */
+	bool src_lo;                /* v's source is the key's lo side */
+};
+
+void dp_flow_probe_start(const struct dp_flow_table *t,
+			 const struct dp_pkt_view *v, struct dp_flow_probe *pr);
+void dp_flow_probe_prefetch(const struct dp_flow_table *t,
+			    const struct dp_flow_probe *pr);
+/* As dp_flow_lookup_or_create, for the v that pr was started from. */
+struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
+					       const struct dp_flow_probe *pr,
+					       const struct dp_pkt_view *v,
+					       uint32_t hash, uint16_t in_port,
+					       uint64_t now_ns, bool *created,
+					       int *dir);
+
 /* Account a packet of len bytes in direction dir at now_ns. */
 void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns);
 

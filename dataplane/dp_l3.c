@@ -234,6 +234,7 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	uint8_t *ip = buf + v->l3_off;
 	uint8_t *icmp;
 	uint8_t tmp[4];
+	uint32_t sum;
 
 	/* the reply's source is the request's destination */
 	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
@@ -241,6 +242,15 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
 	    dp_csum_fold(dp_csum_partial(buf + v->l4_off, v->l4_len, 0)) != 0)
 		return -DP_DROP_ICMP_BAD_CHECKSUM;
+
+	/* The fresh header's sum, from the words it keeps (id, and the
+	 * addresses, whose swap leaves their sum alone) and the ones it
+	 * gets, taken before anything is stored: summing the header after
+	 * the byte stores below would stall on store forwarding. */
+	sum = dp_csum_partial(ip + 12, 8, 0x4500u | ip[1]);
+	sum = dp_csum_partial(ip + 4, 2, sum);
+	sum += IP4_HLEN + v->l4_len;
+	sum += L3_TTL << 8 | 1u;       /* TTL, protocol ICMP; frag word 0 */
 
 	/* Linux answers with a fresh 20-byte header: options go, so the
 	 * ICMP message moves up behind it. */
@@ -256,8 +266,7 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	memcpy(tmp, ip + 12, 4);
 	memcpy(ip + 12, ip + 16, 4);
 	memcpy(ip + 16, tmp, 4);
-	wr16(ip + 10, 0);
-	l3_put_csum(ip + 10, dp_csum_partial(ip, IP4_HLEN, 0));
+	l3_put_csum(ip + 10, sum);
 
 	l3_csum_replace16(icmp + 2, (uint16_t)(8u << 8 | icmp[1]),
 			  (uint16_t)(0u << 8 | icmp[1]));

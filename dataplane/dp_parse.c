@@ -57,99 +57,9 @@ static inline uint32_t rd32(const uint8_t *p)
 
 /* ---- checksums ----
  *
- * Sums are kept in "network order as numbers": the value a big-endian
- * reader would see, so dp_csum_fold() gives the 16-bit field to store
- * big-endian. Internally we add native (little-endian) 64-bit words,
- * which RFC 1071's byte-order independence allows, and swap once at
- * the end. */
-
-static inline uint64_t csum_add64(uint64_t s, uint64_t x)
-{
-	s += x;
-	return s + (s < x); /* end-around carry */
-}
-
-/* Ones' complement sum of p[0..n) as native 16-bit words, folded to
- * 16 bits (byte-swapped on little-endian hosts). */
-static inline __attribute__((always_inline)) uint32_t
-csum_native(const uint8_t *p, uint32_t n)
-{
-	uint64_t s = 0, a, b, c, d;
-	uint32_t x32;
-	uint16_t x16;
-
-	while (n >= 32) {
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		memcpy(&c, p + 16, 8);
-		memcpy(&d, p + 24, 8);
-		s = csum_add64(s, a);
-		s = csum_add64(s, b);
-		s = csum_add64(s, c);
-		s = csum_add64(s, d);
-		p += 32;
-		n -= 32;
-	}
-	while (n >= 8) {
-		memcpy(&a, p, 8);
-		s = csum_add64(s, a);
-		p += 8;
-		n -= 8;
-	}
-	if (n >= 4) {
-		memcpy(&x32, p, 4);
-		s = csum_add64(s, x32);
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		memcpy(&x16, p, 2);
-		s = csum_add64(s, x16);
-		p += 2;
-		n -= 2;
-	}
-	if (n) {
-		/* The odd byte is the high half of a big-endian word. */
-		x16 = 0;
-		memcpy(&x16, p, 1);
-		s = csum_add64(s, x16);
-	}
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint32_t)s;
-}
-
-static inline uint32_t csum_to_net(uint32_t native16)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return __builtin_bswap16((uint16_t)native16);
-#else
-	return native16;
-#endif
-}
-
-static inline uint32_t csum_fold16(uint32_t s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s;
-}
-
-/* Returns the sum folded to at most 0xffff (not complemented), so that
- * callers can add many partial sums in 32 bits. */
-uint32_t dp_csum_partial(const void *buf, uint32_t len, uint32_t sum)
-{
-	return csum_fold16(csum_fold16(sum) +
-			   csum_to_net(csum_native(buf, len)));
-}
-
-uint16_t dp_csum_fold(uint32_t sum)
-{
-	return (uint16_t)~csum_fold16(sum);
-}
+ * dp_csum_partial() and dp_csum_fold() are inline (dp_parse.h) so that
+ * the per-packet sums over a header of known size compile to a few
+ * adds. */
 
 uint32_t dp_csum_pseudo(const struct dp_pkt_view *v, uint8_t proto,
 			uint32_t l4_len)
@@ -157,13 +67,13 @@ uint32_t dp_csum_pseudo(const struct dp_pkt_view *v, uint8_t proto,
 	uint32_t s = proto + (l4_len >> 16) + (l4_len & 0xffff);
 
 	if (v->ip_version == 4) {
-		s += csum_to_net(csum_native(v->src.b + 12, 4));
-		s += csum_to_net(csum_native(v->dst.b + 12, 4));
+		s = dp_csum_partial(v->src.b + 12, 4, s);
+		s = dp_csum_partial(v->dst.b + 12, 4, s);
 	} else {
-		s += csum_to_net(csum_native(v->src.b, 16));
-		s += csum_to_net(csum_native(v->dst.b, 16));
+		s = dp_csum_partial(v->src.b, 16, s);
+		s = dp_csum_partial(v->dst.b, 16, s);
 	}
-	return csum_fold16(s);
+	return s;
 }
 
 uint16_t dp_csum_l4(const uint8_t *buf, const struct dp_pkt_view *v)
@@ -183,15 +93,34 @@ uint16_t dp_csum_l4(const uint8_t *buf, const struct dp_pkt_view *v)
  * 8.1) is not v->dst and the L4 checksum cannot be checked here. */
 #define PARSE_CSUM_UNKNOWN (1u << 31)
 
+/* The L4 checksum of a packet being parsed, proto's (the pseudo-header
+ * is summed from the IP header's bytes, which are what v->src and v->dst
+ * were copied from: loading the view's just-stored fields back as wider
+ * words would stall on store forwarding); 0 means valid. */
+static inline uint16_t l4_csum_sum(const uint8_t *buf,
+				   const struct dp_pkt_view *v, uint8_t proto)
+{
+	const uint8_t *ip = buf + v->l3_off;
+	uint32_t s = 0;
+
+	if (v->ip_version == 4) {
+		if (proto != PARSE_P_ICMP)
+			s = dp_csum_partial(ip + 12, 8, proto + v->l4_len);
+	} else {
+		s = dp_csum_partial(ip + 8, 32, proto + v->l4_len);
+	}
+	return dp_csum_fold(dp_csum_partial(buf + v->l4_off, v->l4_len, s));
+}
+
 /* 0: verified or vouched for; 1: wrong; -1: not checked. */
 static inline int l4_csum(const uint8_t *buf, uint32_t flags,
-			  const struct dp_pkt_view *v)
+			  const struct dp_pkt_view *v, uint8_t proto)
 {
 	if (flags & DP_PARSE_L4_CSUM_OK)
 		return 0;
 	if (unlikely(flags & PARSE_CSUM_UNKNOWN))
 		return -1;
-	return dp_csum_l4(buf, v) != 0;
+	return l4_csum_sum(buf, v, proto) != 0;
 }
 
 static int parse_tcp(const uint8_t *l4, uint32_t flags,
@@ -205,7 +134,7 @@ static int parse_tcp(const uint8_t *l4, uint32_t flags,
 	doff = (l4[12] >> 4) * 4u;
 	if (unlikely(doff < 20 || doff > v->l4_len))
 		return -DP_DROP_TCP_BAD_OFFSET;
-	rc = l4_csum(buf, flags, v);
+	rc = l4_csum(buf, flags, v, PARSE_P_TCP);
 	if (rc > 0)
 		return -DP_DROP_TCP_BAD_CHECKSUM;
 	v->flags |= rc == 0 ? DP_PKT_F_L4_CSUM_OK : 0;
@@ -234,7 +163,7 @@ static int parse_udp(const uint8_t *l4, uint32_t flags,
 			return -DP_DROP_UDP_BAD_CHECKSUM;
 		rc = 0;
 	} else {
-		rc = l4_csum(buf, flags, v);
+		rc = l4_csum(buf, flags, v, PARSE_P_UDP);
 		if (rc > 0)
 			return -DP_DROP_UDP_BAD_CHECKSUM;
 	}
@@ -250,7 +179,8 @@ static int parse_icmp4(const uint8_t *l4, uint32_t flags,
 {
 	if (unlikely(v->l4_len < 8))
 		return -DP_DROP_ICMP_TRUNCATED;
-	if (!(flags & DP_PARSE_L4_CSUM_OK) && dp_csum_l4(buf, v) != 0)
+	if (!(flags & DP_PARSE_L4_CSUM_OK) &&
+	    l4_csum_sum(buf, v, PARSE_P_ICMP) != 0)
 		return -DP_DROP_ICMP_BAD_CHECKSUM;
 	v->flags |= DP_PKT_F_L4_CSUM_OK;
 	v->icmp_type = l4[0];
@@ -288,7 +218,7 @@ static int parse_icmp6(const uint8_t *l4, uint32_t flags,
 
 	if (unlikely(v->l4_len < 8))
 		return -DP_DROP_ICMP6_TRUNCATED;
-	rc = l4_csum(buf, flags, v);
+	rc = l4_csum(buf, flags, v, PARSE_P_ICMP6);
 	if (rc > 0)
 		return -DP_DROP_ICMP6_BAD_CHECKSUM;
 	v->flags |= rc == 0 ? DP_PKT_F_L4_CSUM_OK : 0;
@@ -375,8 +305,11 @@ static int parse_ip4(const uint8_t *buf, uint32_t len, uint32_t flags,
 		return -DP_DROP_IP4_BAD_TOTAL_LEN;
 	if (unlikely(tot > avail))
 		return -DP_DROP_IP4_TRUNCATED;
+	/* The option-less header gets its own constant-size sum. */
 	if (!(flags & DP_PARSE_L3_CSUM_OK) &&
-	    dp_csum_fold(dp_csum_partial(ip, hl, 0)) != 0)
+	    dp_csum_fold(likely(hl == PARSE_IP4_HLEN) ?
+			 dp_csum_partial(ip, PARSE_IP4_HLEN, 0) :
+			 dp_csum_partial(ip, hl, 0)) != 0)
 		return -DP_DROP_IP4_BAD_CHECKSUM;
 	if (unlikely(hl > PARSE_IP4_HLEN)) {
 		rc = parse_ip4_options(ip + PARSE_IP4_HLEN,

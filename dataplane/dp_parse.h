@@ -6,6 +6,9 @@
 #ifndef STRATA_DP_PARSE_H
 #define STRATA_DP_PARSE_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include "dp_drop.h"
 #include "dp_pkt.h"
 
@@ -29,9 +32,100 @@
 int dp_parse(const uint8_t *buf, uint32_t len, enum dp_link link,
 	     uint32_t flags, struct dp_pkt_view *v);
 
-/* Internet checksum helpers (RFC 1071), used by parser and responders. */
-uint32_t dp_csum_partial(const void *buf, uint32_t len, uint32_t sum);
-uint16_t dp_csum_fold(uint32_t sum);
+/* Internet checksum helpers (RFC 1071), used by parser and responders.
+ *
+ * Sums are kept in "network order as numbers": the value a big-endian
+ * reader would see, so dp_csum_fold() gives the 16-bit field to store
+ * big-endian. Internally native 64-bit words are added, which RFC 1071's
+ * byte-order independence allows, and swapped once at the end. */
+
+static inline uint64_t dp_csum_add64(uint64_t s, uint64_t x)
+{
+	s += x;
+	return s + (s < x); /* end-around carry */
+}
+
+/* Ones' complement sum of p[0..n) as native 16-bit words, folded to
+ * 16 bits (byte-swapped on little-endian hosts). Inlined everywhere: a
+ * constant n (a 20-byte header, a 16-byte address) unrolls to loads and
+ * adds. */
+static inline __attribute__((always_inline)) uint32_t
+dp_csum_native(const uint8_t *p, uint32_t n)
+{
+	uint64_t s = 0, a, b, c, d;
+	uint32_t x32;
+	uint16_t x16;
+
+	while (n >= 32) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		s = dp_csum_add64(s, a);
+		s = dp_csum_add64(s, b);
+		s = dp_csum_add64(s, c);
+		s = dp_csum_add64(s, d);
+		p += 32;
+		n -= 32;
+	}
+	while (n >= 8) {
+		memcpy(&a, p, 8);
+		s = dp_csum_add64(s, a);
+		p += 8;
+		n -= 8;
+	}
+	if (n >= 4) {
+		memcpy(&x32, p, 4);
+		s = dp_csum_add64(s, x32);
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		memcpy(&x16, p, 2);
+		s = dp_csum_add64(s, x16);
+		p += 2;
+		n -= 2;
+	}
+	if (n) {
+		/* The odd byte is the high half of a big-endian word. */
+		x16 = 0;
+		memcpy(&x16, p, 1);
+		s = dp_csum_add64(s, x16);
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint32_t)s;
+}
+
+static inline uint32_t dp_csum_fold16(uint32_t s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* Sum of buf[0..len) added to sum, folded to at most 0xffff (not
+ * complemented), so that callers can add many partial sums in 32 bits. */
+static inline __attribute__((always_inline)) uint32_t
+dp_csum_partial(const void *buf, uint32_t len, uint32_t sum)
+{
+	uint32_t s = dp_csum_native(buf, len);
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	return dp_csum_fold16(dp_csum_fold16(sum) + s);
+}
+
+/* The checksum field for sum. */
+static inline uint16_t dp_csum_fold(uint32_t sum)
+{
+	return (uint16_t)~dp_csum_fold16(sum);
+}
+
 /* Pseudo-header sum for L4 checksums of v (v4 or v6), for l4_len bytes. */
 uint32_t dp_csum_pseudo(const struct dp_pkt_view *v, uint8_t proto,
 			uint32_t l4_len);

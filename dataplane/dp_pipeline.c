@@ -438,6 +438,55 @@ static void dp_neigh_release(void *pkt, const uint8_t mac[6], void *arg)
 	dp_tx_mbuf(lc, m->port, m);
 }
 
+/* ip is at mac on port: learn it, and tell the other rx/tx lcores
+ * (see dp_shared.neigh_sync). */
+static void dp_neigh_learned(struct dp_lcore *lc, uint16_t port,
+			     const union dp_addr *ip, const uint8_t mac[6])
+{
+	const struct dp_shared *sh = lc->sh;
+	struct dp_neigh_msg msg = { .ip = *ip, .port = port };
+	unsigned i;
+
+	dp_neigh_learn(lc->neigh, port, ip, mac, lc->now_ns, dp_neigh_release,
+		       lc);
+	memcpy(msg.mac, mac, 6);
+	for (i = 0; i < sh->n_rxtx; i++) {
+		struct rte_ring *r = sh->neigh_sync[lc->idx][i];
+
+		if (!r)
+			continue;
+		if (rte_ring_sp_enqueue_elem(r, &msg, sizeof(msg)) != 0) {
+			lc->ctr.neigh_sync_lost++;
+			continue;
+		}
+		lc->ctr.neigh_sync_sent++;
+		if (sh->rxtx_wake[i])
+			dp_wake(sh->rxtx_wake[i]);
+	}
+}
+
+void dp_lcore_neigh_sync(struct dp_lcore *lc)
+{
+	const struct dp_shared *sh = lc->sh;
+	struct dp_neigh_msg msg[16];
+	unsigned i, k, n;
+
+	for (i = 0; i < sh->n_rxtx; i++) {
+		struct rte_ring *r = sh->neigh_sync[i][lc->idx];
+
+		if (!r)
+			continue;
+		while ((n = rte_ring_sc_dequeue_burst_elem(r, msg, sizeof(msg[0]),
+							   RTE_DIM(msg), NULL))) {
+			for (k = 0; k < n; k++)
+				dp_neigh_learn(lc->neigh, msg[k].port, &msg[k].ip,
+					       msg[k].mac, lc->now_ns,
+					       dp_neigh_release, lc);
+			lc->ctr.neigh_sync_received += n;
+		}
+	}
+}
+
 /* The target address of an NS or NA on an Ethernet port. */
 static bool dp_ndp_target(const struct dp_pkt *p, union dp_addr *target)
 {
@@ -473,16 +522,12 @@ static void dp_local_icmp6(struct dp_lcore *lc, struct dp_pkt *p)
 		len = dp_l3_build_ndp_na(out, sizeof(out), p->buf, v,
 					 p->port->mac);
 		if (len >= 0 && (v->src.q[0] | v->src.q[1]))
-			dp_neigh_learn(lc->neigh, p->port->id, &v->src,
-				       v->eth_src, lc->now_ns,
-				       dp_neigh_release, lc);
+			dp_neigh_learned(lc, p->port->id, &v->src, v->eth_src);
 		dp_answer_built(lc, p, out, len);
 		return;
 	case 136: /* neighbour advertisement: learn the target */
 		if (dp_ndp_target(p, &target))
-			dp_neigh_learn(lc->neigh, p->port->id, &target,
-				       v->eth_src, lc->now_ns,
-				       dp_neigh_release, lc);
+			dp_neigh_learned(lc, p->port->id, &target, v->eth_src);
 		dp_end(lc, p, DP_DISP_CONSUMED);
 		return;
 	default:
@@ -685,8 +730,7 @@ static void dp_arp(struct dp_lcore *lc, struct dp_pkt *p)
 		return;
 	}
 	if (v->arp_spa.w[3] != 0)
-		dp_neigh_learn(lc->neigh, p->port->id, &v->arp_spa, v->arp_sha,
-			       lc->now_ns, dp_neigh_release, lc);
+		dp_neigh_learned(lc, p->port->id, &v->arp_spa, v->arp_sha);
 	if (v->arp_op == 1) {
 		dp_answer_inplace(lc, p, dp_l3_arp_reply_inplace(p->buf, p->len, v,
 								  p->port->mac));
@@ -788,21 +832,38 @@ static bool dp_is_local(const struct dp_port *port, const struct dp_pkt_view *v)
 	       (v->ip_version == 6 && dp_port_joined6(port, &v->dst));
 }
 
-static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
+/* The flow hash of p: the NIC's when it computed the same symmetric
+ * Toeplitz hash, else ours. Only new flows and STACK packets need it. */
+static inline uint32_t dp_pkt_hash(const struct dp_pkt *p)
+{
+	if (p->m && p->port->hw_rss && (p->m->ol_flags & RTE_MBUF_F_RX_RSS_HASH))
+		return p->m->hash.rss;
+	return dp_rss_hash_view(&p->v);
+}
+
+/* pr: the probe started for p->v, or NULL to look up afresh. */
+static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p,
+		  const struct dp_flow_probe *pr)
 {
 	struct dp_pkt_view *v = &p->v;
+	struct dp_flow_probe own;
 	struct dp_flow *f;
 	bool created;
 	int dir;
 
-	f = dp_flow_lookup_or_create(lc->flows, v, hash, p->port->id,
-				     lc->now_ns, &created, &dir);
+	if (!pr) {
+		dp_flow_probe_start(lc->flows, v, &own);
+		pr = &own;
+	}
+	f = dp_flow_probe_lookup_or_create(lc->flows, pr, v, 0, p->port->id,
+					   lc->now_ns, &created, &dir);
 	if (!f) {
 		dp_drop(lc, p, DP_DROP_FLOW_TABLE_FULL);
 		return;
 	}
 	if (created) {
 		lc->ctr.flows_created++;
+		f->hash = dp_pkt_hash(p);
 		f->info.to_local = dp_is_local(p->port, v);
 		apps_ip_flow(f, v);
 		if (f->decision.verdict == STRATA_CONTINUE)
@@ -822,10 +883,12 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 			dp_drop(lc, p, DP_DROP_NOT_FOR_US);
 		return;
 	case STRATA_FORWARD:
-		dp_forward(lc, p, f->decision.out_port);
+		/* Replies go back the way the flow came in. */
+		dp_forward(lc, p, dir == 0 ? f->decision.out_port :
+					     f->info.in_port);
 		return;
 	case STRATA_STACK:
-		dp_to_worker(lc, p, hash);
+		dp_to_worker(lc, p, dp_pkt_hash(p));
 		return;
 	case STRATA_DROP:
 	default:
@@ -879,62 +942,111 @@ static bool dp_reassemble(struct dp_lcore *lc, struct dp_pkt *p)
 	return true;
 }
 
-static void dp_packet(struct dp_lcore *lc, struct rte_mbuf *m)
+/* What happens to a packet after dp_rx_parse. */
+enum dp_rx_next {
+	DP_RX_DONE = 0, /* dropped already */
+	DP_RX_ARP,
+	DP_RX_FRAG,     /* to reassembly */
+	DP_RX_IP,       /* to the flow table, its probe started */
+};
+
+/* Count m, parse it into p and filter on L2. */
+static enum dp_rx_next dp_rx_parse(struct dp_lcore *lc, struct dp_pkt *p,
+				   struct rte_mbuf *m)
 {
-	struct dp_pkt p;
-	uint32_t hash;
 	int rc;
 
 	lc->ctr.rx_pkts++;
 	lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
-	p.m = m;
+	p->m = m;
 	if (unlikely(m->port >= lc->sh->n_ports)) {
-		dp_drop(lc, &p, DP_DROP_LINKTYPE_UNSUPPORTED);
-		return;
+		dp_drop(lc, p, DP_DROP_LINKTYPE_UNSUPPORTED);
+		return DP_RX_DONE;
 	}
-	p.port = lc->sh->ports[m->port];
+	p->port = lc->sh->ports[m->port];
 	if (unlikely(m->nb_segs > 1)) {
-		dp_drop(lc, &p, DP_DROP_PKT_TOO_BIG);
-		return;
+		dp_drop(lc, p, DP_DROP_PKT_TOO_BIG);
+		return DP_RX_DONE;
 	}
-	p.buf = rte_pktmbuf_mtod(m, uint8_t *);
-	p.len = rte_pktmbuf_data_len(m);
+	p->buf = rte_pktmbuf_mtod(m, uint8_t *);
+	p->len = rte_pktmbuf_data_len(m);
 
-	rc = dp_parse(p.buf, p.len, p.port->link, dp_parse_flags(m), &p.v);
+	rc = dp_parse(p->buf, p->len, p->port->link, dp_parse_flags(m), &p->v);
 	if (unlikely(rc < 0)) {
-		dp_drop(lc, &p, -rc);
-		return;
+		dp_drop(lc, p, -rc);
+		return DP_RX_DONE;
 	}
-	if (p.port->link == DP_LINK_ETH &&
-	    !(p.v.flags & (DP_PKT_F_L2_BCAST | DP_PKT_F_L2_MCAST)) &&
-	    memcmp(p.v.eth_dst, p.port->mac, 6) != 0) {
-		dp_drop(lc, &p, DP_DROP_NOT_FOR_US_L2);
-		return;
+	if (p->port->link == DP_LINK_ETH &&
+	    !(p->v.flags & (DP_PKT_F_L2_BCAST | DP_PKT_F_L2_MCAST)) &&
+	    memcmp(p->v.eth_dst, p->port->mac, 6) != 0) {
+		dp_drop(lc, p, DP_DROP_NOT_FOR_US_L2);
+		return DP_RX_DONE;
 	}
-	if (p.v.l3 == DP_L3_ARP) {
-		dp_arp(lc, &p);
-		return;
+	if (p->v.l3 == DP_L3_ARP)
+		return DP_RX_ARP;
+	if (unlikely(p->v.flags & DP_PKT_F_FRAGMENT))
+		return DP_RX_FRAG;
+	return DP_RX_IP;
+}
+
+/* How many packets ahead the first pass prefetches packet data. */
+#define DP_RX_PREFETCH 4
+
+/* A burst goes through four passes so that its memory accesses
+ * overlap rather than each packet stalling on its own: parse every
+ * packet; start each flow probe (key, hash, bucket prefetch: a pass of
+ * its own, so that it reads views whose stores have retired); prefetch
+ * each probe's first entry; then take every packet to its end in
+ * arrival order. Drops found while parsing are final at once; all
+ * else (ARP, fragments, flows) keeps the order of the burst. */
+static void dp_rx_chunk(struct dp_lcore *lc, struct rte_mbuf **pkts,
+			uint16_t n)
+{
+	struct dp_pkt p[DP_BURST_MAX];
+	struct dp_flow_probe pr[DP_BURST_MAX];
+	uint8_t next[DP_BURST_MAX];
+	uint16_t i;
+
+	for (i = 0; i < n && i < DP_RX_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + DP_RX_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_RX_PREFETCH],
+						       void *));
+		next[i] = (uint8_t)dp_rx_parse(lc, &p[i], pkts[i]);
 	}
-	if (unlikely(p.v.flags & DP_PKT_F_FRAGMENT)) {
-		if (!dp_reassemble(lc, &p))
-			return;
-		hash = dp_rss_hash_view(&p.v);
-	} else if (p.port->hw_rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
-		hash = m->hash.rss;
-	} else {
-		hash = dp_rss_hash_view(&p.v);
+	for (i = 0; i < n; i++)
+		if (next[i] == DP_RX_IP)
+			dp_flow_probe_start(lc->flows, &p[i].v, &pr[i]);
+	for (i = 0; i < n; i++)
+		if (next[i] == DP_RX_IP)
+			dp_flow_probe_prefetch(lc->flows, &pr[i]);
+	for (i = 0; i < n; i++) {
+		switch (next[i]) {
+		case DP_RX_ARP:
+			dp_arp(lc, &p[i]);
+			break;
+		case DP_RX_FRAG:
+			if (dp_reassemble(lc, &p[i]))
+				dp_ip(lc, &p[i], NULL);
+			break;
+		case DP_RX_IP:
+			dp_ip(lc, &p[i], &pr[i]);
+			break;
+		default:
+			break;
+		}
 	}
-	dp_ip(lc, &p, hash);
 }
 
 void dp_lcore_rx(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t i;
+	while (n) {
+		uint16_t k = n < DP_BURST_MAX ? n : DP_BURST_MAX;
 
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		dp_packet(lc, pkts[i]);
+		dp_rx_chunk(lc, pkts, k);
+		pkts += k;
+		n -= k;
 	}
 }
 

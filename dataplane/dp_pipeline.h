@@ -41,6 +41,22 @@ struct dp_shared {
 	struct rte_ring *to_worker[DP_MAX_RXTX][DP_MAX_WORKERS];
 	unsigned n_rxtx, n_workers;
 	struct dp_wake worker_wake[DP_MAX_WORKERS];
+	/* Neighbours one rx/tx lcore learnt, for each other one: SPSC
+	 * rings of struct dp_neigh_msg, [from][to]; NULL with one rx/tx
+	 * lcore. ARP and NDP answers reach one lcore (ARP carries no
+	 * ports: lcore 0 under software steering, the queue the NIC
+	 * picks otherwise; an NA the owner of its addresses), while any
+	 * lcore may need the neighbour for the flows it owns. */
+	struct rte_ring *neigh_sync[DP_MAX_RXTX][DP_MAX_RXTX];
+	struct dp_wake *rxtx_wake[DP_MAX_RXTX];
+};
+
+/* One learnt neighbour on its way to another rx/tx lcore. */
+struct dp_neigh_msg {
+	union dp_addr ip;
+	uint8_t mac[6];
+	uint16_t port;
+	uint8_t pad[8];             /* ring elements: a multiple of 4 */
 };
 
 struct dp_txbuf {
@@ -92,6 +108,10 @@ void dp_lcore_tx_stack(struct dp_lcore *lc, struct rte_mbuf **pkts,
 /* Transmit buffered packets on every port; untaken ones are counted
  * (TX_FULL) and freed. */
 void dp_lcore_flush(struct dp_lcore *lc);
+
+/* Learn the neighbours other rx/tx lcores sent (dp_shared.neigh_sync);
+ * packets held for them are queued for transmission. */
+void dp_lcore_neigh_sync(struct dp_lcore *lc);
 
 /* Run due timers (flow expiry, reassembly timeouts, neighbour retries).
  * Cheap to call often; returns the time of the next timer. */

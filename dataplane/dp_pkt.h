@@ -126,9 +126,15 @@ static inline bool dp_addr_is_v4(const union dp_addr *a)
 
 static inline void dp_addr_from_v4(union dp_addr *a, uint32_t be_v4)
 {
+	/* Two 64-bit stores: readers load q[1] whole (flow keys, compares),
+	 * and a load spanning two narrower stores stalls on store
+	 * forwarding. */
 	a->q[0] = 0;
-	a->w[2] = __builtin_bswap32(0x0000ffff);
-	a->w[3] = be_v4;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	a->q[1] = (uint64_t)be_v4 << 32 | 0xffff0000u;
+#else
+	a->q[1] = (uint64_t)0x0000ffffu << 32 | be_v4;
+#endif
 }
 
 /* A socket address into 16 bytes (IPv4 mapped) and a host-order port. */

@@ -73,7 +73,81 @@ static void l7_client_fail(struct l7_client *cl)
 		stk_abort(cl->s);
 		cl->s = NULL;
 	}
+	if (cl->up) {
+		stk_abort(cl->up);
+		cl->up = NULL;
+	}
 	l7_client_unlink(cl);
+}
+
+/* ---- intercepted flows that are not HTTP ------------------------------ */
+
+/* Intercepting a port must not break the other protocols on it: a flow
+ * whose client does not open with HTTP (or with TLS that the endpoint
+ * may inspect), or whose server speaks first, goes on as the plain TCP
+ * tunnel it would have been without the endpoint. */
+
+static void l7_pass_end(struct stk_tunnel *t, enum stk_close_reason why,
+			void *arg)
+{
+	struct l7_client *cl = arg;
+
+	cl->s = NULL;
+	l7_client_unlink(cl);
+}
+
+static void l7_client_pass(struct l7_client *cl)
+{
+	struct stk_stream *s = stk_stream_prefixed(cl->s, cl->buf,
+						   cl->buf_len), *up;
+
+	if (!s) {
+		l7_client_fail(cl);
+		return;
+	}
+	cl->w->ctr.passthrough++;
+	cl->phase = L7_CL_PASS;
+	cl->s = s;
+	cl->buf_len = 0;
+	cl->deadline_ns = UINT64_MAX; /* the sweep checks the tunnel's idle */
+	up = cl->up;
+	cl->up = NULL; /* the tunnel's now, which may end at once */
+	stk_tunnel_init(&cl->pass, s, up,
+			(size_t)cl->w->conf->stack.buffer_kib * 1024,
+			&cl->w->loop->now_ns, l7_pass_end, cl);
+}
+
+/* The intercepted flow's upstream, while the client's first bytes are
+ * awaited: bytes or an end from it mean the server speaks first. */
+static void l7_client_up_check(struct l7_client *cl)
+{
+	uint8_t first[512];
+	ssize_t n = stk_read(cl->up, first, sizeof(first));
+	struct stk_stream *up;
+
+	if (n == -EAGAIN)
+		return;
+	if (n > 0) {
+		up = stk_stream_prefixed(cl->up, first, (size_t)n);
+		if (!up) {
+			l7_client_fail(cl);
+			return;
+		}
+		cl->up = up;
+	}
+	l7_client_pass(cl);
+}
+
+static void l7_client_up_event(struct stk_stream *s, unsigned ev, void *arg)
+{
+	struct l7_client *cl = arg;
+
+	if (cl->phase != L7_CL_SNIFF)
+		return;
+	if (ev & STK_EV_ERROR)
+		l7_client_pass(cl); /* the tunnel carries the reset */
+	else if (ev & STK_EV_READABLE)
+		l7_client_up_check(cl);
 }
 
 /* ---- HTTP ------------------------------------------------------------- */
@@ -137,6 +211,50 @@ static void l7_client_http(struct l7_client *cl, bool h2)
 
 /* ---- cleartext: HTTP/2 preface or HTTP/1.x ---------------------------- */
 
+/* TLS to an intercepted port, under inspection: strata's certificate
+ * for the SNI, or for the address the client reached. The connection
+ * made for the client cannot carry strata's own TLS: it goes. */
+static void l7_client_inspect(struct l7_client *cl)
+{
+	struct stk_stream *s = stk_stream_prefixed(cl->s, cl->buf, cl->buf_len);
+	char host[CONF_HOST_MAX];
+	uint16_t port;
+
+	if (!s) {
+		l7_client_fail(cl);
+		return;
+	}
+	cl->s = s;
+	cl->buf_len = 0;
+	stk_abort(cl->up);
+	cl->up = NULL;
+	cl->info.inspected = 1;
+	if (conf_parse_hostport(cl->tunnel_target, host, sizeof(host),
+				&port) < 0)
+		snprintf(host, sizeof(host), "%s", cl->tunnel_target);
+	l7_client_start_tls(cl, cl->w->rt->ep_inspect[cl->ep], host);
+}
+
+/* Cleartext HTTP on an intercepted port: the connection made for the
+ * client is the first one the origin's pool hands out. */
+static void l7_client_adopt_up(struct l7_client *cl)
+{
+	char host[CONF_HOST_MAX];
+	struct l7_pool *pool;
+	uint16_t port;
+
+	if (!cl->up)
+		return;
+	pool = conf_parse_hostport(cl->tunnel_target, host, sizeof(host),
+				   &port) < 0 ? NULL :
+	       l7_pool_origin(cl->w, host, port, NULL);
+	if (pool)
+		l7_pool_adopt(pool, cl->up);
+	else
+		stk_abort(cl->up);
+	cl->up = NULL;
+}
+
 static void l7_client_sniff(struct l7_client *cl)
 {
 	struct l7_sniff_result res;
@@ -150,6 +268,10 @@ static void l7_client_sniff(struct l7_client *cl)
 
 		if (n == -EAGAIN)
 			return;
+		if (n == 0 && cl->up) {
+			l7_client_pass(cl); /* the tunnel carries the end */
+			return;
+		}
 		if (n <= 0) {
 			l7_client_fail(cl);
 			return;
@@ -159,25 +281,13 @@ static void l7_client_sniff(struct l7_client *cl)
 		if (cl->intercepted && cl->buf[0] == 0x16)
 			break;
 	}
-	if (cl->intercepted && cl->buf[0] == 0x16) {
-		struct l7_tls_ctx *inspect = cl->w->rt->ep_inspect[cl->ep];
-		char host[CONF_HOST_MAX];
-		uint16_t port;
-
-		/* TLS to an intercepted port: readable only when inspecting */
-		s = inspect ? stk_stream_prefixed(cl->s, cl->buf, cl->buf_len) :
-			      NULL;
-		if (!s) {
-			l7_client_fail(cl);
-			return;
-		}
-		cl->s = s;
-		cl->buf_len = 0;
-		cl->info.inspected = 1;
-		if (conf_parse_hostport(cl->tunnel_target, host, sizeof(host),
-					&port) < 0)
-			snprintf(host, sizeof(host), "%s", cl->tunnel_target);
-		l7_client_start_tls(cl, inspect, host);
+	if (cl->intercepted && cl->buf[0] == 0x16 &&
+	    cl->w->rt->ep_inspect[cl->ep]) {
+		l7_client_inspect(cl);
+		return;
+	}
+	if (cl->up && proto != L7_SNIFF_H1 && proto != L7_SNIFF_H2) {
+		l7_client_pass(cl);
 		return;
 	}
 	s = stk_stream_prefixed(cl->s, cl->buf, cl->buf_len);
@@ -186,6 +296,7 @@ static void l7_client_sniff(struct l7_client *cl)
 		return;
 	}
 	cl->s = s;
+	l7_client_adopt_up(cl);
 	/* not HTTP/2: the HTTP/1.1 engine answers what it cannot parse */
 	l7_client_http(cl, proto == L7_SNIFF_H2);
 }
@@ -442,26 +553,21 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 	char host[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN + 8];
 	union dp_addr dst;
 	uint16_t port;
-	struct l7_pool *pool;
 	struct l7_client *cl;
 
 	dp_addr_from_sockaddr(&dst, &port, used);
 	dp_addr_format(&dst, host, sizeof(host));
 	snprintf(target, sizeof(target), dp_addr_is_v4(&dst) ? "%s:%u" :
 		 "[%s]:%u", host, port);
-	/* the connection made for the client is the first one the
-	 * origin pool hands out */
-	pool = l7_pool_origin(w, host, port, NULL);
-	if (pool)
-		l7_pool_adopt(pool, up);
-	else
-		stk_abort(up);
 	cl = l7_client_new(w, ep, s);
-	if (!cl)
+	if (!cl) {
+		stk_abort(up);
 		return;
+	}
 	memcpy(cl->client.b, info->client, 16);
 	cl->info.client_port = info->client_port;
 	cl->intercepted = true;
+	cl->up = up;
 	cl->tunnel_target = strdup(target);
 	cl->info.tunnel_target = cl->tunnel_target;
 	if (!cl->tunnel_target) {
@@ -470,18 +576,32 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 	}
 	cl->phase = L7_CL_SNIFF;
 	stk_stream_set_cb(s, l7_client_event, cl);
-	l7_client_sniff(cl);
+	stk_stream_set_cb(up, l7_client_up_event, cl);
+	/* a server that speaks first may have spoken already */
+	l7_client_up_check(cl);
+	if (cl->phase == L7_CL_SNIFF && !cl->dead)
+		l7_client_sniff(cl);
 }
 
 /* Header and idle timeouts. Each action takes the client out of the
  * list or clears its deadline: start over after one. */
 void l7_client_sweep(struct l7_worker *w, uint64_t now)
 {
+	uint64_t pass_idle_ns = w->conf->stack.tcp_idle_s * 1000000000ull;
+
 	for (struct l7_client *cl = w->clients, *n; cl; cl = n) {
 		n = cl->next;
-		if (cl->active || now < cl->deadline_ns)
+		if (cl->phase == L7_CL_PASS) {
+			if (now - cl->pass.last_active_ns < pass_idle_ns)
+				continue;
+			stk_tunnel_abort(&cl->pass, STK_CLOSE_IDLE);
+		} else if (cl->active || now < cl->deadline_ns) {
 			continue;
-		if (cl->phase != L7_CL_HTTP || !cl->conn) {
+		} else if (cl->phase == L7_CL_SNIFF && cl->up && !cl->buf_len) {
+			/* a silent client: perhaps its server speaks first,
+			 * slowly */
+			l7_client_pass(cl);
+		} else if (cl->phase != L7_CL_HTTP || !cl->conn) {
 			w->ctr.header_timeouts++;
 			l7_client_fail(cl);
 		} else {
@@ -491,4 +611,15 @@ void l7_client_sweep(struct l7_worker *w, uint64_t now)
 		}
 		n = w->clients;
 	}
+}
+
+/* strata is stopping: whatever phase the client is in. */
+void l7_client_abort(struct l7_client *cl)
+{
+	if (cl->phase == L7_CL_PASS)
+		stk_tunnel_abort(&cl->pass, STK_CLOSE_SHUTDOWN);
+	else if (cl->conn)
+		cl->conn->ops->abort(cl->conn);
+	else
+		l7_client_fail(cl);
 }

@@ -52,6 +52,7 @@ struct h1c {
 	struct l7_limits lim;
 	struct l7_h1_parser p;
 	struct l7_head phead;    /* the head being parsed */
+	struct l7_head ptrailers; /* ...and its trailer fields */
 	uint8_t *in;
 	size_t in_off, in_len;
 	uint8_t *out;
@@ -95,6 +96,7 @@ static void h1c_free(struct h1c *c)
 		cb->closed(arg, &c->c, err);
 	l7_h1_parser_free(&c->p);
 	l7_head_free(&c->phead);
+	l7_head_free(&c->ptrailers);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -295,6 +297,13 @@ static void reject(struct h1c *c, int status, const char *cause)
 static void body_end(struct h1c *c)
 {
 	c->rx = RX_DONE;
+	/* trailers are the exchange's before read() says 0 */
+	if (c->x && c->ptrailers.nfields) {
+		l7_head_free(&c->x->x.trailers_in);
+		c->x->x.trailers_in = c->ptrailers;
+		l7_head_init(&c->ptrailers);
+	}
+	l7_head_free(&c->ptrailers);
 	kick(c);
 }
 
@@ -430,7 +439,7 @@ static struct h1x *h1x(struct stk_stream *s)
 
 static void h1x_free(struct h1x *x)
 {
-	l7_head_free(&x->x.head);
+	l7_exchange_heads_free(&x->x);
 	free(x);
 }
 
@@ -526,14 +535,18 @@ out:
 	return h1x_exit(x, rc);
 }
 
-/* End our side of the body. false: it cannot be ended well. */
-static bool finish_tx(struct h1c *c)
+/* End our side of the body, with x's trailer fields when chunked (x may
+ * be NULL). false: it cannot be ended well. */
+static bool finish_tx(struct h1c *c, const struct h1x *x)
 {
 	if (c->tx_done)
 		return true;
 	switch (c->tx) {
 	case TX_CHUNKED:
-		if (out_put(c, "0\r\n\r\n", 5))
+		if (out_put(c, "0\r\n", 3) ||
+		    (x && head_ok(&x->x.trailers_out) &&
+		     put_fields(c, &x->x.trailers_out)) ||
+		    out_put(c, "\r\n", 2))
 			return false;
 		break;
 	case TX_LENGTH:
@@ -567,7 +580,7 @@ static int h1x_shutdown(struct stk_stream *s)
 		return -EINVAL;
 	enter(c);
 	x->in_op++;
-	if (!finish_tx(c)) {
+	if (!finish_tx(c, x)) {
 		fail_conn(c, EPIPE);
 		rc = -EPIPE;
 	}
@@ -601,7 +614,7 @@ static void h1x_close(struct stk_stream *s)
 	} else if (c->tx == TX_WAIT) {
 		c->must_close = true;
 		c->tx_done = true;
-	} else if (!finish_tx(c)) {
+	} else if (!finish_tx(c, x)) {
 		fail_conn(c, EPIPE);
 	}
 	if (c->rx != RX_DONE && (c->must_close || c->c.client || c->rx_hold ||
@@ -657,7 +670,7 @@ static struct h1x *new_x(struct h1c *c)
 	x->x.body.ops = &h1x_ops;
 	x->x.xops = &h1x_xops;
 	x->x.conn = &c->c;
-	l7_head_init(&x->x.head);
+	l7_exchange_heads_init(&x->x);
 	x->x.stream_id = ++c->next_id;
 	x->c = c;
 	c->x = x;
@@ -759,7 +772,7 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 	}
 	if (!rc)
 		rc = out_put(c, "\r\n", 2);
-	if (!rc && end && !c->tx_done && !finish_tx(c))
+	if (!rc && end && !c->tx_done && !finish_tx(c, NULL))
 		rc = -EPIPE;
 	if (rc)
 		fail_conn(c, ENOMEM);
@@ -963,7 +976,7 @@ static void client_head_done(struct h1c *c)
 		c->must_close = true;
 		if (c->tx_shut_pending) {
 			c->tx_shut_pending = false;
-			finish_tx(c);
+			finish_tx(c, x);
 		}
 		if (x)
 			x->want_write = false;
@@ -1212,7 +1225,9 @@ static struct l7_conn *h1c_new(struct stk_stream *t,
 	c->c.client = client;
 	c->t = t;
 	l7_head_init(&c->phead);
+	l7_head_init(&c->ptrailers);
 	l7_h1_parser_init(&c->p, client, &c->lim);
+	c->p.trailers = &c->ptrailers;
 	l7_h1_parser_start(&c->p, &c->phead, false, false);
 	c->rx = RX_HEAD;
 	stk_stream_set_cb(t, transport_event, c);

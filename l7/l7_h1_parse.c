@@ -75,7 +75,7 @@ void l7_h1_parser_start(struct l7_h1_parser *p, struct l7_head *h,
 		.response = p->response, .max_head = p->max_head,
 		.max_fields = p->max_fields, .line = line, .line_cap = cap,
 		.head = h, .req_head = req_head, .req_connect = req_connect,
-		.cl = -1, .state = S_START,
+		.trailers = p->trailers, .cl = -1, .state = S_START,
 	};
 }
 
@@ -338,7 +338,8 @@ static bool name_is(const char *s, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(s, name, n) == 0;
 }
 
-/* One field line: name ":" OWS value OWS. trailer: check only. */
+/* One field line: name ":" OWS value OWS; a trailer's goes to
+ * p->trailers. */
 static int parse_field(struct l7_h1_parser *p, const char *s, size_t n,
 		       bool trailer)
 {
@@ -363,8 +364,13 @@ static int parse_field(struct l7_h1_parser *p, const char *s, size_t n,
 	for (size_t i = vs; i < ve; i++)
 		if (!value_char((uint8_t)s[i]))
 			return fail(p, 400, "bad_header_value");
-	if (trailer)
+	if (trailer) {
+		if (!p->trailers || l7_trailer_forbidden(s, nlen))
+			return 0;
+		if (l7_head_add(p->trailers, s, nlen, s + vs, ve - vs))
+			return nomem(p);
 		return 0;
+	}
 	{
 		const char *v = s + vs;
 		size_t vn = ve - vs;

@@ -15,7 +15,8 @@
  * 400, any other coding a 501); an HTTP/1.0 message with
  * Transfer-Encoding is a 400; a request line over the head limit is a
  * 414, a well-formed version other than 1.0/1.1 a 505; empty lines
- * before a request line are skipped; trailers are checked and dropped;
+ * before a request line are skipped; trailer fields are checked, then
+ * kept in p->trailers when the caller set it (minus the forbidden ones);
  * a request without a body gets content_length 0 (not -1), so that
  * "-1" always means "a body of unknown length follows". */
 #ifndef STRATA_L7_H1_PARSE_H
@@ -51,6 +52,8 @@ struct l7_h1_parser {
 	bool upgrade;          /* Connection: upgrade with an Upgrade field */
 	int status;            /* on L7_H1_ERROR */
 	const char *cause;     /* on L7_H1_ERROR, static */
+	struct l7_head *trailers; /* the caller's (kept by start), or NULL:
+				   * trailer fields are dropped */
 
 	/* Internal. */
 	struct l7_head *head;

@@ -292,7 +292,7 @@ static struct h2s *h2s_new(struct h2c *c)
 	s->x.body.ops = &h2s_ops;
 	s->x.xops = &h2s_xops;
 	s->x.conn = &c->conn;
-	l7_head_init(&s->x.head);
+	l7_exchange_heads_init(&s->x);
 	s->x.head.version = 20;
 	s->c = c;
 	h2_list_add_tail(&c->streams, &s->all);
@@ -314,7 +314,7 @@ static void h2s_free(struct h2s *s)
 	h2_list_del(&s->q);
 	h2_buf_free(&s->rx);
 	h2_buf_free(&s->tx);
-	l7_head_free(&s->x.head);
+	l7_exchange_heads_free(&s->x);
 	free(s);
 }
 
@@ -493,8 +493,6 @@ static int h2_head_field(struct h2c *c, struct h2s *s, const uint8_t *n,
 						vlen);
 		return 0;
 	}
-	if (h2_name_is(n, nlen, "te"))
-		return 0; /* only "trailers" gets here: hop-by-hop */
 	if (h->nfields >= c->lim.max_fields)
 		return 1;
 	if (h2_name_is(n, nlen, "cookie"))
@@ -642,13 +640,19 @@ static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
 	if (f->hd.type != NGHTTP2_HEADERS || !s)
 		return 0;
 	if (s->reject || s->in_trailers || s->err) {
-		/* refused, failed or trailers (dropped): still count, so
-		 * endless CONTINUATION frames end the connection */
+		/* refused, failed or trailers: still count, so endless
+		 * CONTINUATION frames end the connection */
 		s->head_bytes += nlen + vlen + 4;
 		if (s->head_bytes > 4 * (size_t)c->lim.max_head_bytes + 65536) {
 			c->fatal_cause = "head_flood";
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
+		if (s->in_trailers && !s->reject && !s->err &&
+		    s->x.trailers_in.nfields < c->lim.max_fields &&
+		    !l7_trailer_forbidden((const char *)n, nlen) &&
+		    l7_head_add(&s->x.trailers_in, (const char *)n, nlen,
+				(const char *)v, vlen))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		return 0;
 	}
 	if (s->err)
@@ -972,6 +976,21 @@ static int h2_on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f,
 	return 0;
 }
 
+/* Our trailer fields end the stream in a HEADERS frame of their own;
+ * when they cannot be sent, the body ends without them. */
+static int h2s_submit_trailers(struct h2c *c, struct h2s *s, int32_t id)
+{
+	struct h2_nvs a = { 0 };
+	int rv;
+
+	if (h2_nvs_fields(&a, &s->x.trailers_out, 0) < 0)
+		return -ENOMEM;
+	h2_nvs_add_fields(&a, &s->x.trailers_out);
+	rv = a.n ? nghttp2_submit_trailer(c->ng, id, a.nv, a.n) : -1;
+	h2_nvs_free(&a);
+	return rv == 0 ? 0 : -EINVAL;
+}
+
 /* Data provider: the stream's send buffer. */
 static ssize_t h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
 		     size_t len, uint32_t *flags, nghttp2_data_source *src,
@@ -989,6 +1008,8 @@ static ssize_t h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	if (!s->tx.len && s->tx_shut) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		h2_buf_free(&s->tx);
+		if (s->x.trailers_out.nfields && h2s_submit_trailers(c, s, id) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 	} else if (!n) {
 		s->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;

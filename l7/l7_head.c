@@ -146,6 +146,22 @@ int l7_head_set(struct l7_head *h, const char *name, const char *value)
 	return l7_head_add(h, name, strlen(name), value, strlen(value));
 }
 
+bool l7_trailer_forbidden(const char *name, size_t len)
+{
+	static const char *const names[] = {
+		"content-length", "transfer-encoding", "host", "connection",
+		"keep-alive", "proxy-connection", "te", "upgrade", "trailer",
+		"content-type", "content-encoding", "content-range",
+	};
+
+	if (len && name[0] == ':')
+		return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !strncasecmp(name, names[i], len))
+			return true;
+	return false;
+}
+
 bool l7_token_list_has(const char *list, size_t len, const char *token)
 {
 	size_t tlen = strlen(token), i = 0;

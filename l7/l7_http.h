@@ -19,9 +19,19 @@
  * pseudo-headers live in named slots; fields hold the rest with names
  * lowercased. Engines keep framing and hop-by-hop fields out of `fields`
  * (Connection and what it names, Keep-Alive, Proxy-Connection,
- * Transfer-Encoding, TE, Upgrade, Content-Length, Host) and write their
+ * Transfer-Encoding, TE, Upgrade, Content-Length, Host; but HTTP/2's
+ * "te: trailers", the one TE it allows, stays: gRPC servers want to see
+ * that the client takes trailers) and write their
  * own when they serialise: Host comes from authority, Content-Length
  * from content_length, chunking when the length is unknown.
+ *
+ * Trailer fields travel beside the body: an exchange's trailers_in are
+ * the peer's (HTTP/1.1 chunked trailers, HTTP/2 trailing HEADERS),
+ * complete once read() returned 0; fields put in trailers_out before
+ * shutdown() go out with the body's end (HTTP/2 always; HTTP/1.1 only
+ * on a chunked body, there being no place for them otherwise). Engines
+ * leave out of trailers_in the fields that may not come from trailers
+ * (l7_trailer_forbidden).
  *
  * After a 2xx answer to CONNECT (or 101 to an HTTP/1.1 Upgrade, or a
  * 2xx to an HTTP/2 extended CONNECT) the exchange's body carries the
@@ -96,6 +106,10 @@ const char *l7_reason_phrase(int status);
  * only); any case, the port ignored. */
 bool l7_host_matches(const char *pattern, const char *authority);
 
+/* Framing, routing and connection fields, which a trailer section must
+ * not carry (RFC 9110 6.5.1): engines drop them from received ones. */
+bool l7_trailer_forbidden(const char *name, size_t len);
+
 /* Does a comma-separated field value list contain token (any case)? */
 bool l7_token_list_has(const char *list, size_t len, const char *token);
 
@@ -127,7 +141,28 @@ struct l7_exchange {
 	struct l7_head head;
 	uint32_t stream_id;        /* HTTP/2 stream id; HTTP/1: 1, 2, ... */
 	void *user;                /* for the proxy */
+	struct l7_head trailers_in, trailers_out; /* fields only */
 };
+
+/* The proxy joins exchanges by their body streams and finds the
+ * exchange back from the stream. */
+_Static_assert(offsetof(struct l7_exchange, body) == 0,
+	       "an exchange starts with its body stream");
+
+/* For engines: an exchange's heads, empty, and their end. */
+static inline void l7_exchange_heads_init(struct l7_exchange *x)
+{
+	l7_head_init(&x->head);
+	l7_head_init(&x->trailers_in);
+	l7_head_init(&x->trailers_out);
+}
+
+static inline void l7_exchange_heads_free(struct l7_exchange *x)
+{
+	l7_head_free(&x->head);
+	l7_head_free(&x->trailers_in);
+	l7_head_free(&x->trailers_out);
+}
 
 static inline int l7_send_head(struct l7_exchange *x, const struct l7_head *h,
 			       bool end)

@@ -227,12 +227,29 @@ static void l7_tun_end(struct stk_tunnel *t, enum stk_close_reason why,
 	l7_req_maybe_end(r);
 }
 
+/* Both ends of a body tunnel are exchanges: the trailer fields that came
+ * with one body's end go out with the other's, which the tunnel shuts
+ * right after this. */
+static void l7_pass_trailers(struct stk_tunnel *t, int dir)
+{
+	struct l7_exchange *from = (struct l7_exchange *)t->s[dir];
+	struct l7_exchange *to = (struct l7_exchange *)t->s[!dir];
+
+	if (from->trailers_in.nfields &&
+	    l7_head_copy(&to->trailers_out, &from->trailers_in) < 0)
+		l7_head_free(&to->trailers_out); /* the body ends without */
+}
+
 static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 			size_t len, void *arg)
 {
 	struct l7_req *r = arg;
 
 	if (r->state == L7_REQ_TUNNEL)
+		return;
+	if (!len)
+		l7_pass_trailers(t, dir);
+	if (!apps_has_http_body_hooks())
 		return;
 	if (dir == STK_DIR_UP) {
 		struct strata_http_decision d = { 0 };
@@ -261,7 +278,7 @@ static void l7_start_tunnel(struct l7_req *r, struct stk_stream *down,
 	r->tun_live = true;
 	stk_tunnel_start(&r->tun, down, up, L7_BODY_BUF,
 			 &r->w->loop->now_ns, l7_tun_end,
-			 apps_has_http_body_hooks() ? l7_tun_data : NULL, r,
+			 l7_tun_data, r,
 			 hold);
 }
 
@@ -345,10 +362,11 @@ static void l7_up_event(struct stk_stream *s, unsigned ev, void *arg)
 
 void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused)
 {
-	/* An HTTP/1.1 Upgrade has no body before its 101 (an HTTP/2
-	 * extended CONNECT, going out as one, keeps its stream open) */
-	bool end = r->req.content_length == 0 ||
-		   (r->req.protocol && c->version == 11);
+	/* An HTTP/1.1 Upgrade has no body before its 101; an HTTP/2
+	 * extended CONNECT, going out as one, keeps its stream open for
+	 * the tunnel whatever the client's Upgrade said of a body */
+	bool end = r->req.protocol ? c->version == 11 :
+		   r->req.content_length == 0;
 	struct l7_exchange *up;
 
 	r->uc = NULL;
@@ -364,6 +382,8 @@ void l7_req_upstream_ready(struct l7_req *r, struct l7_conn *c, bool reused)
 		}
 		if (r->up_h2 && !r->req.scheme)
 			l7_head_set_slot(&r->req.scheme, "http", 4);
+		if (r->up_h2) /* the tunnel's bytes have no length */
+			r->req.content_length = -1;
 	}
 	up = l7_request(c, &r->req, end);
 	if (!up) {

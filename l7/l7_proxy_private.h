@@ -39,6 +39,7 @@
 	X(tls_resumed)          /* ...of which resumed a session */         \
 	X(tls_failed)           /* client TLS handshakes that failed */     \
 	X(header_timeouts)      /* clients that sent no request in time */  \
+	X(passthrough)          /* intercepted flows that were not HTTP */  \
 	X(idle_timeouts)        /* idle client connections closed */        \
 	X(accept_errors)        /* accept() failures other than EAGAIN */
 
@@ -115,7 +116,10 @@ struct l7_worker {
 };
 
 /* A client connection. */
-enum l7_client_phase { L7_CL_PP, L7_CL_TLS, L7_CL_SNIFF, L7_CL_HTTP };
+enum l7_client_phase {
+	L7_CL_PP, L7_CL_TLS, L7_CL_SNIFF, L7_CL_HTTP,
+	L7_CL_PASS,                      /* intercepted, not HTTP: L4 tunnel */
+};
 
 struct l7_client {
 	struct l7_worker *w;
@@ -133,6 +137,9 @@ struct l7_client {
 	unsigned active;                 /* exchanges open */
 	uint64_t deadline_ns;            /* header or idle timeout */
 	bool intercepted;                /* TLS only under inspection */
+	struct stk_stream *up;           /* intercepted: its upstream while
+					  * sniffing */
+	struct stk_tunnel pass;          /* L7_CL_PASS */
 	uint8_t buf[4096 + 16];          /* PROXY header / sniffing */
 	size_t buf_len;
 	bool dead;
@@ -203,6 +210,7 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 			   const struct strata_conn_info *info);
 void l7_client_free(struct l7_client *cl);
 void l7_client_sweep(struct l7_worker *w, uint64_t now);
+void l7_client_abort(struct l7_client *cl);
 
 /* l7_proxy.c */
 void l7_req_new(struct l7_client *cl, struct l7_exchange *x);

@@ -203,14 +203,7 @@ static void l7_service_stop(void *ctx)
 		free(l);
 	}
 	while (w->clients) {
-		struct l7_client *cl = w->clients;
-
-		if (cl->conn)
-			cl->conn->ops->abort(cl->conn); /* unlinks cl */
-		else if (cl->s)
-			l7_client_unlink(cl), stk_abort(cl->s);
-		else
-			l7_client_unlink(cl);
+		l7_client_abort(w->clients); /* unlinks it */
 	}
 	/* CONNECT tunnels and answers still going */
 	while (w->reqs) {

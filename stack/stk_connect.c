@@ -1,4 +1,4 @@
-/* Happy eyeballs over kernel sockets. See stk_connect.h. */
+/* Happy eyeballs over any connector. See stk_connect.h. */
 #include "stk_connect.h"
 
 #include <errno.h>
@@ -22,7 +22,7 @@ struct stk_connect {
 	unsigned n, next;           /* next attempt to start */
 	unsigned running;
 	uint64_t delay_ns, next_ns;
-	char bind_dev[16];
+	struct stk_connector via;
 	int last_err;
 	stk_connect_cb cb;
 	void *arg;
@@ -83,18 +83,26 @@ static void stk_attempt_event(struct stk_stream *s, unsigned ev, void *arg)
 	}
 }
 
+struct stk_stream *stk_connect_kernel(void *bind_dev, struct stk_loop *l,
+				      const struct sockaddr_storage *addr,
+				      int *err)
+{
+	socklen_t len = addr->ss_family == AF_INET6 ?
+		sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	return stk_sock_connect(l, (const struct sockaddr *)addr, len,
+				bind_dev, err);
+}
+
 static void stk_connect_start_next(struct stk_connect *c)
 {
 	while (c->next < c->n && !c->done) {
 		unsigned i = c->next++;
 		struct stk_attempt *a = &c->at[i];
-		socklen_t len = c->addr[i].ss_family == AF_INET6 ?
-			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		int err = 0;
 
 		a->c = c;
-		a->s = stk_sock_connect(c->loop, (struct sockaddr *)&c->addr[i],
-					len, c->bind_dev, &err);
+		a->s = c->via.open(c->via.ctx, c->loop, &c->addr[i], &err);
 		if (!a->s) {
 			/* refused at once (no route...): try the next now */
 			c->last_err = err;
@@ -150,7 +158,7 @@ static void stk_connect_order(struct stk_connect *c,
 struct stk_connect *stk_connect_start(struct stk_loop *l,
 				      const struct sockaddr_storage *addrs,
 				      unsigned n, uint16_t port,
-				      const char *bind_dev,
+				      const struct stk_connector *via,
 				      uint32_t attempt_delay_ms,
 				      stk_connect_cb cb, void *arg)
 {
@@ -167,8 +175,7 @@ struct stk_connect *stk_connect_start(struct stk_loop *l,
 	c->cb = cb;
 	c->arg = arg;
 	c->last_err = EHOSTUNREACH;
-	if (bind_dev)
-		strncpy(c->bind_dev, bind_dev, sizeof(c->bind_dev) - 1);
+	c->via = *via;
 	stk_connect_order(c, addrs, n, port);
 	c->busy = true;
 	stk_connect_start_next(c);

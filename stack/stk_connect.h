@@ -1,8 +1,9 @@
-/* Outbound TCP over kernel sockets to one of several addresses, with
- * happy eyeballs v2 (RFC 8305): addresses are interleaved by family, IPv6
- * first; the next attempt starts when the current one fails or after the
- * attempt delay, while earlier ones keep running; the first to connect
- * wins and the others are closed. */
+/* Outbound TCP to one of several addresses, with happy eyeballs v2
+ * (RFC 8305): addresses are interleaved by family, IPv6 first; the next
+ * attempt starts when the current one fails or after the attempt delay,
+ * while earlier ones keep running; the first to connect wins and the
+ * others are closed. Each attempt is opened by a connector: a kernel
+ * socket, or an lwIP active open out of a DPDK port. */
 #ifndef STRATA_STK_CONNECT_H
 #define STRATA_STK_CONNECT_H
 
@@ -13,6 +14,22 @@
 #include "stk_stream.h"
 
 #define STK_CONNECT_MAX 8
+
+/* Opens one attempt: a stream connecting to addr (port set) that reports
+ * STK_EV_CONNECTED or STK_EV_ERROR; NULL with *err (errno) when it cannot
+ * start. */
+struct stk_connector {
+	struct stk_stream *(*open)(void *ctx, struct stk_loop *l,
+				   const struct sockaddr_storage *addr,
+				   int *err);
+	void *ctx;
+};
+
+/* The kernel's connector: a non-blocking socket, bound to the device
+ * named by ctx (a string) when ctx is not NULL. */
+struct stk_stream *stk_connect_kernel(void *bind_dev, struct stk_loop *l,
+				      const struct sockaddr_storage *addr,
+				      int *err);
 
 struct stk_connect;
 
@@ -27,7 +44,7 @@ typedef void (*stk_connect_cb)(void *arg, struct stk_stream *s, int err,
 struct stk_connect *stk_connect_start(struct stk_loop *l,
 				      const struct sockaddr_storage *addrs,
 				      unsigned n, uint16_t port,
-				      const char *bind_dev,
+				      const struct stk_connector *via,
 				      uint32_t attempt_delay_ms,
 				      stk_connect_cb cb, void *arg);
 

@@ -28,13 +28,13 @@ struct stk_dial {
 struct stk_dialer {
 	struct stk_loop *loop;
 	struct stk_dns *dns;
-	char bind_dev[IF_NAMESIZE];
+	struct stk_connector via;
 	uint32_t attempt_delay_ms;
 	struct stk_dial *list;
 };
 
 struct stk_dialer *stk_dialer_create(struct stk_loop *l, struct stk_dns *dns,
-				     const char *bind_dev,
+				     const struct stk_connector *via,
 				     uint32_t attempt_delay_ms)
 {
 	struct stk_dialer *d = calloc(1, sizeof(*d));
@@ -43,8 +43,7 @@ struct stk_dialer *stk_dialer_create(struct stk_loop *l, struct stk_dns *dns,
 		return NULL;
 	d->loop = l;
 	d->dns = dns;
-	snprintf(d->bind_dev, sizeof(d->bind_dev), "%s",
-		 bind_dev ? bind_dev : "");
+	d->via = *via;
 	d->attempt_delay_ms = attempt_delay_ms;
 	return d;
 }
@@ -87,8 +86,7 @@ static void stk_dial_addrs(struct stk_dial *x,
 {
 	struct stk_dialer *d = x->d;
 
-	x->conn = stk_connect_start(d->loop, addrs, n, x->port,
-				    d->bind_dev[0] ? d->bind_dev : NULL,
+	x->conn = stk_connect_start(d->loop, addrs, n, x->port, &d->via,
 				    d->attempt_delay_ms, stk_dial_connected,
 				    x);
 	/* NULL: stk_dial_connected already ran. */

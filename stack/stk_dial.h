@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "stk_connect.h"
 #include "stk_dns.h"
 #include "stk_loop.h"
 #include "stk_stream.h"
@@ -21,8 +22,9 @@ struct stk_dial;
 typedef void (*stk_dial_cb)(void *arg, struct stk_stream *s, int err,
 			    const struct sockaddr_storage *used);
 
+/* via: how each attempt opens (kernel sockets, lwIP); copied. */
 struct stk_dialer *stk_dialer_create(struct stk_loop *l, struct stk_dns *dns,
-				     const char *bind_dev,
+				     const struct stk_connector *via,
 				     uint32_t attempt_delay_ms);
 /* Cancels what is still dialing (no callbacks). */
 void stk_dialer_destroy(struct stk_dialer *d);

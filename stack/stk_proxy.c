@@ -95,6 +95,8 @@ struct stk_proxy {
 	stk_proxy_audit_fn audit;
 	void *arg;
 	char bind_dev[IF_NAMESIZE];
+	struct stk_connector via_kernel; /* egress.connector kernel */
+	struct stk_connector via_stack;  /* ... stack: lwIP active opens */
 	struct stk_conn **buckets;
 	uint32_t mask;
 	struct stk_conn *all;            /* list head */
@@ -674,11 +676,17 @@ static void stk_tcp_connected(void *arg, struct stk_stream *s, int err,
 /* Replies to a connection lwIP opens come back through the dataplane,
  * which hands a flow to worker hash % n_workers: only local ports whose
  * flow hashes to this worker will do. */
+struct stk_lwip_dst {
+	struct stk_proxy *p;
+	union dp_addr dst;
+	uint16_t dport;
+};
+
 static bool stk_port_hashes_here(void *arg, const ip_addr_t *src,
 				 uint16_t sport)
 {
-	struct stk_conn *c = arg;
-	struct stk_proxy *p = c->p;
+	const struct stk_lwip_dst *d = arg;
+	struct stk_proxy *p = d->p;
 	struct dp_pkt_view v;
 
 	if (p->n_workers <= 1)
@@ -692,49 +700,27 @@ static bool stk_port_hashes_here(void *arg, const ip_addr_t *src,
 		memcpy(v.src.b, ip_2_ip6(src)->addr, 16);
 	}
 	v.l3 = v.ip_version == 4 ? DP_L3_IPV4 : DP_L3_IPV6;
-	v.dst = c->used_dst;
+	v.dst = d->dst;
 	v.l4_proto = IPPROTO_TCP;
 	v.sport = sport;
-	v.dport = c->used_dport;
+	v.dport = d->dport;
 	return dp_rss_hash_view(&v) % p->n_workers == p->worker;
 }
 
-static void stk_stack_up_event(struct stk_stream *s, unsigned ev, void *arg)
+/* The stack's connector: an active open through lwIP, out of the port
+ * that routes there. */
+static struct stk_stream *stk_connect_lwip(void *ctx, struct stk_loop *l,
+					   const struct sockaddr_storage *addr,
+					   int *err)
 {
-	struct stk_conn *c = arg;
-	struct sockaddr_storage used;
-
-	if (ev & STK_EV_ERROR) {
-		int err = s->error;
-
-		stk_close(s);
-		stk_tcp_connected(c, NULL, err, NULL);
-	} else if (ev & STK_EV_CONNECTED) {
-		stk_stream_set_cb(s, NULL, NULL);
-		stk_sockaddr(&used, &c->used_dst, c->used_dport);
-		stk_tcp_connected(c, s, 0, &used);
-	}
-}
-
-/* An active open through lwIP, out of the port that routes there. */
-static void stk_tcp_connect_stack(struct stk_conn *c,
-				  const struct sockaddr_storage *addr)
-{
-	struct stk_proxy *p = c->p;
-	struct stk_stream *s;
+	struct stk_lwip_dst d = { .p = ctx };
 	ip_addr_t dst;
-	int err = 0;
 
-	dp_addr_from_sockaddr(&c->used_dst, NULL, addr);
-	stk_addr_lwip(&dst, &c->used_dst);
-	s = stk_lwip_stream_connect(p->lwip, &dst, c->used_dport,
-				    stk_port_hashes_here, c, &err);
-	if (!s) {
-		stk_tcp_refuse(c, err);
-		return;
-	}
-	c->up = s;
-	stk_stream_set_cb(s, stk_stack_up_event, c);
+	(void)l;
+	dp_addr_from_sockaddr(&d.dst, &d.dport, addr);
+	stk_addr_lwip(&dst, &d.dst);
+	return stk_lwip_stream_connect(d.p->lwip, &dst, d.dport,
+				       stk_port_hashes_here, &d, err);
 }
 
 static void stk_tcp_connect(struct stk_conn *c,
@@ -742,23 +728,18 @@ static void stk_tcp_connect(struct stk_conn *c,
 {
 	struct stk_proxy *p = c->p;
 	struct sockaddr_storage ok[STK_CONNECT_MAX];
+	bool stack = c->connector == STRATA_CONNECT_STACK;
 	struct stk_connect *he;
 
-	if (c->connector == STRATA_CONNECT_STACK) {
-		/* no loop to fear: lwIP never routes into the host */
-		if (!n) {
-			stk_tcp_refuse(c, EHOSTUNREACH);
-			return;
-		}
-		stk_tcp_connect_stack(c, &addrs[0]);
-		return;
-	}
-	n = stk_route_filter(p, ok, addrs, n);
+	/* no loop to fear through lwIP: it never routes into the host */
+	if (!stack)
+		n = stk_route_filter(p, ok, addrs, n);
 	if (!n) {
-		stk_tcp_refuse(c, c->host ? EHOSTUNREACH : ELOOP);
+		stk_tcp_refuse(c, c->host || stack ? EHOSTUNREACH : ELOOP);
 		return;
 	}
-	he = stk_connect_start(p->loop, ok, n, c->used_dport, p->bind_dev,
+	he = stk_connect_start(p->loop, stack ? addrs : ok, n, c->used_dport,
+			       stack ? &p->via_stack : &p->via_kernel,
 			       p->conf->egress.attempt_delay_ms,
 			       stk_tcp_connected, c);
 	if (!he)
@@ -1324,7 +1305,15 @@ struct stk_proxy *stk_proxy_create(const struct conf *c, struct stk_loop *loop,
 	else
 		snprintf(p->bind_dev, sizeof(p->bind_dev), "%s",
 			 c->egress.interface);
-	p->dialer = stk_dialer_create(loop, p->dns, p->bind_dev,
+	p->via_kernel = (struct stk_connector){
+		.open = stk_connect_kernel,
+		.ctx = p->bind_dev[0] ? p->bind_dev : NULL };
+	p->via_stack = (struct stk_connector){
+		.open = stk_connect_lwip, .ctx = p };
+	/* services dial the way proxied connections leave */
+	p->dialer = stk_dialer_create(loop, p->dns,
+				      c->egress.connector == CONF_CONNECT_STACK ?
+				      &p->via_stack : &p->via_kernel,
 				      c->egress.attempt_delay_ms);
 	if (!p->dialer) {
 		stk_dns_destroy(p->dns);

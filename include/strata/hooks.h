@@ -27,7 +27,9 @@ enum strata_verdict {
 	STRATA_DROP,         /* drop every packet of the flow */
 	STRATA_LOCAL,        /* strata answers itself (echo, unreachable) */
 	STRATA_STACK,        /* deliver to the userspace TCP/UDP stack */
-	STRATA_FORWARD,      /* send out of out_port unchanged (TTL-1) */
+	STRATA_FORWARD,      /* send out of out_port unchanged (TTL-1); the
+				flow's other direction goes back out of the
+				port its first packet came in on */
 };
 
 struct strata_ip_flow_decision {

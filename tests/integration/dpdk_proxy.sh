@@ -7,7 +7,10 @@
 #
 # Checks: a 100 MB download with a matching sha256 over IPv4 and IPv6;
 # the origin sees strata's p1 address as the client (no kernel socket
-# involved); a closed origin port refuses the client.
+# involved); a name whose IPv6 address is dead is reached over IPv4 by
+# happy eyeballs through lwIP, by the L4 proxy (egress.rewrite) and by
+# the HTTP proxy's upstream dials (an endpoint on strata's address); a
+# closed origin port refuses the client.
 #
 # usage: dpdk_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -28,12 +31,8 @@ SIZE_MB=${SIZE_MB:-100}
 it_netns "$NS"
 it_netns "$C"
 it_netns "$O"
-ip link add dxs0$$ netns "$NS" type veth peer name dxc$$ netns "$C" || fail veth
-ip link add dxs1$$ netns "$NS" type veth peer name dxo$$ netns "$O" || fail veth
-for i in dxs0$$ dxs1$$; do
-	ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
-	ip -n "$NS" link set "$i" up
-done
+it_veth_strata "$NS" dxs0$$ "$C" dxc$$
+it_veth_strata "$NS" dxs1$$ "$O" dxo$$
 ip -n "$C" addr add 10.61.0.1/24 dev dxc$$
 ip -n "$C" addr add fd61::1/64 dev dxc$$ nodad
 ip -n "$C" link set dxc$$ up
@@ -75,8 +74,20 @@ ports:
     dpdk: {devargs: "net_af_packet1,iface=dxs1$$"}
 lcores: {rxtx: 1, workers: 1}
 policy: {default_action: stack}
-egress: {connector: stack}
+egress:
+  connector: stack
+  # a name whose IPv6 address leads nowhere: happy eyeballs over lwIP
+  rewrite: [{dst: 10.62.0.99/32, host: dual.test}]
+endpoints:
+  - name: web
+    stack_port: 8081
+routes:
+  - upstream: origin
+upstreams:
+  - name: origin
+    servers: ["dual.test:8080"]
 YAML
+it_netns_hosts "$NS" "fd62::99 dual.test" "10.62.0.1 dual.test"
 
 it_strata_start "$NS" "$STRATA" "$IT_WORK/strata.yaml"
 origin_up() { ip netns exec "$O" curl -sf http://127.0.0.1:8080/small; }
@@ -98,6 +109,19 @@ grep -q '^10.62.0.2 GET /big' "$IT_WORK/access.log" ||
 grep -q '^fd62::2 GET /big' "$IT_WORK/access.log" ||
 	fail "origin did not see strata's p1 IPv6 address: $(cat "$IT_WORK/access.log")"
 it_log "origin saw strata's own addresses: $(cut -d' ' -f1 "$IT_WORK/access.log" | sort -u | tr '\n' ' ')"
+
+# By name: the AAAA (fd62::99) never answers neighbour discovery, the A
+# wins after the attempt delay; for the L4 proxy and for the HTTP
+# proxy's upstream dials, both through lwIP out of p1.
+for url in http://10.62.0.99:8080/small http://10.61.0.2:8081/small; do
+	out=$(sx 20 curl -sS --max-time 10 -o "$IT_WORK/body" \
+		-w '%{http_code} %{time_total}' "$url" 2>&1)
+	[ "${out%% *}" = 200 ] && [ "$(cat "$IT_WORK/body")" = hello ] ||
+		fail "$url (dual.test): '$out'"
+	it_log "$url via dual.test, IPv6 dead: ${out#* } s"
+done
+[ "$(grep -c '^10.62.0.2 GET /small' "$IT_WORK/access.log")" -ge 2 ] ||
+	fail "origin did not see both by-name requests from strata's p1: $(cat "$IT_WORK/access.log")"
 
 out=$(sx 10 curl -sS --max-time 5 http://10.62.0.1:9/ 2>&1)
 echo "$out" | grep -q "Couldn't connect\|refused" ||

@@ -58,14 +58,7 @@ YAML
 it_netns "$NS"
 if [ "$MODE" = af_packet ]; then
 	it_netns "$KNS"
-	ip link add "$SIF" type veth peer name "$KIF" ||
-		fail "cannot create veth pair"
-	it_track_link "$SIF"
-	ip link set "$SIF" netns "$NS" || fail "move $SIF"
-	ip link set "$KIF" netns "$KNS" || fail "move $KIF"
-	# strata's side carries no kernel IP stack traffic of its own.
-	ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$SIF.disable_ipv6=1"
-	ip -n "$NS" link set "$SIF" up || fail "$SIF up"
+	it_veth_strata "$NS" "$SIF" "$KNS" "$KIF"
 fi
 
 it_strata_start "$NS" "$STRATA" "$IT_WORK/strata.yaml"

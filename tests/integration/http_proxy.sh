@@ -9,8 +9,10 @@
 # route, 502 naming the cause for a dead upstream and 503 while it is
 # marked down, a pool with a dead server still answering, 504 for an
 # upstream that never answers, an HTTP/2 upstream; an Upgrade (101)
-# tunnel echoing 100 KB, and the same behind an HTTP/2 extended CONNECT
-# (python3-h2); the http_rules app
+# tunnel echoing 100 KB, the same from an HTTP/2 extended CONNECT client,
+# and towards an HTTP/2 origin (both python3-h2); gRPC-style trailers
+# (and te: trailers) through HTTP/2 both ways, and response trailers on
+# HTTP/1.1's last chunk; the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -18,8 +20,8 @@
 # 400 and never reach nginx; an endpoint on strata's own address through
 # the userspace stack; clients that send nothing or half a head let go
 # after header_timeout_ms; in laptop mode, TCP to port 80 of a routed prefix
-# intercepted into the HTTP pipeline (its hooks run) and other ports
-# proxied at L4.
+# intercepted into the HTTP pipeline (its hooks run), other protocols on
+# that port passed through, and other ports proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -97,28 +99,104 @@ while True:
     held.append(s.accept()[0])
 ' &
 it_track_pid $!
-# A WebSocket-like origin: 101, then it echoes.
+# Echo origins: a WebSocket-like one (101, then it echoes) on 18084;
+# for other protocols on intercepted port 80, a plain echo (the client
+# speaks first) on 18085, and one that speaks first (a banner) on 18086.
 ip netns exec "$N" python3 -c '
 import socket, threading
-def serve(c):
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += c.recv(4096)
-    ok = b"upgrade: websocket" in head.lower()
-    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-              b"Upgrade: websocket\r\n\r\n" if ok else
-              b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-    while ok:
+def serve(c, mode):
+    if mode == "ws":
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += c.recv(4096)
+        if b"upgrade: websocket" not in head.lower():
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+            c.close()
+            return
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\r\n"
+                  b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+    elif mode == "banner":
+        c.sendall(b"220 ready\r\n")
+    while True:
         d = c.recv(65536)
         if not d:
             break
         c.sendall(d)
     c.close()
+def listen(port, mode):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(16)
+    while True:
+        threading.Thread(target=serve, args=(s.accept()[0], mode)).start()
+threading.Thread(target=listen, args=(18084, "ws")).start()
+threading.Thread(target=listen, args=(18085, "echo")).start()
+listen(18086, "banner")
+' &
+it_track_pid $!
+# An HTTP/2 origin that takes extended CONNECT (RFC 8441) for websocket,
+# answers 200 and echoes the stream; and answers a POST the way gRPC
+# does: body, then trailers (grpc-status, and what it saw: the request's
+# trailer and its te).
+cat >"$IT_WORK/h2wsd.py" <<'PY'
+import socket, threading
+import h2.config, h2.connection, h2.events, h2.settings
+def serve(sock):
+    c = h2.connection.H2Connection(h2.config.H2Configuration(
+        client_side=False, validate_inbound_headers=False))
+    c.initiate_connection()
+    c.update_settings({h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1})
+    sock.sendall(c.data_to_send())
+    echo = {}  # stream -> bytes waiting for flow-control credit
+    rpc = {}   # stream -> [te, body, request trailer]
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            break
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.RequestReceived):
+                h = dict(ev.headers)
+                if h.get(b":method") == b"POST":
+                    rpc[ev.stream_id] = [h.get(b"te", b"none"), b"", b"none"]
+                    continue
+                ok = h.get(b":method") == b"CONNECT" and \
+                     h.get(b":protocol") == b"websocket"
+                c.send_headers(ev.stream_id,
+                               [(b":status", b"200" if ok else b"400")],
+                               end_stream=not ok)
+                echo[ev.stream_id] = b""
+            elif isinstance(ev, h2.events.DataReceived):
+                c.acknowledge_received_data(len(ev.data), ev.stream_id)
+                if ev.stream_id in rpc:
+                    rpc[ev.stream_id][1] += ev.data
+                else:
+                    echo[ev.stream_id] += ev.data
+            elif isinstance(ev, h2.events.TrailersReceived):
+                rpc[ev.stream_id][2] = dict(ev.headers).get(b"x-req-sum",
+                                                            b"none")
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id in rpc:
+                te, body, tr = rpc.pop(ev.stream_id)
+                c.send_headers(ev.stream_id, [(b":status", b"200"),
+                    (b"content-type", b"application/grpc")])
+                c.send_data(ev.stream_id, b"reply:" + body)
+                c.send_headers(ev.stream_id, [(b"grpc-status", b"0"),
+                    (b"x-got-trailer", tr), (b"x-got-te", te)],
+                    end_stream=True)
+        for sid in echo:
+            while echo[sid]:
+                n = min(len(echo[sid]), c.local_flow_control_window(sid),
+                        c.max_outbound_frame_size)
+                if n <= 0:
+                    break
+                c.send_data(sid, echo[sid][:n])
+                echo[sid] = echo[sid][n:]
+        sock.sendall(c.data_to_send())
+    sock.close()
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 18084)); s.listen(16)
+s.bind(("127.0.0.1", 18087)); s.listen(16)
 while True:
     threading.Thread(target=serve, args=(s.accept()[0],)).start()
-' &
+PY
+ip netns exec "$N" /usr/bin/python3 "$IT_WORK/h2wsd.py" &
 it_track_pid $!
 
 # ---- strata -------------------------------------------------------------
@@ -140,6 +218,12 @@ egress:
     - dst: 10.97.5.5/32
       host: 127.0.0.1
       port: 18080
+    - dst: 10.97.5.6/32
+      host: 127.0.0.1
+      port: 18085
+    - dst: 10.97.5.7/32
+      host: 127.0.0.1
+      port: 18086
 endpoints:
   - name: web
     listen: ["127.0.0.1:8080", "[::1]:8080"]
@@ -164,9 +248,16 @@ upstreams:
     protocol: http2
   - name: ws
     servers: ["127.0.0.1:18084"]
+  - name: ws-h2
+    servers: ["127.0.0.1:18087"]
+    protocol: http2
 routes:
   - host: ws.test
     upstream: ws
+  - host: ws-h2.test
+    upstream: ws-h2
+  - host: grpc.test
+    upstream: ws-h2
   # answers once it read the whole body: the form field is seen by then
   - path: /upload
     upstream: hasher
@@ -273,11 +364,11 @@ grep -q '^/route-b/which HTTP/2.0' "$IT_WORK/access.log" ||
 it_log "routes by host and path, 421 by route, 502 then 503 for a dead upstream (passive health), a dead server skipped, 504 for a silent one, an HTTP/2 upstream, CONNECT 405"
 
 # ---- Upgrade: a WebSocket-style tunnel through the proxy ----------------------
-out=$(inn python3 -c '
-import socket
+cat >"$IT_WORK/ws.py" <<'PY'
+import socket, sys
 s = socket.create_connection(("127.0.0.1", 8080), timeout=5)
-s.sendall(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\n"
-          b"Upgrade: websocket\r\n\r\n")
+s.sendall(b"GET /chat HTTP/1.1\r\nHost: " + sys.argv[1].encode() +
+          b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 head = b""
 while b"\r\n\r\n" not in head:
     head += s.recv(4096)
@@ -292,9 +383,59 @@ while len(got) < len(msg):
         break
     got += d
 print(status, got == msg)
-')
+PY
+out=$(inn python3 "$IT_WORK/ws.py" ws.test)
 [ "$out" = "HTTP/1.1 101 Switching Protocols True" ] || fail "Upgrade tunnel: '$out'"
 it_log "Upgrade: 101 from the origin, then 100 KB echoed through the tunnel"
+# An HTTP/1.1 Upgrade towards an HTTP/2 origin goes out as an extended
+# CONNECT, and its 200 comes back as a 101.
+out=$(inn timeout 20 python3 "$IT_WORK/ws.py" ws-h2.test)
+[ "$out" = "HTTP/1.1 101 Switching Protocols True" ] ||
+	fail "Upgrade to an HTTP/2 origin: '$out'"
+it_log "HTTP/1.1 Upgrade bridged to an HTTP/2 extended CONNECT: 100 KB echoed"
+
+# ---- trailers: gRPC-style, HTTP/2 both sides; then an HTTP/1.1 client ----------
+cat >"$IT_WORK/rpc.py" <<'PY'
+import socket
+import h2.config, h2.connection, h2.events
+s = socket.create_connection(("127.0.0.1", 8080), timeout=10)
+c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+c.initiate_connection()
+c.send_headers(1, [(":method", "POST"), (":scheme", "http"),
+                   (":authority", "grpc.test"), (":path", "/pkg.Svc/Call"),
+                   ("te", "trailers"), ("content-type", "application/grpc")])
+c.send_data(1, b"ping")
+c.send_headers(1, [("x-req-sum", "42")], end_stream=True)
+s.sendall(c.data_to_send())
+body, trailers, done = b"", {}, False
+while not done:
+    data = s.recv(65536)
+    if not data:
+        break
+    for ev in c.receive_data(data):
+        if isinstance(ev, h2.events.DataReceived):
+            body += ev.data
+            c.acknowledge_received_data(len(ev.data), ev.stream_id)
+        elif isinstance(ev, h2.events.TrailersReceived):
+            trailers = {k.decode(): v.decode() for k, v in ev.headers}
+        elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+            done = True
+    s.sendall(c.data_to_send())
+print(body.decode(), trailers.get("grpc-status"),
+      trailers.get("x-got-trailer"), trailers.get("x-got-te"))
+PY
+out=$(inn timeout 20 /usr/bin/python3 "$IT_WORK/rpc.py" 2>&1)
+[ "$out" = "reply:ping 0 42 trailers" ] ||
+	fail "trailers through HTTP/2 both ways: '$out'"
+# to HTTP/1.1, the response's trailers ride on the last chunk
+hdrs=$($C --http1.1 -H 'Host: grpc.test' -d pong -D - -o "$IT_WORK/body" \
+	http://127.0.0.1:8080/pkg.Svc/Call) || fail "trailers to HTTP/1.1"
+[ "$(cat "$IT_WORK/body")" = reply:pong ] ||
+	fail "trailers to HTTP/1.1: body '$(cat "$IT_WORK/body")'"
+echo "$hdrs" | grep -qi '^transfer-encoding: chunked' &&
+	echo "$hdrs" | grep -qi '^grpc-status: 0' ||
+	fail "trailers to HTTP/1.1: $hdrs"
+it_log "trailers: request and response trailers and te: trailers through HTTP/2; response trailers on HTTP/1.1's last chunk"
 # The same origin behind an HTTP/2 extended CONNECT (RFC 8441): strata
 # turns it into an HTTP/1.1 Upgrade, and the 101 into a 200.
 cat >"$IT_WORK/h2ws.py" <<'PY'
@@ -450,6 +591,41 @@ hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5:8080/small) ||
 echo "$hdrs" | grep -qi '^x-served-by' &&
 	fail "port 8080 went through HTTP: $hdrs"
 it_log "laptop mode: port 80 intercepted into the HTTP pipeline, 8080 proxied at L4"
+# Other protocols on the intercepted port go on at L4, untouched: bytes
+# that are not HTTP (a line, a TLS record the endpoint may not inspect),
+# and a server that speaks first, with half-close carried across.
+cat >"$IT_WORK/notHttp.py" <<'PY'
+import socket, sys
+def conn(host):
+    s = socket.create_connection((host, 80), timeout=5)
+    return s
+def recv_n(s, n):
+    got = b""
+    while len(got) < n:
+        d = s.recv(n - len(got))
+        if not d:
+            break
+        got += d
+    return got
+for first in (b"SSH-2.0-strata-test\r\n", b"\x16\x03\x01\x00\x04abcd"):
+    s = conn("10.97.5.6")
+    s.sendall(first + b"more")
+    got = recv_n(s, len(first) + 4)
+    assert got == first + b"more", ("echo", first, got)
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(10) == b"", "half-close not carried"
+    s.close()
+s = conn("10.97.5.7")
+got = recv_n(s, 11)
+assert got == b"220 ready\r\n", ("banner", got)
+s.sendall(b"QUIT\r\n")
+assert recv_n(s, 6) == b"QUIT\r\n", "echo after banner"
+s.close()
+print("ok")
+PY
+got=$(inn timeout 20 python3 "$IT_WORK/notHttp.py" 2>&1)
+[ "$got" = ok ] || fail "non-HTTP on the intercepted port: $got"
+it_log "laptop mode: non-HTTP on port 80 (client or server first) passed through"
 
 # ---- counters, then a clean stop -----------------------------------------------------
 st=$(it_strata_stats)
@@ -461,6 +637,8 @@ http=$(echo "$st" | jq -c '[.lcores[] | select(.role=="worker") | .http][0]')
 	fail "upstream_connect_failed count: $http"
 [ "$(echo "$http" | jq '.upstream_reused')" -gt 0 ] ||
 	fail "no upstream connection was reused: $http"
+[ "$(echo "$http" | jq '.passthrough')" -ge 3 ] ||
+	fail "passthrough count: $http"
 it_log "counters: $(echo "$http" | jq -c '{requests, upstream_conns, upstream_reused, errors}')"
 it_strata_stop
 it_log PASS

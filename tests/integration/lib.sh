@@ -63,6 +63,7 @@ it_cleanup() {
 	done
 	for ns in "${IT_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns" # it_netns_hosts
 	done
 	if [ -n "$IT_WORK" ] && [ "${IT_KEEP:-0}" != 1 ]; then
 		rm -rf "$IT_WORK"
@@ -82,6 +83,27 @@ it_netns() {
 	ip netns add "$1" || fail "ip netns add $1"
 	IT_NETNS+=("$1")
 	ip -n "$1" link set lo up || fail "lo up in $1"
+}
+
+# it_netns_hosts NS LINE...: an /etc/hosts for programs run with
+# `ip netns exec NS` (it bind-mounts /etc/netns/NS/hosts), removed on exit.
+it_netns_hosts() {
+	local ns=$1
+	shift
+	mkdir -p "/etc/netns/$ns" || fail "mkdir /etc/netns/$ns"
+	printf '%s\n' "$@" >"/etc/netns/$ns/hosts" || fail "hosts for $ns"
+}
+
+# it_veth_strata SNS SIF KNS KIF: a veth pair from strata's namespace
+# (end SIF, for a DPDK af_packet port: up, no kernel IPv6 of its own) to
+# a peer namespace (end KIF, left down for the caller to address). Both
+# go with their namespaces.
+it_veth_strata() {
+	local sns=$1 sif=$2 kns=$3 kif=$4
+	ip link add "$sif" netns "$sns" type veth peer name "$kif" netns "$kns" ||
+		fail "cannot create veth pair $sif - $kif"
+	ip netns exec "$sns" sysctl -qw "net.ipv6.conf.$sif.disable_ipv6=1"
+	ip -n "$sns" link set "$sif" up || fail "$sif up"
 }
 
 it_track_pid() { IT_PIDS+=("$1"); }

@@ -66,6 +66,8 @@ struct srv {
 	bool busy;
 	uint8_t ebuf[2048];   /* echo bytes not yet written */
 	size_t elen, eoff;
+	const char *resp_trailer; /* x-sum to send after the body */
+	char trailer[32];     /* x-sum that came after the request body */
 };
 
 static void srv_event(struct stk_stream *s, unsigned ev, void *arg);
@@ -125,6 +127,9 @@ static void srv_send(struct srv *v)
 		assert_true(w > 0);
 		v->tx += (uint64_t)w;
 	}
+	if (v->resp_trailer)
+		l7_head_add(&x->trailers_out, "x-sum", 5, v->resp_trailer,
+			    strlen(v->resp_trailer));
 	srv_finish(v);
 }
 
@@ -196,7 +201,12 @@ static void srv_work(struct srv *v, unsigned ev)
 			return;
 		}
 		if (n == 0) {
+			const char *t = l7_head_get(&v->x->trailers_in,
+						    "x-sum", NULL);
+
 			v->rx_eof = true;
+			snprintf(v->trailer, sizeof(v->trailer), "%s",
+				 t ? t : "");
 			break;
 		}
 		v->rx_sum = sum_add(v->rx_sum, buf, (size_t)n);
@@ -270,6 +280,8 @@ struct cli {
 	char data[256];       /* raw bytes received in a tunnel */
 	unsigned pending;
 	bool busy;
+	const char *req_trailer; /* x-sum to send after the body */
+	char trailer[32];     /* x-sum that came after the response body */
 };
 
 static void cli_work(struct cli *k, unsigned ev);
@@ -324,6 +336,9 @@ static void cli_work(struct cli *k, unsigned ev)
 			break;
 		assert_true(w > 0);
 		k->tx += (uint64_t)w;
+		if (k->tx == k->req_size && k->req_trailer)
+			l7_head_add(&k->x->trailers_out, "x-sum", 5,
+				    k->req_trailer, strlen(k->req_trailer));
 		if (k->tx == k->req_size)
 			stk_shutdown(&k->x->body);
 	}
@@ -344,7 +359,12 @@ static void cli_work(struct cli *k, unsigned ev)
 			return;
 		}
 		if (n == 0) {
+			const char *t = l7_head_get(&k->x->trailers_in,
+						    "x-sum", NULL);
+
 			k->rx_eof = true;
+			snprintf(k->trailer, sizeof(k->trailer), "%s",
+				 t ? t : "");
 			break;
 		}
 		if (k->rx + (uint64_t)n < sizeof(k->data))
@@ -521,6 +541,36 @@ static void test_keep_alive(void **state)
 	assert_int_equal(p.k.closed, 1);
 	assert_int_equal(p.k.closed_err, 0);
 	assert_int_equal(p.v.closed, 1);
+}
+
+/* Trailer fields after chunked bodies, both ways; none on a body with a
+ * length, which has no place for them. */
+static void test_trailers(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	setup_pair(&p, 4096, 0);
+	p.v.resp_size = 5000;
+	p.v.resp_len = -1;
+	p.v.resp_trailer = "resp-1";
+	p.k.req_trailer = "req-1";
+	cli_request(&p.k, "POST", "/t", 7000, true);
+	assert_int_equal(p.k.status, 200);
+	assert_int_equal(p.v.rx, 7000);
+	assert_string_equal(p.v.trailer, "req-1");
+	assert_int_equal(p.k.rx, 5000);
+	assert_int_equal(p.k.rx_sum, pat_sum(5000));
+	assert_string_equal(p.k.trailer, "resp-1");
+	/* a body with a length: the trailer is not sent */
+	p.v.resp_len = 0;
+	p.k.req_trailer = NULL;
+	cli_request(&p.k, "GET", "/t", 0, false);
+	assert_int_equal(p.k.rx, 5000);
+	assert_string_equal(p.k.trailer, "");
+	assert_int_equal(p.v.nex, 2);
+	teardown_pair(&p);
+	assert_int_equal(p.k.closed_err, 0);
 }
 
 static void test_pipelined(void **state)
@@ -1065,6 +1115,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keep_alive),
+		cmocka_unit_test(test_trailers),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_big_chunked),
 		cmocka_unit_test(test_big_length),

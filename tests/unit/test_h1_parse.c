@@ -19,6 +19,7 @@ struct result {
 	int status;
 	const char *cause;
 	struct l7_head h;
+	struct l7_head t;       /* trailer fields */
 	char body[4096];
 	size_t body_len;
 	size_t used;            /* bytes taken through the end */
@@ -35,7 +36,9 @@ static void parse(struct result *r, const char *msg, size_t len, bool response,
 
 	memset(r, 0, sizeof(*r));
 	l7_head_init(&r->h);
+	l7_head_init(&r->t);
 	l7_h1_parser_init(&r->p, response, lim);
+	r->p.trailers = &r->t;
 	l7_h1_parser_start(&r->p, &r->h, false, false);
 	r->rc = L7_H1_AGAIN;
 	for (;;) {
@@ -91,6 +94,7 @@ static void parse(struct result *r, const char *msg, size_t len, bool response,
 static void done(struct result *r)
 {
 	l7_head_free(&r->h);
+	l7_head_free(&r->t);
 	l7_h1_parser_free(&r->p);
 }
 
@@ -208,15 +212,23 @@ static void test_bodies(void **state)
 	assert_int_equal(r.rc, L7_H1_END);
 	assert_int_equal(r.h.content_length, 10);
 	done(&r);
-	/* chunked response with trailers, upper-case hex, leading zeros */
+	/* chunked response with trailers, upper-case hex, leading zeros;
+	 * a trailer may not say Content-Length: dropped */
 	parse(&r, S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		    "000A\r\n0123456789\r\n1 ; ext\r\nx\r\n0\r\nA: b\r\nC: d\r\n\r\nNEXT"),
+		    "000A\r\n0123456789\r\n1 ; ext\r\nx\r\n0\r\nA: b\r\n"
+		    "Content-Length: 5\r\nC: d\r\n\r\nNEXT"),
 	      true, 1, NULL, false);
 	assert_int_equal(r.rc, L7_H1_END);
 	assert_int_equal(r.body_len, 11);
 	assert_int_equal(r.used, sizeof("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
 					 "chunked\r\n\r\n000A\r\n0123456789\r\n1 "
-					 "; ext\r\nx\r\n0\r\nA: b\r\nC: d\r\n\r\n") - 1);
+					 "; ext\r\nx\r\n0\r\nA: b\r\n"
+					 "Content-Length: 5\r\nC: d\r\n\r\n") - 1);
+	assert_int_equal(r.t.nfields, 2);
+	assert_string_equal(l7_head_get(&r.t, "a", NULL), "b");
+	assert_string_equal(l7_head_get(&r.t, "c", NULL), "d");
+	assert_null(l7_head_get(&r.h, "a", NULL));
+	assert_int_equal(r.h.content_length, -1);
 	done(&r);
 	/* a response to HEAD, and 1xx */
 	{

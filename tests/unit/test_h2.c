@@ -825,10 +825,12 @@ static void test_connection_header_rejected(void **state)
 	id = nghttp2_submit_request(raw.ng, NULL, good, 5, NULL, NULL);
 	raw_pump(&raw);
 	assert_int_equal(C.nsx, 1);
-	/* Host stands in for :authority; te: trailers is hop-by-hop */
+	/* Host stands in for :authority; te: trailers is kept (it says
+	 * the client takes trailers, and goes on to HTTP/2 upstreams) */
 	assert_string_equal(C.sx[0]->head.authority, "h.example");
 	assert_null(l7_head_get(&C.sx[0]->head, "host", NULL));
-	assert_null(l7_head_get(&C.sx[0]->head, "te", NULL));
+	assert_string_equal(l7_head_get(&C.sx[0]->head, "te", NULL),
+			    "trailers");
 	respond(C.sx[0], 200, "ok", true);
 	raw_pump(&raw);
 	assert_int_equal(raw.status[id], 200);
@@ -1042,7 +1044,7 @@ static ssize_t raw_pad(nghttp2_session *ng, const nghttp2_frame *f,
 }
 
 /* Padding counts against the windows and is given back by nghttp2;
- * trailers are dropped and the body still ends. Far more than a window
+ * the trailers come with the body's end, not in the head. Far more than a window
  * goes through, so a leak of window would stall this. */
 static void test_padding_and_trailers(void **state)
 {
@@ -1089,12 +1091,70 @@ static void test_padding_and_trailers(void **state)
 	assert_int_equal(got, total);
 	assert_true(l7_h2_rx_peak(C.srv) <= 65535);
 	assert_null(l7_head_get(&C.sx[0]->head, "x-sum", NULL));
+	assert_string_equal(l7_head_get(&C.sx[0]->trailers_in, "x-sum", NULL),
+			    "1");
 	respond(C.sx[0], 200, "done", true);
 	raw_pump(&raw);
 	assert_int_equal(raw.ncl, 1);
 	assert_int_equal(raw.close_code[0], NGHTTP2_NO_ERROR);
 	raw_free(&raw);
 	assert_int_equal(C.srv_closed, 1);
+}
+
+/* Trailer fields both ways (gRPC's grpc-status rides on them), with the
+ * forbidden ones left out of what is received. */
+static void test_trailers(void **state)
+{
+	struct l7_head h;
+	struct l7_exchange *x;
+	struct rec r;
+	char buf[64];
+	bool eof;
+
+	(void)state;
+	start(65536, NULL, NULL);
+	req_init(&h, "POST", "/svc/Call");
+	l7_head_add(&h, "te", 2, "trailers", 8);
+	x = l7_request(C.cli, &h, false);
+	l7_head_free(&h);
+	assert_non_null(x);
+	memset(&r, 0, sizeof(r));
+	stk_stream_set_cb(&x->body, on_x_event, &r);
+	assert_int_equal(stk_write(&x->body, "ping", 4), 4);
+	l7_head_add(&x->trailers_out, "x-checksum", 10, "abc", 3);
+	assert_int_equal(stk_shutdown(&x->body), 0);
+
+	assert_int_equal(C.nsx, 1);
+	assert_string_equal(l7_head_get(&C.sx[0]->head, "te", NULL),
+			    "trailers");
+	assert_int_equal(read_all(C.sx[0], buf, sizeof(buf), &eof), 4);
+	assert_true(eof);
+	assert_int_equal(C.sx[0]->trailers_in.nfields, 1);
+	assert_string_equal(l7_head_get(&C.sx[0]->trailers_in, "x-checksum",
+					NULL), "abc");
+
+	l7_head_init(&h);
+	h.status = 200;
+	assert_int_equal(l7_send_head(C.sx[0], &h, false), 0);
+	l7_head_free(&h);
+	assert_int_equal(stk_write(&C.sx[0]->body, "pong", 4), 4);
+	l7_head_add(&C.sx[0]->trailers_out, "grpc-status", 11, "0", 1);
+	l7_head_add(&C.sx[0]->trailers_out, "grpc-message", 12, "ok", 2);
+	assert_int_equal(stk_shutdown(&C.sx[0]->body), 0);
+	stk_close(&C.sx[0]->body);
+
+	assert_int_equal(r.heads, 1);
+	assert_int_equal(read_all(x, buf, sizeof(buf), &eof), 4);
+	assert_true(eof);
+	assert_memory_equal(buf, "pong", 4);
+	assert_int_equal(x->trailers_in.nfields, 2);
+	assert_string_equal(l7_head_get(&x->trailers_in, "grpc-status", NULL),
+			    "0");
+	assert_string_equal(l7_head_get(&x->trailers_in, "grpc-message",
+					NULL), "ok");
+	assert_null(l7_head_get(&x->head, "grpc-status", NULL));
+	assert_int_equal(r.errors, 0);
+	stk_close(&x->body);
 }
 
 /* A malformed response: the exchange fails with EPROTO, rejected() says
@@ -1610,6 +1670,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_peer_limit, teardown),
 		cmocka_unit_test_teardown(test_interim, teardown),
 		cmocka_unit_test_teardown(test_padding_and_trailers, teardown),
+		cmocka_unit_test_teardown(test_trailers, teardown),
 		cmocka_unit_test_teardown(test_bad_response, teardown),
 		cmocka_unit_test_teardown(test_response_head_too_large,
 					  teardown),
