@@ -15,6 +15,11 @@
 #define CONF_NAME_MAX 32
 #define CONF_PATH_MAX 256
 #define CONF_MAX_PORTS 16
+/* MTU limits: links (NICs, captures) and TUN devices, whose packets
+ * never leave the host; 65000 keeps a packet within one mbuf (16-bit
+ * buffer length with headroom). */
+#define CONF_MTU_MAX_LINK 9216
+#define CONF_MTU_MAX_TUN 65000
 #define CONF_MAX_ADDRS 8
 #define CONF_MAX_ROUTES 16
 #define CONF_MAX_RULES 64

@@ -201,6 +201,9 @@ static void conf_check_port(struct conf_ctx *x, void *base, yaml_node_t *node)
 		conf__err(x, kind, "dpdk.devargs", "required for kind dpdk");
 	if (p->kind == CONF_PORT_PCAP && !p->pcap_in[0])
 		conf__err(x, kind, "pcap.input", "required for kind pcap");
+	if (p->kind != CONF_PORT_TUN && p->mtu > CONF_MTU_MAX_LINK)
+		conf__err(x, conf__find(x, node, "mtu"), "mtu",
+			  "at most 9216 for kinds dpdk and pcap");
 }
 
 static const struct conf_key conf_port_keys[] = {
@@ -214,8 +217,9 @@ static const struct conf_key conf_port_keys[] = {
 	  .doc = "backend: dpdk (a NIC or DPDK virtual device), tun (a TUN "
 		 "device on this host) or pcap (replay a capture file)" },
 	{ .name = "mtu", .type = CONF_T_UINT, FLD(struct conf_port, mtu),
-	  .min = 1280, .max = 9216, .def = "1500",
-	  .doc = "largest IP packet sent out of this port, in bytes" },
+	  .min = 1280, .max = CONF_MTU_MAX_TUN, .def = "1500",
+	  .doc = "largest IP packet sent out of this port, in bytes (at "
+		 "most 9216; a tun port up to 65000, see docs/PORTS.md)" },
 	{ .name = "mac", .type = CONF_T_MAC, .flags = CONF_F_OPTIONAL,
 	  FLD(struct conf_port, mac),
 	  .aux_off = offsetof(struct conf_port, mac_set), .def = "",
@@ -286,6 +290,9 @@ void conf__default_ports(struct conf *c)
 
 	snprintf(p->name, sizeof(p->name), "tun0");
 	p->kind = CONF_PORT_TUN;
+	/* Packets through a laptop's TUN never leave the host: the largest
+	 * MTU moves a TCP stream in 64 KiB segments (docs/PORTS.md). */
+	p->mtu = CONF_MTU_MAX_TUN;
 	conf_parse_prefix("10.77.0.2/24", &p->addrs[0]);
 	conf_parse_prefix("fd77::2/64", &p->addrs[1]);
 	p->n_addrs = 2;
@@ -413,7 +420,9 @@ static const struct conf_key conf_mbuf_keys[] = {
 	{ .name = "ring_size", .type = CONF_T_UINT,
 	  FLD(struct conf, mbuf.ring_size), .min = 64, .max = 1048576,
 	  .def = "1024", .check = conf_check_pow2_32,
-	  .doc = "slots in each ring between lcores (a power of two)" },
+	  .doc = "slots in each ring between lcores (a power of two); "
+		 "rings to and from workers are made large enough for "
+		 "every mbuf" },
 };
 
 static const struct conf_key conf_flows_keys[] = {
@@ -422,10 +431,14 @@ static const struct conf_key conf_flows_keys[] = {
 	  .doc = "flow table entries per rx/tx lcore" },
 	{ .name = "tcp_idle_s", .type = CONF_T_UINT,
 	  FLD(struct conf, flows.tcp_idle_s), .min = 1, .max = 86400,
-	  .def = "300", .doc = "seconds before an idle TCP flow expires" },
+	  .def = "300", .doc = "seconds before an idle TCP flow expires "
+				 "(one the stack terminates: at least "
+				 "stack.tcp_idle_s)" },
 	{ .name = "udp_idle_s", .type = CONF_T_UINT,
 	  FLD(struct conf, flows.udp_idle_s), .min = 1, .max = 86400,
-	  .def = "60", .doc = "seconds before an idle UDP flow expires" },
+	  .def = "60", .doc = "seconds before an idle UDP flow expires "
+				"(one the stack terminates: at least "
+				"stack.udp_idle_s)" },
 	{ .name = "other_idle_s", .type = CONF_T_UINT,
 	  FLD(struct conf, flows.other_idle_s), .min = 1, .max = 86400,
 	  .def = "30",

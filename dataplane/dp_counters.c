@@ -31,6 +31,7 @@ void dp_counters_add(struct dp_counters *sum, const struct dp_counters *c)
 	sum->reass_timeouts += c->reass_timeouts;
 	sum->stack_no_stack += c->stack_no_stack;
 	sum->idle_sleeps += c->idle_sleeps;
+	sum->rx_held_back += c->rx_held_back;
 	sum->stack_tx += c->stack_tx;
 	sum->stack_tx_drops += c->stack_tx_drops;
 	sum->neigh_sync_sent += c->neigh_sync_sent;

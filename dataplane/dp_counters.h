@@ -41,6 +41,8 @@ struct dp_counters {
 	uint64_t stack_no_stack;    /* worker: STACK packets with no stack
 				       yet (freed, counted here) */
 	uint64_t idle_sleeps;       /* times the lcore slept in epoll */
+	uint64_t rx_held_back;      /* polls of the ports skipped while the
+				       stack had half the mbufs queued */
 	uint64_t stack_tx;          /* packets from the stack sent on */
 	uint64_t stack_tx_drops;    /* ... that could not be (no neighbour,
 				       no buffer, bad packet) */

@@ -67,11 +67,14 @@ struct dp_worker {
 	void *ctx;                 /* the worker ops' state */
 	struct dp_counters ctr;
 	uint64_t tx_pkts, tx_dropped; /* dp_worker_tx */
+	uint8_t joined[65536];     /* a chained datagram, made whole */
 };
 
 struct dp_dataplane {
 	const struct conf *conf;
 	struct rte_mempool *mp;
+	/* ports whose MTU is past a standard mbuf (large TUN MTUs) */
+	struct rte_mempool *big_mp[CONF_MAX_PORTS];
 	struct dp_shared sh;
 	struct dp_rxtx rxtx[DP_MAX_RXTX];
 	struct dp_worker workers[DP_MAX_WORKERS];
@@ -199,7 +202,7 @@ static uint16_t dp_mbuf_data_room(const struct conf *c)
 	unsigned i;
 
 	for (i = 0; i < c->n_ports; i++)
-		if (c->ports[i].mtu > mtu)
+		if (c->ports[i].mtu > mtu && c->ports[i].mtu <= CONF_MTU_MAX_LINK)
 			mtu = c->ports[i].mtu;
 	/* L2 header with two VLAN tags, and headroom for prepending */
 	mtu += 14 + 8 + RTE_PKTMBUF_HEADROOM;
@@ -269,9 +272,30 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 	}
 
 	for (i = 0; i < c->n_ports; i++) {
-		struct dp_port *p = dp_port_open(&c->ports[i], (uint16_t)i,
-						 dp->mp, (uint16_t)n_rxtx,
-						 err, errlen);
+		struct dp_port *p;
+
+		if (c->ports[i].mtu > CONF_MTU_MAX_LINK) {
+			/* Its own pool of large mbufs, so that packets of a
+			 * TUN's MTU stay whole without making every mbuf
+			 * large; enough for both rings of a busy flow. */
+			char name[RTE_MEMPOOL_NAMESIZE];
+			unsigned n = 2 * c->mbuf.ring_size - 1;
+
+			snprintf(name, sizeof(name), "strata_big_%u", i);
+			dp->big_mp[i] = rte_pktmbuf_pool_create(name, n, 64, 0,
+				(uint16_t)(c->ports[i].mtu +
+					   RTE_PKTMBUF_HEADROOM),
+				rte_socket_id());
+			if (!dp->big_mp[i]) {
+				snprintf(err, errlen, "port %s: pool of %u "
+					 "mbufs of %u bytes: %s",
+					 c->ports[i].name, n, c->ports[i].mtu,
+					 rte_strerror(rte_errno));
+				goto fail;
+			}
+		}
+		p = dp_port_open(&c->ports[i], (uint16_t)i, dp->mp,
+				 dp->big_mp[i], (uint16_t)n_rxtx, err, errlen);
 		if (!p)
 			goto fail;
 		dp->sh.ports[i] = p;
@@ -284,6 +308,19 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 		}
 	}
 
+	/* Rings to and from workers hold every mbuf there is: a burst for
+	 * the stack (10,000 clients closing at once) and the stack's
+	 * answers wait there instead of being dropped; past that the pool
+	 * runs dry and the port keeps the rest (rx_nombuf). Ring slots
+	 * are 8 bytes. */
+	unsigned n_mbufs = dp->mp->size, stack_ring_size;
+
+	for (i = 0; i < CONF_MAX_PORTS; i++)
+		if (dp->big_mp[i])
+			n_mbufs += dp->big_mp[i]->size;
+	stack_ring_size = RTE_MAX(c->mbuf.ring_size,
+				  rte_align32pow2(n_mbufs + 1));
+
 	for (i = 0; i < n_rxtx; i++) {
 		dp->rxtx[i].lc = dp_lcore_create(i, &dp->sh, dp->mp);
 		if (!dp->rxtx[i].lc) {
@@ -291,9 +328,10 @@ struct dp_dataplane *dp_dataplane_create(const struct conf *c, char *err,
 			goto fail;
 		}
 		for (j = 0; j < dp->sh.n_workers; j++) {
-			dp->sh.to_worker[i][j] = dp_ring("w", i, j, c->mbuf.ring_size);
+			dp->sh.to_worker[i][j] = dp_ring("w", i, j,
+							 stack_ring_size);
 			dp->rxtx[i].from_worker[j] = dp_ring("s", j, i,
-							     c->mbuf.ring_size);
+							     stack_ring_size);
 			if (!dp->sh.to_worker[i][j] || !dp->rxtx[i].from_worker[j])
 				goto fail_ring;
 		}
@@ -360,6 +398,8 @@ void dp_dataplane_destroy(struct dp_dataplane *dp)
 	for (i = 0; i < dp->sh.n_ports; i++)
 		dp_port_close(dp->sh.ports[i]);
 	rte_mempool_free(dp->mp);
+	for (i = 0; i < CONF_MAX_PORTS; i++)
+		rte_mempool_free(dp->big_mp[i]);
 	free(dp);
 }
 
@@ -419,6 +459,8 @@ void dp_dataplane_print_stats(struct dp_dataplane *dp, FILE *out)
 		json_object_set_new(l, "role", json_string("rxtx"));
 		json_object_set_new(l, "idle_sleeps",
 				    json_integer((json_int_t)c->idle_sleeps));
+		json_object_set_new(l, "rx_held_back",
+				    json_integer((json_int_t)c->rx_held_back));
 		json_array_append_new(lcores, l);
 	}
 	for (i = 0; i < dp->sh.n_workers; i++) {
@@ -564,6 +606,22 @@ struct dp_lcore_arg {
 	unsigned idx;
 };
 
+/* Backpressure: while the stack has half of the standard mbufs queued
+ * from this lcore, its ports are not polled (they keep their packets),
+ * so the workers still find mbufs for their answers and rings never
+ * overflow. */
+static bool dp_rxtx_hold_back(struct dp_dataplane *dp, struct dp_rxtx *r)
+{
+	unsigned queued = 0;
+
+	for (unsigned i = 0; i < dp->sh.n_workers; i++)
+		queued += rte_ring_count(dp->sh.to_worker[r->lc->idx][i]);
+	if (queued <= dp->mp->size / 2)
+		return false;
+	r->lc->ctr.rx_held_back++;
+	return true;
+}
+
 static int dp_rxtx_main(void *arg)
 {
 	struct dp_lcore_arg *a = arg;
@@ -577,6 +635,7 @@ static int dp_rxtx_main(void *arg)
 	struct rte_mbuf *theirs[DP_MAX_RXTX][DP_BURST_MAX];
 	uint16_t n_theirs[DP_MAX_RXTX];
 	unsigned idle = 0;
+	bool held_back;
 
 	if (burst > DP_BURST_MAX)
 		burst = DP_BURST_MAX;
@@ -584,7 +643,8 @@ static int dp_rxtx_main(void *arg)
 		unsigned total = 0, q, i;
 
 		lc->now_ns = dp_tsc_ns();
-		for (q = 0; q < r->n_rxq; q++) {
+		held_back = dp_rxtx_hold_back(dp, r);
+		for (q = 0; q < r->n_rxq && !held_back; q++) {
 			struct dp_rxq *rq = &r->rxq[q];
 			uint16_t n = dp_port_rx_burst(rq->port, rq->queue, pkts, burst);
 			uint16_t n_mine = 0;
@@ -651,7 +711,9 @@ static int dp_rxtx_main(void *arg)
 		dp_lcore_flush(lc);
 		uint64_t next = dp_lcore_timers(lc);
 
-		if (total) {
+		if (total || held_back) {
+			/* held back: the ports have packets, the workers
+			 * are busy; no point sleeping on the ports' fds */
 			idle = 0;
 		} else if (++idle >= DP_IDLE_POLLS && r->can_sleep) {
 			dp_rxtx_sleep(r, next, dp_rxtx_handoff_pending);
@@ -704,18 +766,40 @@ static void dp_worker_input(struct dp_dataplane *dp, struct dp_worker *w,
 			    struct rte_mbuf **pkts, unsigned n)
 {
 	struct dp_worker_pkt in[DP_BURST_MAX];
+	unsigned k = 0;
 
 	w->ctr.rx_pkts += n;
 	if (!dp->has_wops || !w->ctx) {
 		w->ctr.stack_no_stack += n;
-	} else {
-		for (unsigned i = 0; i < n; i++) {
-			in[i].port = pkts[i]->port;
-			in[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
-			in[i].len = rte_pktmbuf_data_len(pkts[i]);
-		}
-		dp->wops.input(w->ctx, in, n);
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
 	}
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (m->nb_segs > 1) {
+			/* a reassembled datagram in a chain: the stack wants
+			 * it whole, so it goes alone, joined in w->joined */
+			struct dp_worker_pkt one = {
+				.port = m->port,
+				.data = w->joined,
+				.len = rte_pktmbuf_pkt_len(m),
+			};
+
+			if (k)
+				dp->wops.input(w->ctx, in, k);
+			k = 0;
+			rte_pktmbuf_read(m, 0, one.len, w->joined);
+			dp->wops.input(w->ctx, &one, 1);
+			continue;
+		}
+		in[k].port = m->port;
+		in[k].data = rte_pktmbuf_mtod(m, const uint8_t *);
+		in[k].len = rte_pktmbuf_data_len(m);
+		k++;
+	}
+	if (k)
+		dp->wops.input(w->ctx, in, k);
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
@@ -781,21 +865,17 @@ int dp_worker_tx(struct dp_worker *w, uint16_t port, const uint8_t *pkt,
 	struct dp_dataplane *dp = w->dp;
 	struct rte_mbuf *m;
 	struct dp_rxtx *r;
-	char *d;
 
-	if (port >= dp->sh.n_ports)
+	if (port >= dp->sh.n_ports || len > UINT16_MAX)
 		goto drop;
 	r = &dp->rxtx[dp_owner(dp_soft_hash_buf(pkt, len, DP_LINK_RAW_IP),
 			       dp->sh.n_rxtx)];
-	m = rte_pktmbuf_alloc(dp->mp);
+	/* a chain when past one mbuf (UDP datagrams up to 64 KiB): the
+	 * rx/tx lcore fragments them for the port */
+	m = dp_mbuf_copy(dp_port_pool(dp->sh.ports[port], len), pkt,
+			 len);
 	if (!m)
 		goto drop;
-	d = rte_pktmbuf_append(m, (uint16_t)len);
-	if (!d || len > UINT16_MAX) {
-		rte_pktmbuf_free(m);
-		goto drop;
-	}
-	memcpy(d, pkt, len);
 	m->port = port;
 	if (rte_ring_sp_enqueue(r->from_worker[w->idx], m) != 0) {
 		rte_pktmbuf_free(m);

@@ -35,6 +35,10 @@ struct dp_flow {
 struct dp_flow_table_params {
 	uint32_t max_flows;
 	uint32_t tcp_idle_s, udp_idle_s, other_idle_s;
+	/* TCP and UDP flows the stack terminates: never shorter than the
+	 * two above, so that a connection the stack keeps open (up to
+	 * stack.tcp_idle_s) keeps its flow and verdict */
+	uint32_t stack_tcp_idle_s, stack_udp_idle_s;
 	size_t app_ctx_size;        /* sum of registered apps' flow_ctx_size */
 };
 
@@ -80,6 +84,11 @@ struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 
 /* Account a packet of len bytes in direction dir at now_ns. */
 void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns);
+
+/* The flow's verdict is STACK: from now on it expires after the stack
+ * idle time of its protocol. Call right after creating it (its last use
+ * must be the table's newest). */
+void dp_flow_follow_stack(struct dp_flow *f);
 
 /* Expire idle flows, at most budget of them per call (so a timer tick
  * never stalls the lcore); on_end is called for each before it is freed.

@@ -71,6 +71,8 @@ struct dp_lcore *dp_lcore_create(unsigned idx, const struct dp_shared *sh,
 		.tcp_idle_s = c->flows.tcp_idle_s,
 		.udp_idle_s = c->flows.udp_idle_s,
 		.other_idle_s = c->flows.other_idle_s,
+		.stack_tcp_idle_s = c->stack.tcp_idle_s,
+		.stack_udp_idle_s = c->stack.udp_idle_s,
 		.app_ctx_size = apps_flow_ctx_size(),
 	};
 	lc->flows = dp_flow_table_create(&fp);
@@ -198,13 +200,14 @@ static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
 static int dp_tx_copy(struct dp_lcore *lc, uint16_t port, const uint8_t *buf,
 		      uint32_t len)
 {
+	struct rte_mempool *mp = dp_port_pool(lc->sh->ports[port], len);
 	struct rte_mbuf *m;
 	char *d;
 
-	if (len > (uint32_t)rte_pktmbuf_data_room_size(lc->mp) -
+	if (len > (uint32_t)rte_pktmbuf_data_room_size(mp) -
 		  RTE_PKTMBUF_HEADROOM)
 		return -DP_DROP_PKT_TOO_BIG;
-	m = rte_pktmbuf_alloc(lc->mp);
+	m = rte_pktmbuf_alloc(mp);
 	if (!m)
 		return -DP_DROP_NO_MBUF;
 	d = rte_pktmbuf_append(m, len);
@@ -249,7 +252,8 @@ static void dp_frag_emit_one(const uint8_t *frag, uint32_t frag_len, void *arg)
 
 	if (e->err)
 		return;
-	m = rte_pktmbuf_alloc(e->lc->mp);
+	m = rte_pktmbuf_alloc(dp_port_pool(e->lc->sh->ports[e->port],
+					   e->l2_len + frag_len));
 	if (!m) {
 		e->err = -DP_DROP_NO_MBUF;
 		return;
@@ -789,13 +793,27 @@ static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 	const struct dp_shared *sh = lc->sh;
 	struct rte_ring *r;
 
-	if (!sh->n_workers || !p->m) {
+	if (!sh->n_workers) {
 		dp_drop(lc, p, DP_DROP_NO_STACK);
 		return;
 	}
-	/* The stack takes raw IP: drop the L2 header and link padding. */
-	rte_pktmbuf_adj(p->m, p->v.l3_off);
-	rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) - p->v.l3_len);
+	if (!p->m) {
+		/* A reassembled datagram lives in scratch: the stack gets a
+		 * copy (a chain past one mbuf; the worker joins it). */
+		p->m = dp_mbuf_copy(dp_port_pool(p->port, p->v.l3_len),
+				    p->buf + p->v.l3_off, p->v.l3_len);
+		if (!p->m) {
+			dp_drop(lc, p, DP_DROP_NO_MBUF);
+			return;
+		}
+		p->m->port = p->port->id;
+	} else {
+		/* The stack takes raw IP: drop the L2 header and link
+		 * padding. */
+		rte_pktmbuf_adj(p->m, p->v.l3_off);
+		rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) -
+				 p->v.l3_len);
+	}
 	r = sh->to_worker[lc->idx][hash % sh->n_workers];
 	if (rte_ring_sp_enqueue(r, p->m) != 0) {
 		dp_drop(lc, p, DP_DROP_RING_FULL);
@@ -850,6 +868,8 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p,
 		apps_ip_flow(f, v);
 		if (f->decision.verdict == STRATA_CONTINUE)
 			f->decision.verdict = dp_default_verdict(lc, f, v);
+		if (f->decision.verdict == STRATA_STACK)
+			dp_flow_follow_stack(f);
 	}
 	dp_flow_touch(f, dir, p->len, lc->now_ns);
 
@@ -1034,30 +1054,45 @@ static void dp_tx_stack_one(struct dp_lcore *lc, struct rte_mbuf *m)
 {
 	struct dp_port *out;
 	struct dp_pkt p = { .m = m };
+	uint16_t port = m->port, l2_len = 0;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
 	uint8_t *ip;
-	uint16_t l2_len = 0;
 	int rc;
 
-	if (m->port >= lc->sh->n_ports)
+	if (port >= lc->sh->n_ports)
 		goto drop;
-	out = lc->sh->ports[m->port];
+	out = lc->sh->ports[port];
 	p.port = out;
-	ip = rte_pktmbuf_mtod(m, uint8_t *);
-	if (dp_parse(ip, rte_pktmbuf_data_len(m), DP_LINK_RAW_IP,
+	if (m->nb_segs > 1) {
+		/* A datagram past one mbuf (dp_worker_tx chained it): join
+		 * it in scratch behind room for an L2 header; dp_tx_ip
+		 * copies or fragments it from there. */
+		if (len > DP_SCRATCH_LEN - RTE_ETHER_HDR_LEN)
+			goto drop;
+		ip = lc->scratch + RTE_ETHER_HDR_LEN;
+		rte_pktmbuf_read(m, 0, len, ip);
+		rte_pktmbuf_free(m);
+		p.m = m = NULL;
+	} else {
+		ip = rte_pktmbuf_mtod(m, uint8_t *);
+	}
+	if (dp_parse(ip, len, DP_LINK_RAW_IP,
 		     DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK, &p.v) < 0)
 		goto drop;
+	p.buf = ip;
 	if (out->link == DP_LINK_ETH) {
 		struct rte_ether_hdr *eh;
 		uint8_t mac[6];
 
-		if (dp_neigh_lookup(lc->neigh, m->port, &p.v.dst, lc->now_ns,
+		if (dp_neigh_lookup(lc->neigh, port, &p.v.dst, lc->now_ns,
 				    mac) != 0) {
 			/* The stack retransmits; ask for the neighbour now. */
-			dp_neigh_resolicit(m->port, &p.v.dst, lc);
+			dp_neigh_resolicit(port, &p.v.dst, lc);
 			goto drop;
 		}
-		eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m,
-							RTE_ETHER_HDR_LEN);
+		eh = m ? (struct rte_ether_hdr *)rte_pktmbuf_prepend(m,
+							RTE_ETHER_HDR_LEN) :
+			 (struct rte_ether_hdr *)lc->scratch;
 		if (!eh)
 			goto drop;
 		memcpy(eh->dst_addr.addr_bytes, mac, 6);
@@ -1065,10 +1100,10 @@ static void dp_tx_stack_one(struct dp_lcore *lc, struct rte_mbuf *m)
 		eh->ether_type = rte_cpu_to_be_16(p.v.ip_version == 4 ?
 			RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
 		l2_len = RTE_ETHER_HDR_LEN;
+		p.buf = (uint8_t *)eh;
 	}
-	p.buf = rte_pktmbuf_mtod(m, uint8_t *);
-	p.len = rte_pktmbuf_data_len(m);
-	rc = dp_tx_ip(lc, &p, m->port, p.buf, p.len, l2_len);
+	p.len = l2_len + len;
+	rc = dp_tx_ip(lc, &p, port, p.buf, p.len, l2_len);
 	if (p.m)
 		rte_pktmbuf_free(p.m);
 	if (rc < 0) {

@@ -46,6 +46,10 @@ struct dp_port {
 				 symmetric Toeplitz key (dp_rss.h) */
 	uint16_t rx_offload_csum; /* rx mbufs carry checksum status flags */
 	struct rte_mempool *mp;
+	/* NULL, or mbufs that hold a packet of the port's MTU when that is
+	 * past a standard mbuf (large TUN MTUs); only packets that need
+	 * them use them */
+	struct rte_mempool *big_mp;
 	void *priv;           /* backend state */
 };
 
@@ -53,7 +57,8 @@ struct dp_port {
  * (the backend may give fewer: see p->n_rxq). Returns NULL and writes a
  * one-line reason to errbuf on failure. Needs EAL initialised. */
 struct dp_port *dp_port_open(const struct conf_port *c, uint16_t id,
-			     struct rte_mempool *mp, uint16_t n_queues,
+			     struct rte_mempool *mp, struct rte_mempool *big_mp,
+			     uint16_t n_queues,
 			     char *errbuf, size_t errlen);
 void dp_port_close(struct dp_port *p);
 
@@ -73,6 +78,15 @@ struct dp_port_stats {
 	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
 	uint64_t rx_errors, tx_errors, rx_nombuf;
 };
+
+/* The pool for an mbuf of len bytes of p: the standard one, unless
+ * len needs the port's larger mbufs. */
+struct rte_mempool *dp_port_pool(const struct dp_port *p, uint32_t len);
+
+/* A copy of buf[0..len) in one mbuf of mp, or a chain of them when len
+ * is past one. NULL when mp runs out. */
+struct rte_mbuf *dp_mbuf_copy(struct rte_mempool *mp, const void *buf,
+			      uint32_t len);
 
 /* Counters the backend keeps (or the NIC's, for DPDK ports). */
 void dp_port_stats(const struct dp_port *p, struct dp_port_stats *s);

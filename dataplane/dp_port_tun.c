@@ -29,6 +29,10 @@
 
 struct dp_tun {
 	int fd[DP_TUN_MAX_QUEUES];
+	/* With a large MTU each read goes into a large mbuf kept here;
+	 * packets that fit a standard one are copied out, so the few
+	 * large mbufs carry only the packets that need them. */
+	struct rte_mbuf *spare[DP_TUN_MAX_QUEUES];
 	uint16_t n;
 	struct dp_port_stats st[DP_TUN_MAX_QUEUES];
 };
@@ -132,33 +136,57 @@ static int dp_tun_add_route(int ifindex, const struct conf_prefix *pf)
 
 /* ---- data path ---- */
 
+/* One packet from queue q's fd into an mbuf; NULL when there is none
+ * (or no mbuf: counted). */
+static struct rte_mbuf *dp_tun_read(struct dp_port *p, struct dp_tun *t,
+				    uint16_t q)
+{
+	struct rte_mbuf *m = t->spare[q], *small;
+	ssize_t r;
+
+	if (!m)
+		m = rte_pktmbuf_alloc(p->big_mp ? p->big_mp : p->mp);
+	if (!m) {
+		t->st[q].rx_nombuf++;
+		return NULL;
+	}
+	r = read(t->fd[q], rte_pktmbuf_mtod(m, void *), rte_pktmbuf_tailroom(m));
+	if (r <= 0) {
+		if (r < 0 && errno != EAGAIN && errno != EINTR)
+			t->st[q].rx_errors++;
+		if (p->big_mp)
+			t->spare[q] = m;
+		else
+			rte_pktmbuf_free(m);
+		return NULL;
+	}
+	t->st[q].rx_pkts++;
+	t->st[q].rx_bytes += (uint64_t)r;
+	t->spare[q] = NULL;
+	if (p->big_mp && dp_port_pool(p, (uint32_t)r) == p->mp &&
+	    (small = rte_pktmbuf_alloc(p->mp)) != NULL) {
+		memcpy(rte_pktmbuf_mtod(small, void *),
+		       rte_pktmbuf_mtod(m, void *), (size_t)r);
+		t->spare[q] = m;
+		m = small;
+	}
+	m->data_len = (uint16_t)r;
+	m->pkt_len = (uint32_t)r;
+	m->port = p->id;
+	return m;
+}
+
 static uint16_t dp_tun_rx(struct dp_port *p, uint16_t q,
 			  struct rte_mbuf **pkts, uint16_t n)
 {
 	struct dp_tun *t = p->priv;
-	uint16_t room = rte_pktmbuf_data_room_size(p->mp) - RTE_PKTMBUF_HEADROOM;
 	uint16_t got = 0;
 
 	while (got < n) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(p->mp);
-		ssize_t r;
+		struct rte_mbuf *m = dp_tun_read(p, t, q);
 
-		if (!m) {
-			t->st[q].rx_nombuf++;
+		if (!m)
 			break;
-		}
-		r = read(t->fd[q], rte_pktmbuf_mtod(m, void *), room);
-		if (r <= 0) {
-			rte_pktmbuf_free(m);
-			if (r < 0 && errno != EAGAIN && errno != EINTR)
-				t->st[q].rx_errors++;
-			break;
-		}
-		m->data_len = (uint16_t)r;
-		m->pkt_len = (uint32_t)r;
-		m->port = p->id;
-		t->st[q].rx_pkts++;
-		t->st[q].rx_bytes += (uint64_t)r;
 		pkts[got++] = m;
 	}
 	return got;
@@ -210,8 +238,10 @@ static void dp_tun_close(struct dp_port *p)
 
 	if (!t)
 		return;
-	for (uint16_t i = 0; i < t->n; i++)
+	for (uint16_t i = 0; i < t->n; i++) {
 		close(t->fd[i]);
+		rte_pktmbuf_free(t->spare[i]);
+	}
 	free(t);
 }
 

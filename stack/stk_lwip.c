@@ -16,6 +16,8 @@
 
 #include "lwip/prot/tcp.h"
 
+#include "dataplane/dp_parse.h"
+
 #define STK_LWIP_LIB "liblwip.so.0"
 #define STK_LWIP_DIR "/usr/lib/x86_64-linux-gnu/"
 
@@ -307,6 +309,78 @@ int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,
 		}
 	}
 	return 0;
+}
+
+/* Offset of the MSS option's value in the TCP header at tcp, or 0. */
+static unsigned stk_lwip_mss_opt(const uint8_t *tcp, unsigned l4_len)
+{
+	unsigned hlen = (unsigned)(tcp[12] >> 4) * 4, i = 20;
+
+	if (hlen > l4_len)
+		return 0;
+	while (i < hlen) {
+		if (tcp[i] == 0) /* end of options */
+			return 0;
+		if (tcp[i] == 1) { /* no-op */
+			i++;
+			continue;
+		}
+		if (i + 1 >= hlen || tcp[i + 1] < 2 || i + tcp[i + 1] > hlen)
+			return 0;
+		if (tcp[i] == 2 && tcp[i + 1] == 4)
+			return i + 2;
+		i += tcp[i + 1];
+	}
+	return 0;
+}
+
+uint16_t stk_lwip_syn_mss(const uint8_t *pkt, const struct dp_pkt_view *v)
+{
+	const uint8_t *tcp = pkt + v->l4_off;
+	unsigned o = stk_lwip_mss_opt(tcp, v->l4_len);
+
+	if (!o)
+		return v->ip_version == 4 ? 536 : 1220;
+	return (uint16_t)((tcp[o] << 8) | tcp[o + 1]);
+}
+
+static uint16_t stk_lwip_mtu_mss(uint16_t mtu, bool v6)
+{
+	return (uint16_t)(mtu - (v6 ? 60 : 40));
+}
+
+void stk_lwip_advertise_mss(uint8_t *pkt, const struct dp_pkt_view *v,
+			    uint16_t mtu)
+{
+	uint8_t *tcp = pkt + v->l4_off;
+	unsigned o = stk_lwip_mss_opt(tcp, v->l4_len);
+	uint16_t want = stk_lwip_mtu_mss(mtu, v->ip_version == 6), sum;
+
+	if (!o || ((tcp[o] << 8) | tcp[o + 1]) >= want)
+		return;
+	tcp[o] = (uint8_t)(want >> 8);
+	tcp[o + 1] = (uint8_t)want;
+	tcp[16] = tcp[17] = 0;
+	sum = dp_csum_l4(pkt, v);
+	tcp[16] = (uint8_t)(sum >> 8);
+	tcp[17] = (uint8_t)sum;
+}
+
+void stk_lwip_set_mss(struct stk_lwip *s, uint16_t port,
+		      struct tcp_pcb *pcb, uint16_t peer_mss)
+{
+	struct netif *nif = stk_lwip_netif(s, port);
+	uint16_t mss;
+
+	if (!nif)
+		return;
+	mss = stk_lwip_mtu_mss(nif->mtu, IP_IS_V6(&pcb->remote_ip));
+	if (peer_mss < mss)
+		mss = peer_mss;
+	/* lwIP's own choice stands when it is larger (it never is past
+	 * TCP_MSS) */
+	if (mss > pcb->mss)
+		pcb->mss = mss;
 }
 
 int stk_lwip_listen(struct stk_lwip *s, uint16_t dport)

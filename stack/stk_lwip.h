@@ -80,6 +80,12 @@ struct stk_lwip {
 	struct tcp_pcb **listeners;
 	unsigned n_listeners;
 	void *dead;           /* streams to free after the batch */
+	/* While an input batch runs, streams that received data wait here
+	 * and are told once at its end (stk_lwip_stream_flush): the reader
+	 * then takes every segment of the batch in one read and one write
+	 * upstream, not one per segment. */
+	bool batching;
+	void *readable;
 };
 
 /* Load a private instance and start its tcpip thread. NULL with a
@@ -130,6 +136,23 @@ int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,
 			     uint16_t lport, const ip_addr_t *remote,
 			     uint16_t rport);
+
+/* Segment sizes past lwIP's compiled TCP_MSS (1460). lwIP takes
+ * segments of any size in, but advertises and sends at most TCP_MSS;
+ * on a port with a larger MTU (a laptop TUN, where packets never leave
+ * the host) strata lets both sides use the MTU: */
+struct dp_pkt_view;
+/* The MSS option of a SYN (pkt/v: an IP packet and its view), or the
+ * RFC 9293 default (536 for IPv4, 1220 for IPv6) when it has none. */
+uint16_t stk_lwip_syn_mss(const uint8_t *pkt, const struct dp_pkt_view *v);
+/* In a SYN lwIP sent out of a port with this MTU (a copy: pkt/v),
+ * raise the MSS option to what the MTU allows, checksum updated. */
+void stk_lwip_advertise_mss(uint8_t *pkt, const struct dp_pkt_view *v,
+			    uint16_t mtu);
+/* Let pcb (on port `port`) send segments up to peer_mss, the MSS of
+ * the peer's SYN, within the port's MTU (lock held). */
+void stk_lwip_set_mss(struct stk_lwip *s, uint16_t port,
+		      struct tcp_pcb *pcb, uint16_t peer_mss);
 
 /* Make sure a transparent listener exists for TCP port dport. */
 int stk_lwip_listen(struct stk_lwip *s, uint16_t dport);

@@ -69,6 +69,7 @@ struct stk_conn {
 	/* TCP */
 	uint8_t *syn;
 	uint16_t syn_len, syn_l3_len;
+	uint16_t peer_mss;               /* the client SYN's MSS option */
 	struct stk_stream *up;           /* upstream until the tunnel has it */
 	struct stk_tunnel tun;
 	bool tunnel_up;
@@ -838,6 +839,7 @@ static void stk_tcp_syn(struct stk_proxy *p, uint16_t port, const uint8_t *pkt,
 		stk_conn_unlink(c);
 		return;
 	}
+	c->peer_mss = stk_lwip_syn_mss(pkt, v);
 	c->listener = stk_listener_for(p, v);
 	if (c->listener && !c->listener->any_dst) {
 		stk_tcp_serve_local(p, c, port, pkt, len, v);
@@ -890,6 +892,7 @@ static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
 		st->api.tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	stk_lwip_set_mss(st, c->in_port, pcb, c->peer_mss);
 	if (c->listener) {
 		/* The service owns the stream now; the connection leaves
 		 * the L4 proxy's table (its packets go straight to lwIP). */
@@ -1166,6 +1169,15 @@ static void stk_proxy_lwip_output(void *arg, uint16_t port, struct pbuf *pb)
 		       p->scratch[6] != 6 && p->scratch[6] != 44)) {
 		p->ctr.lwip_other_out++;
 		return;
+	}
+	if (port < p->conf->n_ports && p->conf->ports[port].mtu > 1500) {
+		struct dp_pkt_view v;
+
+		if (dp_parse(p->scratch, n, DP_LINK_RAW_IP,
+			     DP_PARSE_L3_CSUM_OK | DP_PARSE_L4_CSUM_OK, &v) == 0 &&
+		    v.l4_proto == 6 && (v.tcp_flags & 0x02))
+			stk_lwip_advertise_mss(p->scratch, &v,
+					       p->conf->ports[port].mtu);
 	}
 	p->output(p->arg, port, p->scratch, n);
 }

@@ -19,7 +19,9 @@ struct stk_lwip_stream {
 	bool want_write;
 	bool aborted;              /* aborted from inside one of its callbacks */
 	bool connecting;           /* an active open not yet established */
+	bool readable_queued;      /* on st->readable until the batch ends */
 	struct stk_lwip_stream *next_dead;
+	struct stk_lwip_stream *next_readable;
 };
 
 static struct stk_lwip_stream *stk_ls(struct stk_stream *s)
@@ -169,6 +171,14 @@ static err_t stk_ls_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 	} else {
 		ls->rxq = p;
 	}
+	if (p && ls->st->batching) {
+		if (!ls->readable_queued) {
+			ls->readable_queued = true;
+			ls->next_readable = ls->st->readable;
+			ls->st->readable = ls;
+		}
+		return ERR_OK;
+	}
 	stk_stream_notify(&ls->s, STK_EV_READABLE);
 	return ls->aborted ? ERR_ABRT : ERR_OK;
 }
@@ -277,6 +287,25 @@ struct stk_stream *stk_lwip_stream_connect(struct stk_lwip *st,
 		return NULL;
 	}
 	return s;
+}
+
+void stk_lwip_stream_batch(struct stk_lwip *st)
+{
+	st->batching = true;
+}
+
+void stk_lwip_stream_flush(struct stk_lwip *st)
+{
+	st->batching = false;
+	while (st->readable) {
+		struct stk_lwip_stream *ls = st->readable;
+
+		st->readable = ls->next_readable;
+		ls->readable_queued = false;
+		/* a stream closed meanwhile has no callback: retired ones
+		 * are freed only by stk_lwip_stream_reap, after this */
+		stk_stream_notify(&ls->s, STK_EV_READABLE);
+	}
 }
 
 void stk_lwip_stream_reap(struct stk_lwip *st)

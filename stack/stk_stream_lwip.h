@@ -22,6 +22,11 @@ struct stk_stream *stk_lwip_stream_connect(struct stk_lwip *st,
 							   uint16_t sport),
 					   void *arg, int *err);
 
+/* Start deferring readable events (see struct stk_lwip's batching);
+ * stk_lwip_stream_flush() delivers them and stops deferring. */
+void stk_lwip_stream_batch(struct stk_lwip *st);
+void stk_lwip_stream_flush(struct stk_lwip *st);
+
 /* Free streams closed since the last call; call when no lwIP callback
  * is running (after an input batch). */
 void stk_lwip_stream_reap(struct stk_lwip *st);

@@ -20,6 +20,7 @@
 #include "stk_loop.h"
 #include "stk_lwip.h"
 #include "stk_proxy.h"
+#include "stk_stream_lwip.h"
 
 struct stk_runtime {
 	const struct conf *conf;
@@ -158,6 +159,7 @@ static void stk_worker_input(void *ctx, const struct dp_worker_pkt *pkts,
 
 	stk_lwip_lock(w->lwip);
 	w->loop.now_ns = stk_now_ns();
+	stk_lwip_stream_batch(w->lwip);
 	for (unsigned i = 0; i < n; i++) {
 		/* The rx/tx lcore verified the packet; this only recovers
 		 * the offsets. */
@@ -170,6 +172,7 @@ static void stk_worker_input(void *ctx, const struct dp_worker_pkt *pkts,
 		stk_proxy_input(w->proxy, pkts[i].port, pkts[i].data,
 				pkts[i].len, &v);
 	}
+	stk_lwip_stream_flush(w->lwip);
 	stk_proxy_poll(w->proxy);
 	stk_worker_poll_services(w, -1);
 	stk_loop_flush(&w->loop);

@@ -9,9 +9,13 @@
 # 1,000 concurrent connections all complete; UDP request/response; a UDP
 # datagram to a closed port gets ICMP port unreachable; a TCP connect to
 # a closed port is refused (RST); an origin killed mid-transfer gives the
-# client an error, not a hang; one audit line per finished flow.
+# client an error, not a hang; one audit line per finished flow; a UDP
+# datagram larger than the TUN's MTU (fragmented by the client's
+# kernel, reassembled by strata) reaches the origin whole and its echo
+# comes back whole, over v4 and v6.
 #
 # usage: tun_proxy.sh STRATA_BINARY    (root; about a minute)
+# env:   TUN_MTU (default 1500) WORKERS SIZE_MB CONNS
 set -uo pipefail
 STRATA=${1:?usage: tun_proxy.sh STRATA_BINARY}
 . "$(dirname "$0")/lib.sh"
@@ -77,12 +81,28 @@ HTTP_PID=$!
 ip netns exec "$O" socat -T 5 UDP6-RECVFROM:5353,fork,reuseaddr \
 	EXEC:cat >/dev/null 2>&1 &
 it_track_pid $!
+# A UDP echo that logs the size and sha256 of each datagram it got.
+cat >"$IT_WORK/udp_log_echo.py" <<'PY'
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 5354))
+with open(sys.argv[1], "a", buffering=1) as log:
+    while True:
+        d, peer = s.recvfrom(65535)
+        log.write("%d %s\n" % (len(d), hashlib.sha256(d).hexdigest()))
+        s.sendto(d, peer)
+PY
+ip netns exec "$O" python3 "$IT_WORK/udp_log_echo.py" "$IT_WORK/udp_origin.log" \
+	>/dev/null 2>&1 &
+it_track_pid $!
 
 cat >"$IT_WORK/strata.yaml" <<YAML
 ports:
   - name: tun0
     kind: tun
     addresses: [10.77.0.2/24, fd77::2/64]
+    mtu: ${TUN_MTU:-1500}
     tun:
       ifname: $IFN
       kernel_addresses: [10.77.0.1/24, fd77::1/64]
@@ -171,6 +191,40 @@ got=$(echo ping-udp | sx 10 socat -T 3 - UDP6:[fd99::2]:5353)
 got=$(echo ping-udp4 | sx 10 socat -T 3 - UDP4:10.99.0.2:5353)
 [ "$got" = ping-udp4 ] || fail "UDP echo over v4: got '$got'"
 it_log "UDP echo works over v4 and v6"
+
+# A datagram past the TUN's MTU: fragments in, one datagram to the
+# origin, fragments back out.
+BIG_UDP=$(( ${TUN_MTU:-1500} + 2500 > 65400 ? 65400 : ${TUN_MTU:-1500} + 2500 ))
+cat >"$IT_WORK/udp_big.py" <<'PY'
+import hashlib, os, socket, sys
+host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                  socket.SOCK_DGRAM)
+s.settimeout(3)
+d = os.urandom(size)
+for attempt in range(3):
+    s.sendto(d, (host, port))
+    try:
+        r = s.recv(65535)
+    except socket.timeout:
+        continue
+    print("%d %s %s" % (size, hashlib.sha256(d).hexdigest(),
+                        "same" if r == d else "differs(%d)" % len(r)))
+    break
+else:
+    print("%d %s timeout" % (size, hashlib.sha256(d).hexdigest()))
+PY
+for host in 10.99.0.2 fd99::2; do
+	got=$(sx 15 python3 "$IT_WORK/udp_big.py" "$host" 5354 "$BIG_UDP")
+	set -- $got
+	[ "${3:-}" = same ] ||
+		fail "UDP $BIG_UDP bytes to $host (MTU ${TUN_MTU:-1500}): ${3:-no answer}"
+	grep -q "^$1 $2\$" "$IT_WORK/udp_origin.log" ||
+		fail "origin did not log the $BIG_UDP-byte datagram from $host:" \
+			"$(tail -n 3 "$IT_WORK/udp_origin.log")"
+done
+it_log "UDP datagram of $BIG_UDP bytes (TUN MTU ${TUN_MTU:-1500}) reached" \
+	"the origin whole and came back whole, v4 and v6"
 cat >"$IT_WORK/closed.py" <<'PY'
 # Connect to a closed port over UDP or TCP; print what the client saw.
 import socket, sys

@@ -81,7 +81,7 @@ static void test_defaults(void **state)
 	assert_string_equal(p->name, "tun0");
 	assert_int_equal(p->kind, CONF_PORT_TUN);
 	assert_string_equal(p->ifname, "strata0");
-	assert_int_equal(p->mtu, 1500);
+	assert_int_equal(p->mtu, 65000);
 	assert_false(p->mac_set);
 	assert_int_equal(p->n_addrs, 2);
 	assert_prefix(&p->addrs[0], "10.77.0.2/24");
@@ -162,8 +162,10 @@ static void test_default_round_trip(void **state)
 			break;
 	}
 	assert_non_null(strstr(text, "    # largest IP packet sent out of "
-				"this port, in bytes [integer 1280..9216]\n"
-				"    mtu: 1500\n"));
+				"this port, in bytes (at most 9216; a tun\n"
+				"    # port up to 65000, see docs/PORTS.md) "
+				"[integer 1280..65000]\n"
+				"    mtu: 65000\n"));
 
 	conf_defaults(&want);
 	assert_int_equal(load(&got, text, &errs), 0);
@@ -390,9 +392,14 @@ static void test_err_wrong_type(void **state)
 
 static void test_err_range(void **state)
 {
-	expect_errors("ports:\n  - name: a\n    kind: tun\n    mtu: 9217\n",
-		"t.yaml:4:10: ports[0].mtu: '9217' is out of range "
-		"1280..9216\n");
+	expect_errors("ports:\n  - name: a\n    kind: tun\n    mtu: 65001\n",
+		"t.yaml:4:10: ports[0].mtu: '65001' is out of range "
+		"1280..65000\n");
+	/* past 9216 only a TUN: a link's frames would not fit an mbuf */
+	expect_errors("ports:\n  - name: a\n    kind: dpdk\n    mtu: 9217\n"
+		      "    dpdk: {devargs: net_null0}\n",
+		"t.yaml:4:10: ports[0].mtu: at most 9216 for kinds dpdk and "
+		"pcap\n");
 	expect_errors("mbuf: {burst: 0}\n",
 		"t.yaml:1:15: mbuf.burst: '0' is out of range 1..512\n");
 	expect_errors("flows: {max: 99999999999999999999999}\n",
@@ -539,7 +546,7 @@ static void test_err_many(void **state)
 		"t.yaml:1:39: lcores.cpus: expected a CPU list like "
 		"\"0-3,6\"\n"
 		"t.yaml:2:15: mbuf.burst: '1000' is out of range 1..512\n"
-		"t.yaml:4:31: ports[0].mtu: '1' is out of range 1280..9216\n"
+		"t.yaml:4:31: ports[0].mtu: '1' is out of range 1280..65000\n"
 		"t.yaml:5:12: ports[1].name: may only hold letters, digits, "
 		"'_', '-' and '.'\n");
 }

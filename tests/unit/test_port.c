@@ -145,7 +145,7 @@ static void test_pcap_rx_tx(void **state)
 	test_write_pcap(in, DLT_EN10MB, lens, 3);
 	test_conf_pcap(&c, in, out);
 
-	p = dp_port_open(&c, 5, test_mp, 1, err, sizeof(err));
+	p = dp_port_open(&c, 5, test_mp, NULL, 1, err, sizeof(err));
 	assert_non_null(p);
 	assert_string_equal(p->ops->kind, "pcap");
 	assert_int_equal(p->link, DP_LINK_ETH);
@@ -217,7 +217,7 @@ static void test_pcap_link_types(void **state)
 	snprintf(in, sizeof(in), "%s/raw.pcap", test_dir);
 	test_write_pcap(in, DLT_RAW, raw_lens, 2);
 	test_conf_pcap(&c, in, "");
-	p = dp_port_open(&c, 0, test_mp, 1, err, sizeof(err));
+	p = dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err));
 	assert_non_null(p);
 	assert_int_equal(p->link, DP_LINK_RAW_IP);
 	n = dp_port_rx_burst(p, 0, pkts, 8);
@@ -243,7 +243,7 @@ static void test_pcap_link_types(void **state)
 	pcap_dump((u_char *)d, &h, arp);
 	pcap_dump_close(d);
 	pcap_close(dead);
-	p = dp_port_open(&c, 0, test_mp, 1, err, sizeof(err));
+	p = dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err));
 	assert_non_null(p);
 	assert_int_equal(p->link, DP_LINK_RAW_IP);
 	n = dp_port_rx_burst(p, 0, pkts, 8);
@@ -267,7 +267,7 @@ static void test_pcap_errors(void **state)
 	/* missing input */
 	snprintf(in, sizeof(in), "%s/no-such.pcap", test_dir);
 	test_conf_pcap(&c, in, "");
-	assert_null(dp_port_open(&c, 0, test_mp, 1, err, sizeof(err)));
+	assert_null(dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "port p0: cannot read"));
 	assert_non_null(strstr(err, "no-such.pcap"));
 
@@ -279,7 +279,7 @@ static void test_pcap_errors(void **state)
 	fclose(f);
 	test_conf_pcap(&c, bad, "");
 	err[0] = '\0';
-	assert_null(dp_port_open(&c, 0, test_mp, 1, err, sizeof(err)));
+	assert_null(dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "cannot read"));
 	assert_non_null(strstr(err, "not.pcap"));
 
@@ -289,7 +289,7 @@ static void test_pcap_errors(void **state)
 	snprintf(out, sizeof(out), "%s/no-such-dir/out.pcap", test_dir);
 	test_conf_pcap(&c, in, out);
 	err[0] = '\0';
-	assert_null(dp_port_open(&c, 0, test_mp, 1, err, sizeof(err)));
+	assert_null(dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "cannot write"));
 	assert_non_null(strstr(err, "no-such-dir/out.pcap"));
 }
@@ -309,7 +309,7 @@ static void test_dpdk_ring_loopback(void **state)
 	test_conf_dpdk(&c, "net_ring0");
 	c.mac_set = true;
 	memcpy(c.mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x42 }, 6);
-	p = dp_port_open(&c, 2, test_mp, 2, err, sizeof(err));
+	p = dp_port_open(&c, 2, test_mp, NULL, 2, err, sizeof(err));
 	assert_non_null(p);
 	assert_string_equal(p->ops->kind, "dpdk");
 	assert_int_equal(p->link, DP_LINK_ETH);
@@ -353,7 +353,7 @@ static void test_dpdk_null(void **state)
 	(void)state;
 	test_conf_dpdk(&c, "net_null0");
 	c.rx_queues = 1; /* config caps the queues below the lcores' 2 */
-	p = dp_port_open(&c, 0, test_mp, 2, err, sizeof(err));
+	p = dp_port_open(&c, 0, test_mp, NULL, 2, err, sizeof(err));
 	assert_non_null(p);
 	assert_int_equal(p->n_rxq, 1);
 	/* a source: full bursts of 64-byte packets, tagged with our id */
@@ -377,19 +377,19 @@ static void test_dpdk_errors(void **state)
 	(void)state;
 	/* a device EAL was not given */
 	test_conf_dpdk(&c, "net_ring7,nodeaction=r1:0:CREATE");
-	assert_null(dp_port_open(&c, 0, test_mp, 1, err, sizeof(err)));
+	assert_null(dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "port d0: no DPDK device 'net_ring7'"));
 
 	/* a PCI address that is not there (EAL runs with --no-pci) */
 	test_conf_dpdk(&c, "0000:00:1f.6");
 	err[0] = '\0';
-	assert_null(dp_port_open(&c, 0, test_mp, 1, err, sizeof(err)));
+	assert_null(dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "no DPDK device '0000:00:1f.6'"));
 
 	/* empty devargs */
 	test_conf_dpdk(&c, "");
 	err[0] = '\0';
-	assert_null(dp_port_open(&c, 0, test_mp, 1, err, sizeof(err)));
+	assert_null(dp_port_open(&c, 0, test_mp, NULL, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "no DPDK device ''"));
 }
 

@@ -240,6 +240,8 @@ static struct dp_flow_table *mk_table(uint32_t max, size_t ctx)
 		.tcp_idle_s = 300,
 		.udp_idle_s = 60,
 		.other_idle_s = 30,
+		.stack_tcp_idle_s = 3600,
+		.stack_udp_idle_s = 30,
 		.app_ctx_size = ctx,
 	};
 	struct dp_flow_table *t = dp_flow_table_create(&p);
@@ -534,6 +536,45 @@ static void test_flow_expiry_by_proto(void **state)
 	dp_flow_table_destroy(t, NULL, NULL);
 }
 
+/* Flows handed to the stack live as long as the stack keeps their
+ * connections (stack.tcp_idle_s), never shorter than other flows. */
+static void test_flow_stack_idle(void **state)
+{
+	struct dp_flow_table *t = mk_table(64, 0);
+	struct dp_pkt_view v;
+	struct ended e = { 0 };
+	struct dp_flow *plain, *stack, *udp;
+	bool created;
+	int dir;
+
+	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1000, 80);
+	plain = lookup(t, &v, 0, &created, &dir);
+	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1001, 80);
+	stack = lookup(t, &v, 0, &created, &dir);
+	dp_flow_follow_stack(stack);
+	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 1002, 53);
+	udp = lookup(t, &v, 0, &created, &dir);
+	dp_flow_follow_stack(udp);
+	assert_int_equal(plain->idle_timeout_s, 300);
+	assert_int_equal(stack->idle_timeout_s, 3600);
+	/* stack_udp_idle_s 30 is below udp_idle_s 60: 60 holds */
+	assert_int_equal(udp->idle_timeout_s, 60);
+
+	assert_int_equal(dp_flow_expire(t, 60 * SEC, 100, on_end, &e), 1);
+	assert_int_equal(e.sports[0], 1002);
+	assert_int_equal(dp_flow_expire(t, 300 * SEC, 100, on_end, &e), 1);
+	assert_int_equal(e.sports[1], 1000);
+	/* still in use at 3000 s: idle from there */
+	make_view(&v, "10.0.0.2", "10.0.0.1", IPPROTO_TCP, 80, 1001);
+	assert_ptr_equal(lookup(t, &v, 3000 * SEC, &created, &dir), stack);
+	dp_flow_touch(stack, dir, 60, 3000 * SEC);
+	assert_int_equal(dp_flow_expire(t, 6599 * SEC, 100, on_end, &e), 0);
+	assert_int_equal(dp_flow_expire(t, 6600 * SEC, 100, on_end, &e), 1);
+	assert_int_equal(e.sports[2], 1001);
+	assert_int_equal(dp_flow_count(t), 0);
+	dp_flow_table_destroy(t, NULL, NULL);
+}
+
 static void test_flow_lru_touch(void **state)
 {
 	struct dp_flow_table *t = mk_table(64, 0);
@@ -698,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_flow_counters),
 		cmocka_unit_test(test_flow_full),
 		cmocka_unit_test(test_flow_expiry_by_proto),
+		cmocka_unit_test(test_flow_stack_idle),
 		cmocka_unit_test(test_flow_lru_touch),
 		cmocka_unit_test(test_flow_app_ctx),
 		cmocka_unit_test(test_flow_bad_params),

@@ -285,6 +285,8 @@ it_log "iperf3 with $FEW idle again: $G_C Gbit/s, $P_C stack pkts/s," \
 	"RSS after closing $((IDLE - FEW)): $RSS_BACK KiB"
 stats=$(it_strata_stats) || exit 1
 stk=$(echo "$stats" | jq -c '{drops, stack_out,
+	rx_held_back: ([.lcores[] | select(.role=="rxtx") | .rx_held_back] |
+		add),
 	worker: ([.lcores[] | select(.role=="worker") |
 		{stack_rx, stack_tx, stack_tx_dropped, stack}] | .[0])}')
 it_log "strata counters: $stk"
