@@ -183,21 +183,44 @@ static int out_put(struct h1c *c, const void *d, size_t n)
 	return 0;
 }
 
-static int out_fmt(struct h1c *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int out_fmt(struct h1c *c, const char *fmt, ...)
+static int out_str(struct h1c *c, const char *s)
 {
-	char buf[512];
-	va_list ap;
-	int n;
+	return out_put(c, s, strlen(s));
+}
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -EINVAL;
-	return out_put(c, buf, (size_t)n);
+/* v in base 10 or 16 (lowercase): heads and chunk sizes without the
+ * printf machinery, which showed in profiles. */
+static int out_num(struct h1c *c, uint64_t v, unsigned base)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	return out_put(c, d + i, sizeof(d) - i);
+}
+
+/* "HTTP/1.1 200 OK\r\n" */
+static int out_status_line(struct h1c *c, int status)
+{
+	return out_put(c, "HTTP/1.1 ", 9) || out_num(c, (unsigned)status, 10) ||
+	       out_put(c, " ", 1) || out_str(c, l7_reason_phrase(status)) ||
+	       out_put(c, "\r\n", 2) ? -ENOMEM : 0;
+}
+
+/* "name: value\r\n" with a numeric value */
+static int out_num_field(struct h1c *c, const char *name, uint64_t v)
+{
+	return out_str(c, name) || out_put(c, ": ", 2) ||
+	       out_num(c, v, 10) || out_put(c, "\r\n", 2) ? -ENOMEM : 0;
+}
+
+static int out_upgrade(struct h1c *c, const char *protocol)
+{
+	return out_str(c, "connection: upgrade\r\nupgrade: ") ||
+	       out_str(c, protocol) || out_put(c, "\r\n", 2) ? -ENOMEM : 0;
 }
 
 static size_t out_pending(const struct h1c *c)
@@ -279,9 +302,11 @@ static void reject(struct h1c *c, int status, const char *cause)
 		fail_conn(c, EPROTO);
 	} else {
 		detach_x(c, EPROTO, true);
-		if (out_fmt(c, "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\n"
-			    "content-length: %d\r\nconnection: close\r\n\r\n%s",
-			    status, r, n, body))
+		if (out_status_line(c, status) ||
+		    out_str(c, "content-type: text/plain\r\n") ||
+		    out_num_field(c, "content-length", (unsigned)n) ||
+		    out_str(c, "connection: close\r\n\r\n") ||
+		    out_put(c, body, (size_t)n))
 			fail_conn(c, ENOMEM);
 		c->closing = true;
 		c->err = EPROTO;
@@ -510,7 +535,8 @@ static ssize_t h1x_write(struct stk_stream *s, const void *buf, size_t len)
 	n = len < room ? len : room;
 	if (c->tx == TX_LENGTH && n > c->tx_left)
 		n = (size_t)c->tx_left;
-	if ((c->tx == TX_CHUNKED && out_fmt(c, "%zx\r\n", n)) ||
+	if ((c->tx == TX_CHUNKED &&
+	     (out_num(c, n, 16) || out_put(c, "\r\n", 2))) ||
 	    out_put(c, buf, n) ||
 	    (c->tx == TX_CHUNKED && out_put(c, "\r\n", 2))) {
 		rc = -ENOMEM;
@@ -699,7 +725,7 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		rc = -EINVAL;
 		goto out;
 	}
-	if (out_fmt(c, "HTTP/1.1 %d %s\r\n", st, l7_reason_phrase(st)) ||
+	if (out_status_line(c, st) ||
 	    put_fields(c, h)) {
 		rc = -ENOMEM;
 		fail_conn(c, ENOMEM); /* half a head is out */
@@ -716,9 +742,8 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		c->tx = TX_RAW;
 		c->must_close = true; /* never HTTP again after a tunnel */
 		if (st == 101)
-			rc = out_fmt(c, "connection: upgrade\r\nupgrade: %s\r\n",
-				     h->protocol ? h->protocol :
-				     x->x.head.protocol);
+			rc = out_upgrade(c, h->protocol ? h->protocol :
+					 x->x.head.protocol);
 		/* what follows the request head is raw bytes now */
 		if (c->rx_hold) {
 			c->rx_hold = false;
@@ -729,17 +754,16 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		c->tx = TX_NONE;
 		c->tx_done = true;
 		if (st != 204 && h->content_length >= 0)
-			rc = out_fmt(c, "content-length: %lld\r\n",
-				     (long long)h->content_length);
+			rc = out_num_field(c, "content-length",
+					   (uint64_t)h->content_length);
 	} else if (end || h->content_length >= 0) {
 		c->tx = TX_LENGTH;
 		c->tx_left = end ? 0 : (uint64_t)h->content_length;
 		c->tx_done = !c->tx_left;
-		rc = out_fmt(c, "content-length: %llu\r\n",
-			     (unsigned long long)c->tx_left);
+		rc = out_num_field(c, "content-length", c->tx_left);
 	} else if (!c->peer10) {
 		c->tx = TX_CHUNKED;
-		rc = out_fmt(c, "transfer-encoding: chunked\r\n");
+		rc = out_str(c, "transfer-encoding: chunked\r\n");
 	} else {
 		c->tx = TX_CLOSE; /* HTTP/1.0: the end is the close */
 		c->must_close = true;
@@ -757,9 +781,9 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 	if (!rc && !tunnel) {
 		if (c->must_close || c->shutting) {
 			c->must_close = true;
-			rc = out_fmt(c, "connection: close\r\n");
+			rc = out_str(c, "connection: close\r\n");
 		} else if (c->peer10) {
-			rc = out_fmt(c, "connection: keep-alive\r\n");
+			rc = out_str(c, "connection: keep-alive\r\n");
 		}
 	}
 	if (!rc)
@@ -854,14 +878,17 @@ static int put_request(struct h1c *c, const struct l7_head *r, bool end)
 	int rc;
 
 	if (c->req_connect)
-		rc = out_fmt(c, "CONNECT %s HTTP/1.1\r\n", r->authority);
+		rc = out_str(c, "CONNECT ") || out_str(c, r->authority);
 	else if (r->absolute_form && r->scheme && r->authority)
-		rc = out_fmt(c, "%s %s://%s%s HTTP/1.1\r\n", r->method,
-			     r->scheme, r->authority, path);
+		rc = out_str(c, r->method) || out_put(c, " ", 1) ||
+		     out_str(c, r->scheme) || out_put(c, "://", 3) ||
+		     out_str(c, r->authority) || out_str(c, path);
 	else
-		rc = out_fmt(c, "%s %s HTTP/1.1\r\n", r->method, path);
-	if (!rc)
-		rc = out_fmt(c, "host: %s\r\n", r->authority ? r->authority : "");
+		rc = out_str(c, r->method) || out_put(c, " ", 1) ||
+		     out_str(c, path);
+	rc = rc || out_str(c, " HTTP/1.1\r\nhost: ") ||
+	     out_str(c, r->authority ? r->authority : "") ||
+	     out_put(c, "\r\n", 2) ? -ENOMEM : 0;
 	if (!rc)
 		rc = put_fields(c, r);
 	if (rc)
@@ -870,22 +897,21 @@ static int put_request(struct h1c *c, const struct l7_head *r, bool end)
 		c->tx = TX_WAIT;
 	} else if (c->req_upgrade) {
 		c->tx = TX_WAIT;
-		rc = out_fmt(c, "connection: upgrade\r\nupgrade: %s\r\n",
-			     r->protocol);
+		rc = out_upgrade(c, r->protocol);
 	} else if (end) {
 		c->tx = TX_LENGTH;
 		c->tx_done = true;
 		if (r->content_length >= 0 || !bodyless_method(r->method))
-			rc = out_fmt(c, "content-length: 0\r\n");
+			rc = out_str(c, "content-length: 0\r\n");
 	} else if (r->content_length >= 0) {
 		c->tx = TX_LENGTH;
 		c->tx_left = (uint64_t)r->content_length;
 		c->tx_done = !c->tx_left;
-		rc = out_fmt(c, "content-length: %lld\r\n",
-			     (long long)r->content_length);
+		rc = out_num_field(c, "content-length",
+				   (uint64_t)r->content_length);
 	} else {
 		c->tx = TX_CHUNKED;
-		rc = out_fmt(c, "transfer-encoding: chunked\r\n");
+		rc = out_str(c, "transfer-encoding: chunked\r\n");
 	}
 	return rc ? rc : out_put(c, "\r\n", 2);
 }

@@ -708,15 +708,24 @@ static void l7_down_event(struct stk_stream *s, unsigned ev, void *arg)
 
 static void l7_forwarded_for(struct l7_req *r)
 {
-	const struct l7_client *cl = r->cl;
-	char ip[INET6_ADDRSTRLEN + 2], v[512];
-	const char *old = l7_head_get(&r->req, "x-forwarded-for", NULL);
+	struct l7_client *cl = r->cl;
+	size_t old_len = 0, ip_len;
+	const char *old = l7_head_get(&r->req, "x-forwarded-for", &old_len);
+	char v[512];
 
-	dp_addr_format(&cl->client, ip, sizeof(ip));
-	if (old && strlen(old) < sizeof(v) - sizeof(ip) - 3)
-		snprintf(v, sizeof(v), "%s, %s", old, ip);
-	else
-		snprintf(v, sizeof(v), "%s", ip);
+	/* the client is known before the first request and stays */
+	if (!cl->client_ip[0])
+		dp_addr_format(&cl->client, cl->client_ip,
+			       sizeof(cl->client_ip));
+	ip_len = strlen(cl->client_ip);
+	if (old && old_len < sizeof(v) - ip_len - 3) {
+		memcpy(v, old, old_len);
+		memcpy(v + old_len, ", ", 2);
+		old_len += 2;
+	} else {
+		old_len = 0;
+	}
+	memcpy(v + old_len, cl->client_ip, ip_len + 1);
 	l7_head_set(&r->req, "x-forwarded-for", v);
 	l7_head_set(&r->req, "x-forwarded-proto",
 		    cl->info.tls ? "https" : "http");

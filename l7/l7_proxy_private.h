@@ -130,6 +130,8 @@ struct l7_client {
 	struct l7_conn *conn;            /* the engine, in L7_CL_HTTP */
 	struct strata_http_info info;    /* for hooks */
 	union dp_addr client;            /* PROXY source when given */
+	char client_ip[INET6_ADDRSTRLEN + 2]; /* client formatted, "" until
+					       * the first request */
 	char sni[256], alpn[32];
 	char *client_subject, *client_sans, *client_fp;
 	char *tunnel_target;             /* inside a CONNECT: its target */
