@@ -20,6 +20,7 @@
  * the next transport event, since the consumer sets the exchange's
  * callback only after request() returns. */
 #include "l7_h1_parse.h"
+#include "stack/stk_buf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -454,10 +455,14 @@ static struct h1x *h1x(struct stk_stream *s)
 	return (struct h1x *)s;
 }
 
+/* an exchange per request: from a per-thread cache, not malloc */
+static __thread struct stk_cache h1x_cache =
+	STK_CACHE_INIT(sizeof(struct h1x), 256);
+
 static void h1x_free(struct h1x *x)
 {
 	l7_exchange_heads_free(&x->x);
-	free(x);
+	stk_cache_put(&h1x_cache, x, sizeof(*x));
 }
 
 /* Leaving one of x's own calls. Callbacks run inside it (an in-memory
@@ -681,7 +686,7 @@ static const struct stk_stream_ops h1x_ops = {
 
 static struct h1x *new_x(struct h1c *c)
 {
-	struct h1x *x = calloc(1, sizeof(*x));
+	struct h1x *x = stk_cache_get(&h1x_cache, sizeof(*x));
 
 	if (!x)
 		return NULL;
@@ -957,7 +962,7 @@ static struct l7_exchange *h1c_request(struct l7_conn *lc,
 	if (c->dead) {
 		detach_x(c, 0, false);
 		l7_head_free(&x->x.head);
-		free(x);
+		stk_cache_put(&h1x_cache, x, sizeof(*x));
 		leave(c);
 		errno = EPIPE;
 		return NULL;

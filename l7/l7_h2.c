@@ -287,9 +287,13 @@ static void h2s_queue(struct h2s *s, unsigned ev)
 		h2_list_add_tail(&c->evq, &s->q);
 }
 
+/* a stream per request: from a per-thread cache, not malloc */
+static __thread struct stk_cache h2s_cache =
+	STK_CACHE_INIT(sizeof(struct h2s), 256);
+
 static struct h2s *h2s_new(struct h2c *c)
 {
-	struct h2s *s = calloc(1, sizeof(*s));
+	struct h2s *s = stk_cache_get(&h2s_cache, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -319,7 +323,7 @@ static void h2s_free(struct h2s *s)
 	h2_buf_free(&s->rx);
 	h2_buf_free(&s->tx);
 	l7_exchange_heads_free(&s->x);
-	free(s);
+	stk_cache_put(&h2s_cache, s, sizeof(*s));
 }
 
 /* Free s once nobody needs it: the consumer let go, no callback runs on

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "stack/stk_buf.h"
+
 /* Field strings come from blocks the head owns, freed with it: one
  * allocation for a typical head instead of one per field. */
 #define L7_HEAD_MEM_MIN 448
@@ -17,6 +19,39 @@ struct l7_head_mem {
 	size_t used, cap;
 	char data[];
 };
+
+/* Every request has two or three heads: their usual blocks, field
+ * arrays and slot strings come from per-thread caches, not malloc. */
+#define L7_HEAD_FIELDS_MIN 16
+#define L7_HEAD_SLOT_SMALL 96
+#define L7_HEAD_CACHE_MAX 256
+
+static __thread struct stk_cache l7_head_mem_cache =
+	STK_CACHE_INIT(sizeof(struct l7_head_mem) + L7_HEAD_MEM_MIN,
+		       L7_HEAD_CACHE_MAX);
+static __thread struct stk_cache l7_head_fields_cache =
+	STK_CACHE_INIT(L7_HEAD_FIELDS_MIN * sizeof(struct l7_field),
+		       L7_HEAD_CACHE_MAX);
+static __thread struct stk_cache l7_head_slot_cache =
+	STK_CACHE_INIT(L7_HEAD_SLOT_SMALL, L7_HEAD_CACHE_MAX);
+
+/* A slot string of fewer than L7_HEAD_SLOT_SMALL bytes with its NUL is
+ * in a cached block of that size; so is any whose strlen says so (a
+ * longer one has a longer block, good for the cache too). */
+static char *l7_slot_alloc(size_t len)
+{
+	if (len < L7_HEAD_SLOT_SMALL)
+		return stk_cache_get(&l7_head_slot_cache, L7_HEAD_SLOT_SMALL);
+	return malloc(len + 1);
+}
+
+static void l7_slot_free(char *v)
+{
+	if (v && strlen(v) < L7_HEAD_SLOT_SMALL)
+		stk_cache_put(&l7_head_slot_cache, v, L7_HEAD_SLOT_SMALL);
+	else
+		free(v);
+}
 
 void l7_head_init(struct l7_head *h)
 {
@@ -31,7 +66,9 @@ static char *l7_head_alloc(struct l7_head *h, size_t n)
 	if (!m || m->cap - m->used < n) {
 		size_t cap = n > L7_HEAD_MEM_MIN ? n : L7_HEAD_MEM_MIN;
 
-		m = malloc(sizeof(*m) + cap);
+		m = cap == L7_HEAD_MEM_MIN ?
+		    stk_cache_get(&l7_head_mem_cache, sizeof(*m) + cap) :
+		    malloc(sizeof(*m) + cap);
 		if (!m)
 			return NULL;
 		m->next = h->mem;
@@ -49,14 +86,22 @@ void l7_head_free(struct l7_head *h)
 		struct l7_head_mem *m = h->mem;
 
 		h->mem = m->next;
-		free(m);
+		if (m->cap == L7_HEAD_MEM_MIN)
+			stk_cache_put(&l7_head_mem_cache, m,
+				      sizeof(*m) + L7_HEAD_MEM_MIN);
+		else
+			free(m);
 	}
-	free(h->fields);
-	free(h->method);
-	free(h->scheme);
-	free(h->authority);
-	free(h->path);
-	free(h->protocol);
+	if (h->cap == L7_HEAD_FIELDS_MIN)
+		stk_cache_put(&l7_head_fields_cache, h->fields,
+			      L7_HEAD_FIELDS_MIN * sizeof(*h->fields));
+	else
+		free(h->fields);
+	l7_slot_free(h->method);
+	l7_slot_free(h->scheme);
+	l7_slot_free(h->authority);
+	l7_slot_free(h->path);
+	l7_slot_free(h->protocol);
 	l7_head_init(h);
 }
 
@@ -65,13 +110,13 @@ int l7_head_set_slot(char **slot, const char *v, size_t len)
 	char *copy = NULL;
 
 	if (v) {
-		copy = malloc(len + 1);
+		copy = l7_slot_alloc(len);
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, v, len);
 		copy[len] = '\0';
 	}
-	free(*slot);
+	l7_slot_free(*slot);
 	*slot = copy;
 	return 0;
 }
@@ -85,9 +130,23 @@ int l7_head_add(struct l7_head *h, const char *name, size_t name_len,
 	if (name_len > UINT32_MAX || value_len > UINT32_MAX)
 		return -EINVAL;
 	if (h->nfields == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct l7_field *n = realloc(h->fields, cap * sizeof(*n));
+		size_t cap = h->cap ? h->cap * 2 : L7_HEAD_FIELDS_MIN;
+		struct l7_field *n;
 
+		if (!h->cap) {
+			n = stk_cache_get(&l7_head_fields_cache,
+					  cap * sizeof(*n));
+		} else if (h->cap == L7_HEAD_FIELDS_MIN) {
+			/* out of the cached size: the cache takes it back */
+			n = malloc(cap * sizeof(*n));
+			if (n) {
+				memcpy(n, h->fields, h->cap * sizeof(*n));
+				stk_cache_put(&l7_head_fields_cache, h->fields,
+					      h->cap * sizeof(*n));
+			}
+		} else {
+			n = realloc(h->fields, cap * sizeof(*n));
+		}
 		if (!n)
 			return -ENOMEM;
 		h->fields = n;

@@ -15,6 +15,7 @@
 #include "apps/apps.h"
 #include "l7_proxy_private.h"
 #include "l7_sniff.h"
+#include "stack/stk_buf.h"
 
 #define L7_BODY_BUF 16384
 
@@ -74,12 +75,15 @@ static void l7_req_maybe_end(struct l7_req *r)
 			w->conf->endpoints[cl->ep].idle_timeout_ms * 1000000ull;
 }
 
+/* an l7_req per request, its size known at run time (hooks' context) */
+static __thread struct stk_cache l7_req_cache = STK_CACHE_INIT(0, 256);
+
 void l7_req_free(struct l7_req *r)
 {
 	l7_head_free(&r->req);
 	l7_head_free(&r->resp);
 	free(r->answer);
-	free(r);
+	stk_cache_put(&l7_req_cache, r, sizeof(*r) + apps_http_ctx_size());
 }
 
 static void l7_down_close(struct l7_req *r, bool abort)
@@ -735,7 +739,8 @@ void l7_req_new(struct l7_client *cl, struct l7_exchange *x)
 {
 	struct l7_worker *w = cl->w;
 	struct strata_http_decision d = { 0 };
-	struct l7_req *r = calloc(1, sizeof(*r) + apps_http_ctx_size());
+	struct l7_req *r = stk_cache_get(&l7_req_cache,
+					 sizeof(*r) + apps_http_ctx_size());
 	const char *m;
 
 	if (!r) {
