@@ -16,6 +16,7 @@
 struct l7_upconn {
 	struct l7_pool *p;
 	struct l7_upconn *prev, *next;
+	struct l7_upconn *idle_prev, *idle_next; /* in p->idle */
 	struct l7_conn *conn;            /* the engine, once connected */
 	struct stk_dial *dial;
 	struct stk_stream *tls;          /* during the TLS handshake */
@@ -23,6 +24,7 @@ struct l7_upconn {
 	unsigned server;
 	uint64_t idle_since_ns;
 	bool idle;
+	bool h2;
 };
 
 struct l7_pool {
@@ -32,7 +34,10 @@ struct l7_pool {
 	bool origin;
 	struct l7_tls_ctx *tls;
 	struct l7_upconn *conns;
-	unsigned n_conns, n_idle;
+	/* the idle ones, the last to go idle first: a request takes one
+	 * without walking past the busy ones */
+	struct l7_upconn *idle;
+	unsigned n_conns, n_idle, n_h2;
 	unsigned rr;
 	char host[CONF_MAX_SERVERS][CONF_HOST_MAX];
 	uint16_t port[CONF_MAX_SERVERS];
@@ -45,6 +50,7 @@ struct l7_pool {
 };
 
 static void l7_pool_dial(struct l7_pool *p, struct l7_req *r);
+static void l7_uc_set_idle(struct l7_upconn *uc, bool idle);
 
 static bool l7_pool_full(const struct l7_pool *p)
 {
@@ -116,21 +122,35 @@ static void l7_uc_free(struct l7_upconn *uc)
 	if (uc->next)
 		uc->next->prev = uc->prev;
 	p->n_conns--;
-	if (uc->idle)
-		p->n_idle--;
+	p->n_h2 -= uc->h2;
+	l7_uc_set_idle(uc, false);
 	free(uc);
 }
 
 static void l7_uc_set_idle(struct l7_upconn *uc, bool idle)
 {
+	struct l7_pool *p = uc->p;
+
 	if (uc->idle == idle)
 		return;
 	uc->idle = idle;
 	if (idle) {
-		uc->p->n_idle++;
-		uc->idle_since_ns = l7_now(uc->p->w);
+		p->n_idle++;
+		uc->idle_since_ns = l7_now(p->w);
+		uc->idle_prev = NULL;
+		uc->idle_next = p->idle;
+		if (p->idle)
+			p->idle->idle_prev = uc;
+		p->idle = uc;
 	} else {
-		uc->p->n_idle--;
+		p->n_idle--;
+		if (uc->idle_prev)
+			uc->idle_prev->idle_next = uc->idle_next;
+		else
+			p->idle = uc->idle_next;
+		if (uc->idle_next)
+			uc->idle_next->idle_prev = uc->idle_prev;
+		uc->idle_prev = uc->idle_next = NULL;
 	}
 }
 
@@ -222,6 +242,8 @@ static void l7_uc_engine(struct l7_upconn *uc, struct stk_stream *s,
 		return;
 	}
 	uc->p->w->ctr.upstream_conns++;
+	uc->h2 = h2;
+	uc->p->n_h2 += h2;
 	uc->owner = NULL;
 	if (r) {
 		r->uc = NULL;
@@ -336,14 +358,15 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 	struct l7_upconn *uc;
 
 	if (!fresh && p->cu.proxy_protocol == CONF_PP_NONE) {
-		for (uc = p->conns; uc; uc = uc->next) {
+		uc = p->idle;
+		if (uc && !uc->owner && uc->conn->ops->available(uc->conn))
+			goto reuse;
+		/* HTTP/2 connections take more streams while busy */
+		for (uc = p->n_h2 ? p->conns : NULL; uc; uc = uc->next) {
 			if (!uc->conn || uc->owner ||
 			    !uc->conn->ops->available(uc->conn))
 				continue;
-			l7_uc_set_idle(uc, false);
-			p->w->ctr.upstream_reused++;
-			l7_req_upstream_ready(r, uc->conn, true);
-			return;
+			goto reuse;
 		}
 	}
 	if (l7_pool_full(p)) {
@@ -351,6 +374,11 @@ void l7_pool_acquire(struct l7_pool *p, struct l7_req *r, bool fresh)
 		return;
 	}
 	l7_pool_dial(p, r);
+	return;
+reuse:
+	l7_uc_set_idle(uc, false);
+	p->w->ctr.upstream_reused++;
+	l7_req_upstream_ready(r, uc->conn, true);
 }
 
 /* A new connection for r. */
