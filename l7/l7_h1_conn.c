@@ -45,6 +45,8 @@ struct h1x {
 	bool want_read, want_write;
 	int in_op;               /* inside its own read/write/... */
 	bool closed;             /* closed from a callback inside one */
+	char *upgrade;           /* server: the Upgrade asked for, for a 101
+				  * (the consumer may take the head) */
 };
 
 struct h1c {
@@ -461,6 +463,7 @@ static __thread struct stk_cache h1x_cache =
 
 static void h1x_free(struct h1x *x)
 {
+	free(x->upgrade);
 	l7_exchange_heads_free(&x->x);
 	stk_cache_put(&h1x_cache, x, sizeof(*x));
 }
@@ -726,7 +729,7 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		return 0; /* no interim answers to HTTP/1.0 (RFC 9110 15.2) */
 	enter(c);
 	tunnel = st == 101 || (c->req_connect && st / 100 == 2);
-	if (st == 101 && !x->x.head.protocol) {
+	if (st == 101 && !x->upgrade) {
 		rc = -EINVAL;
 		goto out;
 	}
@@ -748,7 +751,7 @@ static int h1x_send_head(struct l7_exchange *lx, const struct l7_head *h,
 		c->must_close = true; /* never HTTP again after a tunnel */
 		if (st == 101)
 			rc = out_upgrade(c, h->protocol ? h->protocol :
-					 x->x.head.protocol);
+					 x->upgrade);
 		/* what follows the request head is raw bytes now */
 		if (c->rx_hold) {
 			c->rx_hold = false;
@@ -810,12 +813,20 @@ static const struct l7_exchange_ops h1x_xops = {
 /* A request head is complete: hand the exchange over. */
 static void server_exchange(struct h1c *c)
 {
-	struct h1x *x = new_x(c);
+	char *upgrade = NULL;
+	struct h1x *x;
 
-	if (!x) {
+	if (c->phead.protocol && !(upgrade = strdup(c->phead.protocol))) {
 		fail_conn(c, ENOMEM);
 		return;
 	}
+	x = new_x(c);
+	if (!x) {
+		free(upgrade);
+		fail_conn(c, ENOMEM);
+		return;
+	}
+	x->upgrade = upgrade;
 	x->x.head = c->phead;
 	l7_head_init(&c->phead);
 	c->peer10 = x->x.head.version == 10;

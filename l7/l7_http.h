@@ -142,7 +142,8 @@ struct l7_exchange {
 	const struct l7_exchange_ops *xops;
 	struct l7_conn *conn;
 	/* Server side: the request, complete when the exchange is handed
-	 * over; the proxy may change it in place. Client side: the response
+	 * over; the consumer may change it in place, or take it (then init
+	 * it): the engine keeps what it needs of it. Client side: the response
 	 * once L7_EV_HEAD was delivered (status 0 before); the engine no
 	 * longer uses it then, so the consumer may take it. */
 	struct l7_head head;

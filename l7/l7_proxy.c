@@ -176,7 +176,7 @@ static void l7_answer(struct l7_req *r, int status, const char *body,
 	l7_head_free(&r->resp);
 	r->resp.status = status;
 	r->resp.content_length = (int64_t)len;
-	r->resp.version = r->down->head.version;
+	r->resp.version = r->req.version;
 	l7_head_set(&r->resp, "content-type", ctype ? ctype :
 		    "text/plain; charset=utf-8");
 	l7_head_set(&r->resp, "cache-control", "no-store");
@@ -300,9 +300,9 @@ static void l7_response_head(struct l7_req *r)
 	l7_head_free(&r->resp);
 	r->resp = up->head;
 	l7_head_init(&up->head);
-	r->resp.version = r->down->head.version;
+	r->resp.version = r->req.version;
 	/* an extended CONNECT's 2xx is an Upgrade's 101 on HTTP/1.1 */
-	if (r->req.protocol && r->up_h2 && r->down->head.version != 20 &&
+	if (r->req.protocol && r->up_h2 && r->req.version != 20 &&
 	    r->resp.status / 100 == 2)
 		r->resp.status = 101;
 	apps_http_response(r, r->ctx);
@@ -535,7 +535,7 @@ static void l7_connect_dialed(void *arg, struct stk_stream *s, int err,
 	}
 	l7_head_free(&r->resp);
 	r->resp.status = 200;
-	r->resp.version = r->down->head.version;
+	r->resp.version = r->req.version;
 	apps_http_response(r, r->ctx);
 	r->status = r->resp.status;
 	r->head_sent = true;
@@ -761,7 +761,10 @@ void l7_req_new(struct l7_client *cl, struct l7_exchange *x)
 	l7_head_init(&r->req);
 	l7_head_init(&r->resp);
 	stk_stream_set_cb(&x->body, l7_down_event, r);
-	if (l7_head_copy(&r->req, &x->head) < 0 || !r->req.method) {
+	/* the request head is the proxy's from here on: moved, not copied */
+	r->req = x->head;
+	l7_head_init(&x->head);
+	if (!r->req.method) {
 		r->up_done = true;
 		l7_error(r, L7_ERR_no_memory);
 		return;

@@ -54,6 +54,8 @@ struct srv {
 	uint64_t resp_size;   /* bytes to send */
 	bool len_from_path;   /* answer = the request path */
 	bool early;           /* answer at once, without reading */
+	bool take_head;       /* move the request head out, as the proxy */
+	struct l7_head taken;
 	int eagain;           /* writes refused for room */
 	/* the current exchange */
 	uint64_t rx, tx;
@@ -103,7 +105,8 @@ static void srv_send(struct srv *v)
 		assert_int_equal(l7_send_head(x, &h, end), 0);
 		l7_head_free(&h);
 		v->head_sent = true;
-		if (!strcmp(x->head.method, "HEAD") || end) {
+		if (!strcmp(v->take_head ? v->taken.method : x->head.method,
+			    "HEAD") || end) {
 			srv_finish(v);
 			return;
 		}
@@ -235,6 +238,11 @@ static void srv_exchange(void *arg, struct l7_exchange *x)
 	v->elen = v->eoff = 0;
 	snprintf(v->path, sizeof(v->path), "%s", x->head.path ? x->head.path :
 		 x->head.authority);
+	if (v->take_head) {
+		l7_head_free(&v->taken);
+		v->taken = x->head;
+		l7_head_init(&x->head);
+	}
 	stk_stream_set_cb(&x->body, srv_event, v);
 	if (v->echo || v->early)
 		srv_send(v); /* 200 or 101 at once, then echo */
@@ -722,11 +730,13 @@ static void test_upgrade(void **state)
 	assert_null(p.k.c);
 	assert_null(p.v.c);
 
-	/* on the wire */
-	{
+	/* on the wire; the second time the consumer takes the request head,
+	 * and the engine still knows what was asked for */
+	for (int take = 0; take < 2; take++) {
 		struct srv v;
 		struct stk_stream *r = raw_server(&v, 65536);
 
+		v.take_head = take;
 		v.echo = true;
 		v.status = 101;
 		raw_write(r, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
@@ -738,6 +748,9 @@ static void test_upgrade(void **state)
 		assert_null(strstr(buf, "content-length"));
 		stk_close(r);
 		assert_int_equal(v.closed, 1);
+		if (take)
+			assert_string_equal(v.taken.protocol, "websocket");
+		l7_head_free(&v.taken);
 	}
 }
 
