@@ -426,12 +426,19 @@ static bool head_ok(const struct l7_head *h)
 	for (size_t i = 0; i < h->nfields; i++) {
 		const struct l7_field *f = &h->fields[i];
 
-		if (!f->name_len || strlen(f->name) != f->name_len ||
-		    strlen(f->value) != f->value_len || !clean(f->value, true))
+		/* one pass each; a NUL inside fails like any control */
+		if (!f->name_len || f->name[f->name_len] ||
+		    f->value[f->value_len])
 			return false;
 		for (size_t k = 0; k < f->name_len; k++)
 			if (!l7_h1_tchar((uint8_t)f->name[k]))
 				return false;
+		for (size_t k = 0; k < f->value_len; k++) {
+			uint8_t c = (uint8_t)f->value[k];
+
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return false;
+		}
 	}
 	return true;
 }

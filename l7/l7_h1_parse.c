@@ -19,13 +19,12 @@ enum { C_SIZE0, C_SIZE, C_WS, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR,
 #define L7_H1_MAX_CHUNK_EXT 4096
 #define L7_H1_MAX_CHUNK ((uint64_t)1 << 60)
 
-bool l7_h1_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+const bool l7_h1_tchars[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true,
+	['\''] = true, ['*'] = true, ['+'] = true, ['-'] = true, ['.'] = true,
+	['^'] = true, ['_'] = true, ['`'] = true, ['|'] = true, ['~'] = true,
+};
 
 /* field-vchar, SP, HTAB: what a field value may hold */
 static bool value_char(uint8_t c)

@@ -94,7 +94,12 @@ bool l7_h1_body_done(const struct l7_h1_parser *p);
  * L7_H1_ERROR ("truncated_body"). */
 int l7_h1_parse_eof(struct l7_h1_parser *p);
 
-/* tchar (RFC 9110 5.6.2)? */
-bool l7_h1_tchar(uint8_t c);
+/* tchar (RFC 9110 5.6.2)? Every name byte of every head asks: a table. */
+extern const bool l7_h1_tchars[256];
+
+static inline bool l7_h1_tchar(uint8_t c)
+{
+	return l7_h1_tchars[c];
+}
 
 #endif

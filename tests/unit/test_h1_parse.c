@@ -138,6 +138,24 @@ static const char post_chunked[] =
 	"Trailer-One: 1\r\n"
 	"\r\n";
 
+/* tchar is RFC 9110 5.6.2's: ALPHA, DIGIT and 15 marks, nothing else. */
+static void test_tchar(void **state)
+{
+	const char *marks = "!#$%&'*+-.^_`|~";
+	unsigned n = 0;
+
+	(void)state;
+	for (unsigned c = 0; c < 256; c++) {
+		bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') ||
+			    (c && strchr(marks, (int)c));
+
+		assert_int_equal(l7_h1_tchar((uint8_t)c), want);
+		n += want;
+	}
+	assert_int_equal(n, 26 + 26 + 10 + 15);
+}
+
 static void test_every_split(void **state)
 {
 	static const char get[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -526,6 +544,7 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tchar),
 		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_targets),
