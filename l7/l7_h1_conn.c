@@ -191,18 +191,11 @@ static int out_str(struct h1c *c, const char *s)
 	return out_put(c, s, strlen(s));
 }
 
-/* v in base 10 or 16 (lowercase): heads and chunk sizes without the
- * printf machinery, which showed in profiles. */
 static int out_num(struct h1c *c, uint64_t v, unsigned base)
 {
-	char d[20];
-	size_t i = sizeof(d);
+	char d[L7_U64_STR_MAX];
 
-	do {
-		d[--i] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	return out_put(c, d + i, sizeof(d) - i);
+	return out_put(c, d, l7_u64_str(d, v, base));
 }
 
 /* "HTTP/1.1 200 OK\r\n" */

@@ -506,9 +506,13 @@ static int h2_head_field(struct h2c *c, struct h2s *s, const uint8_t *n,
 	return l7_head_add(h, (const char *)n, nlen, (const char *)v, vlen);
 }
 
+/* Most heads fit in the inline array: no allocation per head. */
+#define H2_NVS_INLINE 24
+
 struct h2_nvs {
 	nghttp2_nv *nv;
 	size_t n, cap;
+	nghttp2_nv inline_nv[H2_NVS_INLINE];
 	char *scratch[8];           /* lowercased names, freed after submit */
 	unsigned nscratch;
 	char clen[24];
@@ -530,7 +534,8 @@ static void h2_nvs_free(struct h2_nvs *a)
 {
 	for (unsigned i = 0; i < a->nscratch; i++)
 		free(a->scratch[i]);
-	free(a->nv);
+	if (a->nv != a->inline_nv)
+		free(a->nv);
 }
 
 /* A field name as HTTP/2 wants it: lowercase (heads built with
@@ -562,7 +567,8 @@ static int h2_nvs_fields(struct h2_nvs *a, const struct l7_head *h,
 			 size_t extra)
 {
 	a->cap = h->nfields + extra;
-	a->nv = calloc(a->cap, sizeof(*a->nv));
+	a->nv = a->cap <= H2_NVS_INLINE ? a->inline_nv :
+		calloc(a->cap, sizeof(*a->nv));
 	return a->nv ? 0 : -ENOMEM;
 }
 
@@ -587,10 +593,9 @@ static void h2_nvs_add_fields(struct h2_nvs *a, const struct l7_head *h)
 			h2_nv_add(a, name, f->value, f->value_len);
 	}
 	if (h->content_length >= 0) {
-		int n = snprintf(a->clen, sizeof(a->clen), "%lld",
-				 (long long)h->content_length);
+		size_t n = l7_u64_str(a->clen, (uint64_t)h->content_length, 10);
 
-		h2_nv_add(a, "content-length", a->clen, (size_t)n);
+		h2_nv_add(a, "content-length", a->clen, n);
 	}
 }
 
@@ -1539,7 +1544,7 @@ static int h2s_send_head_in(struct h2s *s, const struct l7_head *h,
 	struct h2c *c = s->c;
 	struct h2_nvs a = { 0 };
 	nghttp2_data_provider prd = { .read_callback = h2_read_body };
-	char status[8];
+	char status[L7_U64_STR_MAX];
 	int st = h->status, rv;
 	bool interim;
 
@@ -1561,7 +1566,7 @@ static int h2s_send_head_in(struct h2s *s, const struct l7_head *h,
 	if (st < 100 || st > 599)
 		return -EINVAL;
 	interim = st < 200;
-	snprintf(status, sizeof(status), "%d", st);
+	l7_u64_str(status, (unsigned)st, 10);
 	if (h2_nvs_fields(&a, h, 2))
 		return -ENOMEM;
 	h2_nv_add(&a, ":status", status, strlen(status));

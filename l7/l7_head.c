@@ -291,6 +291,20 @@ bool l7_token_list_has(const char *list, size_t len, const char *token)
 	return false;
 }
 
+size_t l7_u64_str(char buf[L7_U64_STR_MAX], uint64_t v, unsigned base)
+{
+	char d[L7_U64_STR_MAX - 1];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	memcpy(buf, d + i, sizeof(d) - i);
+	buf[sizeof(d) - i] = '\0';
+	return sizeof(d) - i;
+}
+
 const char *l7_reason_phrase(int status)
 {
 	switch (status) {

@@ -106,6 +106,10 @@ int l7_head_set(struct l7_head *h, const char *name, const char *value);
 
 /* The reason phrase for a status ("" for unknown ones). */
 const char *l7_reason_phrase(int status);
+/* v in base 10 or 16 (lowercase) into buf, NUL-terminated: its length.
+ * Status codes and lengths in heads, without the printf machinery. */
+#define L7_U64_STR_MAX 21
+size_t l7_u64_str(char buf[L7_U64_STR_MAX], uint64_t v, unsigned base);
 
 /* Does authority ("host[:port]", "[v6]:port") name pattern's host?
  * pattern: "" (any), "example.org" or "*.example.org" (subdomains

@@ -86,6 +86,24 @@ static void test_slots_and_copy(void **state)
 	l7_head_free(&b);
 }
 
+/* Numbers in heads: decimal and hex, the ends of the range. */
+static void test_u64_str(void **state)
+{
+	char b[L7_U64_STR_MAX];
+
+	(void)state;
+	assert_int_equal(l7_u64_str(b, 0, 10), 1);
+	assert_string_equal(b, "0");
+	assert_int_equal(l7_u64_str(b, 204, 10), 3);
+	assert_string_equal(b, "204");
+	assert_int_equal(l7_u64_str(b, UINT64_MAX, 10), 20);
+	assert_string_equal(b, "18446744073709551615");
+	assert_int_equal(l7_u64_str(b, 0x3fab, 16), 4);
+	assert_string_equal(b, "3fab");
+	assert_int_equal(l7_u64_str(b, UINT64_MAX, 16), 16);
+	assert_string_equal(b, "ffffffffffffffff");
+}
+
 static void test_token_list(void **state)
 {
 	const char *v = "keep-alive, Upgrade ,close";
@@ -104,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_field_names),
 		cmocka_unit_test(test_slots_and_copy),
+		cmocka_unit_test(test_u64_str),
 		cmocka_unit_test(test_token_list),
 	};
 
