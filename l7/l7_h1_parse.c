@@ -60,19 +60,22 @@ void l7_h1_parser_free(struct l7_h1_parser *p)
 	free(p->line);
 	free(p->conn_tokens);
 	p->line = p->conn_tokens = NULL;
-	p->line_cap = p->line_len = p->conn_tokens_len = 0;
+	p->line_cap = p->line_len = 0;
+	p->conn_tokens_len = p->conn_tokens_cap = 0;
 }
 
 void l7_h1_parser_start(struct l7_h1_parser *p, struct l7_head *h,
 			bool req_head, bool req_connect)
 {
-	char *line = p->line;
-	size_t cap = p->line_cap;
+	char *line = p->line, *tokens = p->conn_tokens;
+	size_t cap = p->line_cap, tokens_cap = p->conn_tokens_cap;
 
-	free(p->conn_tokens);
+	/* the line and token buffers serve the next message too: most
+	 * responses carry a Connection field */
 	*p = (struct l7_h1_parser){
 		.response = p->response, .max_head = p->max_head,
 		.max_fields = p->max_fields, .line = line, .line_cap = cap,
+		.conn_tokens = tokens, .conn_tokens_cap = tokens_cap,
 		.head = h, .req_head = req_head, .req_connect = req_connect,
 		.trailers = p->trailers, .cl = -1, .state = S_START,
 	};
@@ -322,12 +325,19 @@ static int add_connection(struct l7_h1_parser *p, const char *v, size_t n)
 		p->conn_keep = true;
 	if (l7_token_list_has(v, n, "upgrade"))
 		p->conn_upgrade = true;
-	t = realloc(p->conn_tokens, p->conn_tokens_len + n + 1);
-	if (!t)
-		return nomem(p);
+	if (p->conn_tokens_len + n + 1 > p->conn_tokens_cap) {
+		size_t cap = p->conn_tokens_len + n + 1;
+
+		cap = cap < 64 ? 64 : cap;
+		t = realloc(p->conn_tokens, cap);
+		if (!t)
+			return nomem(p);
+		p->conn_tokens = t;
+		p->conn_tokens_cap = cap;
+	}
+	t = p->conn_tokens;
 	memcpy(t + p->conn_tokens_len, v, n);
 	t[p->conn_tokens_len + n] = ',';
-	p->conn_tokens = t;
 	p->conn_tokens_len += n + 1;
 	return 0;
 }
@@ -436,7 +446,7 @@ static int finish_head(struct l7_h1_parser *p)
 	for (size_t i = 0; i < h->nfields;) {
 		struct l7_field *f = &h->fields[i];
 
-		if (p->conn_tokens &&
+		if (p->conn_tokens_len &&
 		    l7_token_list_has(p->conn_tokens, p->conn_tokens_len,
 				      f->name)) {
 			memmove(f, f + 1, (h->nfields - i - 1) * sizeof(*f));

@@ -68,7 +68,7 @@ struct l7_h1_parser {
 	bool cr, te, te_chunked_last, te_other, conn_close, conn_keep,
 	     conn_upgrade;
 	char *conn_tokens;     /* Connection values, to drop what they name */
-	size_t conn_tokens_len;
+	size_t conn_tokens_len, conn_tokens_cap; /* kept across messages */
 };
 
 /* response: parse responses (else requests). lim may be NULL. */

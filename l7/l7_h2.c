@@ -585,7 +585,7 @@ static void h2_nvs_add_fields(struct h2_nvs *a, const struct l7_head *h)
 			continue;
 		if (conn && l7_token_list_has(conn, conn_len, f->name))
 			continue;
-		if (strcasecmp(f->name, "te") == 0 &&
+		if (f->name_len == 2 && strcasecmp(f->name, "te") == 0 &&
 		    strcasecmp(f->value, "trailers") != 0)
 			continue;
 		name = h2_lower_name(a, f->name);

@@ -21,10 +21,12 @@ struct l7_head_mem {
 };
 
 /* Every request has two or three heads: their usual blocks, field
- * arrays and slot strings come from per-thread caches, not malloc. */
+ * arrays and slot strings come from per-thread caches, not malloc.
+ * Enough for the heads of some hundred requests in flight, which a
+ * worker frees in bursts (HTTP/2: many streams end in one pass). */
 #define L7_HEAD_FIELDS_MIN 16
 #define L7_HEAD_SLOT_SMALL 96
-#define L7_HEAD_CACHE_MAX 256
+#define L7_HEAD_CACHE_MAX 1024
 
 static __thread struct stk_cache l7_head_mem_cache =
 	STK_CACHE_INIT(sizeof(struct l7_head_mem) + L7_HEAD_MEM_MIN,
