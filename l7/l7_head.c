@@ -55,12 +55,6 @@ static void l7_slot_free(char *v)
 		free(v);
 }
 
-void l7_head_init(struct l7_head *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->content_length = -1;
-}
-
 static char *l7_head_alloc(struct l7_head *h, size_t n)
 {
 	struct l7_head_mem *m = h->mem;
