@@ -100,8 +100,11 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 	s->ip_data = dlsym(s->dl, "ip_data");
 	s->netif_default = dlsym(s->dl, "netif_default");
 	s->tw_pcbs = dlsym(s->dl, "tcp_tw_pcbs");
-	if (!s->ip_data || !s->netif_default || !s->tw_pcbs) {
-		snprintf(err, errlen, "lwIP lacks ip_data or netif_default");
+	s->active_pcbs = dlsym(s->dl, "tcp_active_pcbs");
+	if (!s->ip_data || !s->netif_default || !s->tw_pcbs ||
+	    !s->active_pcbs) {
+		snprintf(err, errlen, "lwIP lacks ip_data, netif_default or "
+			 "its pcb lists");
 		goto fail_dl;
 	}
 	/* tcpip_init() creates the core lock; nothing may lock before. */
@@ -295,14 +298,30 @@ static err_t stk_lwip_accepted(void *arg, struct tcp_pcb *newpcb, err_t err)
 	return s->accept(s->arg, newpcb);
 }
 
+static bool stk_lwip_pcb_is(const struct tcp_pcb *p, const ip_addr_t *local,
+			    uint16_t lport, const ip_addr_t *remote,
+			    uint16_t rport)
+{
+	return p->local_port == lport && p->remote_port == rport &&
+	       ip_addr_cmp(&p->local_ip, local) &&
+	       ip_addr_cmp(&p->remote_ip, remote);
+}
+
+bool stk_lwip_has_pcb(struct stk_lwip *s, const ip_addr_t *local,
+		      uint16_t lport, const ip_addr_t *remote, uint16_t rport)
+{
+	for (struct tcp_pcb *p = *s->active_pcbs; p; p = p->next)
+		if (stk_lwip_pcb_is(p, local, lport, remote, rport))
+			return true;
+	return false;
+}
+
 int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,
 			     uint16_t lport, const ip_addr_t *remote,
 			     uint16_t rport)
 {
 	for (struct tcp_pcb *p = *s->tw_pcbs; p; p = p->next) {
-		if (p->local_port == lport && p->remote_port == rport &&
-		    ip_addr_cmp(&p->local_ip, local) &&
-		    ip_addr_cmp(&p->remote_ip, remote)) {
+		if (stk_lwip_pcb_is(p, local, lport, remote, rport)) {
 			/* tcp_abort() of a TIME_WAIT pcb frees it, no RST */
 			s->api.tcp_abort(p);
 			return 1;

@@ -69,6 +69,7 @@ struct stk_lwip {
 	struct ip_globals *ip_data;
 	struct netif **netif_default;
 	struct tcp_pcb **tw_pcbs;     /* lwIP's TIME_WAIT list */
+	struct tcp_pcb **active_pcbs; /* ... and the list of the others */
 	void *dl;
 	struct netif netifs[STK_LWIP_MAX_NETIFS];
 	uint16_t netif_port[STK_LWIP_MAX_NETIFS];
@@ -127,6 +128,11 @@ int stk_lwip_source(struct stk_lwip *s, const ip_addr_t *dst, ip_addr_t *src);
  * bytes are copied. Returns 0, or -1 when lwIP has no memory. */
 int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 		       uint16_t len, uint16_t l3_hdr_len);
+
+/* Does lwIP hold a pcb for this tuple that is not in TIME_WAIT
+ * (handshake, established, closing)? Walks the list: for rare events. */
+bool stk_lwip_has_pcb(struct stk_lwip *s, const ip_addr_t *local,
+		      uint16_t lport, const ip_addr_t *remote, uint16_t rport);
 
 /* Drop a TIME_WAIT pcb holding this tuple (local = the client's
  * original destination), silently, before a new SYN reuses it: clients
