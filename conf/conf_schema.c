@@ -522,6 +522,13 @@ static const struct conf_key conf_stack_keys[] = {
 	  .def = "60",
 	  .doc = "seconds a proxied UDP flow may carry no datagrams "
 		 "before it is forgotten" },
+	{ .name = "time_wait_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.time_wait_ms), .min = 500, .max = 120000,
+	  .def = "2000",
+	  .doc = "milliseconds a closed client connection stays in the "
+		 "stack's TIME_WAIT (in steps of 500; lwIP's own 120 s "
+		 "would keep tens of thousands of closed connections that "
+		 "every new one walks past)" },
 };
 
 /* "auto", "" or a device name. */

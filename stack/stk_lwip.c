@@ -101,8 +101,9 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 	s->netif_default = dlsym(s->dl, "netif_default");
 	s->tw_pcbs = dlsym(s->dl, "tcp_tw_pcbs");
 	s->active_pcbs = dlsym(s->dl, "tcp_active_pcbs");
+	s->slow_ticks = dlsym(s->dl, "tcp_ticks");
 	if (!s->ip_data || !s->netif_default || !s->tw_pcbs ||
-	    !s->active_pcbs) {
+	    !s->active_pcbs || !s->slow_ticks) {
 		snprintf(err, errlen, "lwIP lacks ip_data, netif_default or "
 			 "its pcb lists");
 		goto fail_dl;
@@ -314,6 +315,22 @@ bool stk_lwip_has_pcb(struct stk_lwip *s, const ip_addr_t *local,
 		if (stk_lwip_pcb_is(p, local, lport, remote, rport))
 			return true;
 	return false;
+}
+
+unsigned stk_lwip_expire_timewait(struct stk_lwip *s, uint32_t max_ms)
+{
+	uint32_t max_ticks = (max_ms + TCP_SLOW_INTERVAL - 1) / TCP_SLOW_INTERVAL;
+	unsigned n = 0;
+
+	for (struct tcp_pcb *p = *s->tw_pcbs, *next; p; p = next) {
+		next = p->next;
+		/* tmr: the tick of the pcb's last segment */
+		if (*s->slow_ticks - p->tmr >= max_ticks) {
+			s->api.tcp_abort(p);
+			n++;
+		}
+	}
+	return n;
 }
 
 int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,

@@ -1274,6 +1274,8 @@ int stk_proxy_poll(struct stk_proxy *p)
 	}
 	if (p->loop->now_ns >= p->next_sweep_ns) {
 		stk_proxy_sweep(p);
+		p->ctr.timewait_expired += stk_lwip_expire_timewait(p->lwip,
+			p->conf->stack.time_wait_ms);
 		p->next_sweep_ns = p->loop->now_ns + 100000000ull;
 	}
 	while (p->dead) {

@@ -285,6 +285,30 @@ static void test_timewait_reuse(void **state)
 	stk_abort(accepted);
 }
 
+/* A TIME_WAIT pcb goes once it is max_ms old by lwIP's slow ticks, and
+ * not before: the list every SYN walks stays as short as configured. */
+static void test_timewait_expires(void **state)
+{
+	uint32_t isn = handshake(40004);
+	struct stk_stream *s = accepted;
+
+	assert_int_equal(stk_shutdown(s), 0);
+	feed(40004, 1001, isn + 2, 0x10, NULL, 0);
+	feed(40004, 1001, isn + 2, 0x11, NULL, 0);
+	stk_close(s);
+	assert_non_null(*st->tw_pcbs);
+	/* the timers do not run while the test holds the lock: age the
+	 * pcb by moving lwIP's clock, 500 ms a tick */
+	*st->slow_ticks += 3;
+	assert_int_equal(stk_lwip_expire_timewait(st, 2000), 0);
+	assert_non_null(*st->tw_pcbs);
+	*st->slow_ticks += 1;
+	assert_int_equal(stk_lwip_expire_timewait(st, 2000), 1);
+	assert_null(*st->tw_pcbs);
+	handshake(40004); /* the tuple is free for a new connection */
+	stk_abort(accepted);
+}
+
 static void test_unknown_segment_gets_rst(void **state)
 {
 	struct dp_pkt_view v;
@@ -303,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_client_reset),
 		cmocka_unit_test(test_window_full),
 		cmocka_unit_test(test_timewait_reuse),
+		cmocka_unit_test(test_timewait_expires),
 		cmocka_unit_test(test_unknown_segment_gets_rst),
 	};
 
