@@ -22,6 +22,7 @@
 #include "stack/stk_loop.h"
 #include "stack/stk_lwip.h"
 #include "stack/stk_proxy.h"
+#include "tcp_seg.h"
 
 #define PRX_MAX_OUT 16
 #define PRX_CLIENT_PORT 40000
@@ -62,43 +63,13 @@ static void prx_on_output(void *arg, uint16_t port, const uint8_t *pkt,
 static uint16_t prx_seg(uint8_t *b, uint32_t seq, uint32_t ack,
 			uint8_t flags, struct dp_pkt_view *v)
 {
-	bool mss = flags == 0x02;
-	uint16_t thl = mss ? 24 : 20, tot = (uint16_t)(20 + thl), cs;
-	uint8_t *t = b + 20;
+	uint16_t n = tcp_seg_build(b, "10.77.0.1", PRX_CLIENT_PORT,
+				   "127.0.0.1", prx_origin_port, seq, ack,
+				   flags, NULL, 0, flags == 0x02);
 
-	memset(b, 0, tot);
-	b[0] = 0x45;
-	b[3] = (uint8_t)tot;
-	b[8] = 64;
-	b[9] = 6;
-	inet_pton(AF_INET, "10.77.0.1", b + 12);
-	inet_pton(AF_INET, "127.0.0.1", b + 16);
-	cs = dp_csum_fold(dp_csum_partial(b, 20, 0));
-	b[10] = (uint8_t)(cs >> 8); b[11] = (uint8_t)cs;
-	t[0] = PRX_CLIENT_PORT >> 8; t[1] = PRX_CLIENT_PORT & 0xff;
-	t[2] = (uint8_t)(prx_origin_port >> 8); t[3] = (uint8_t)prx_origin_port;
-	t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16);
-	t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
-	t[8] = (uint8_t)(ack >> 24); t[9] = (uint8_t)(ack >> 16);
-	t[10] = (uint8_t)(ack >> 8); t[11] = (uint8_t)ack;
-	t[12] = (uint8_t)((thl / 4) << 4);
-	t[13] = flags;
-	t[14] = 0xfa; t[15] = 0xf0;
-	if (mss) {
-		t[20] = 2; t[21] = 4; t[22] = 0x05; t[23] = 0xb4;
-	}
-	memset(v, 0, sizeof(*v));
-	v->ip_version = 4;
-	dp_addr_from_v4(&v->src, 0);
-	memcpy(v->src.b + 12, b + 12, 4);
-	dp_addr_from_v4(&v->dst, 0);
-	memcpy(v->dst.b + 12, b + 16, 4);
-	cs = dp_csum_fold(dp_csum_partial(t, thl,
-					  dp_csum_pseudo(v, 6, thl)));
-	t[16] = (uint8_t)(cs >> 8); t[17] = (uint8_t)cs;
-	assert_int_equal(dp_parse(b, tot, DP_LINK_RAW_IP, 0, v), 0);
+	assert_int_equal(dp_parse(b, n, DP_LINK_RAW_IP, 0, v), 0);
 	assert_true(v->flags & DP_PKT_F_L4_CSUM_OK);
-	return tot;
+	return n;
 }
 
 static void prx_feed(uint32_t seq, uint32_t ack, uint8_t flags)

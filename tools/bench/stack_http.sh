@@ -71,6 +71,9 @@ ip netns exec "$O" sysctl -qw net.core.somaxconn=4096 \
 
 mkdir -p "$IT_WORK/www"
 head -c "$SMALL" /dev/zero | tr '\0' x >"$IT_WORK/www/small"
+# ports: 8080-8083 rounds, 8090 port reuse, 8091-8098 scaling
+NGINX_LISTEN=$(for p in 8080 8081 8082 8083 $(seq 8090 8098); do
+	printf '\t\tlisten %s backlog=4096;\n' "$p"; done)
 cat >"$IT_WORK/nginx.conf" <<NGINX
 user root;
 worker_processes 1;
@@ -84,19 +87,7 @@ http {
 	keepalive_requests 100000000;
 	keepalive_timeout 300s;
 	server {
-		listen 8080 backlog=4096;
-		listen 8081 backlog=4096;
-		listen 8082 backlog=4096;
-		listen 8083 backlog=4096;
-		listen 8090 backlog=4096;
-		listen 8091 backlog=4096;
-		listen 8092 backlog=4096;
-		listen 8093 backlog=4096;
-		listen 8094 backlog=4096;
-		listen 8095 backlog=4096;
-		listen 8096 backlog=4096;
-		listen 8097 backlog=4096;
-		listen 8098 backlog=4096;
+$NGINX_LISTEN
 		root $IT_WORK/www;
 	}
 }
