@@ -233,6 +233,7 @@ struct conf {
 		uint32_t tcp_idle_s;
 		uint32_t udp_idle_s;
 		uint32_t other_idle_s;
+		uint32_t stack_closing_s;   /* stack TCP after FIN / RST */
 	} flows;
 
 	struct {

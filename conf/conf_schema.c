@@ -443,6 +443,13 @@ static const struct conf_key conf_flows_keys[] = {
 	  FLD(struct conf, flows.other_idle_s), .min = 1, .max = 86400,
 	  .def = "30",
 	  .doc = "seconds before an idle flow of another protocol expires" },
+	{ .name = "stack_closing_s", .type = CONF_T_UINT,
+	  FLD(struct conf, flows.stack_closing_s), .min = 1, .max = 86400,
+	  .def = "10",
+	  .doc = "seconds before an idle TCP flow the stack terminates "
+		 "expires once the client sent FIN or RST (a new SYN on it "
+		 "gives it the stack's idle time again); closed connections "
+		 "would otherwise fill the flow table for stack.tcp_idle_s" },
 };
 
 static const struct conf_key conf_reass_keys[] = {
