@@ -84,11 +84,15 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 		goto fail;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	s->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	close(fd);
 	if (!s->dl) {
+		close(fd);
 		snprintf(err, errlen, "cannot load lwIP: %s", dlerror());
 		goto fail;
 	}
+	/* The fd stays open for good, as the image stays loaded: dlopen
+	 * knows a loaded object by its path, and a later memfd given the
+	 * same number would get this image back instead of a copy (two
+	 * workers on one lwIP). */
 #define STK_LWIP_SYM(name)                                              \
 	s->api.name = (__typeof__(s->api.name))dlsym(s->dl, #name);      \
 	if (!s->api.name) {                                              \
@@ -117,6 +121,7 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 	return s;
 fail_dl:
 	dlclose(s->dl);
+	close(fd);
 fail:
 	free(s->listeners);
 	free(s);

@@ -277,6 +277,21 @@ static void test_timewait_expires(void **state)
 	stk_abort(accepted);
 }
 
+/* Each load is a private instance, however the loads are spaced: a
+ * second load after the first one's file descriptor was closed once got
+ * the same /proc/self/fd path and dlopen handed back the first image,
+ * two workers then sharing one lwIP (and its core lock). */
+static void test_second_load_is_private(void **state)
+{
+	char err[256];
+	struct stk_lwip *st2 = stk_lwip_load(err, sizeof(err));
+
+	assert_non_null(st2);
+	assert_ptr_not_equal(st2->dl, st->dl);
+	assert_ptr_not_equal(st2->active_pcbs, st->active_pcbs);
+	stk_lwip_unload(st2);
+}
+
 static void test_unknown_segment_gets_rst(void **state)
 {
 	struct dp_pkt_view v;
@@ -297,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_timewait_reuse),
 		cmocka_unit_test(test_timewait_expires),
 		cmocka_unit_test(test_unknown_segment_gets_rst),
+		cmocka_unit_test(test_second_load_is_private),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
