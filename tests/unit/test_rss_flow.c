@@ -584,23 +584,19 @@ static void test_flow_stack_closing(void **state)
 	struct dp_flow_table *t = mk_table(64, 0);
 	struct dp_pkt_view v;
 	struct ended e = { 0 };
-	struct dp_flow *fin, *rst, *reused, *open;
+	struct dp_flow *f[4], *fin, *rst, *reused, *open;
 	bool created;
 	int dir;
 
-	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2000, 80);
-	fin = lookup(t, &v, 0, &created, &dir);
-	dp_flow_follow_stack(fin);
-	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2001, 80);
-	rst = lookup(t, &v, 0, &created, &dir);
-	dp_flow_follow_stack(rst);
-	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2002, 80);
-	reused = lookup(t, &v, 0, &created, &dir);
-	dp_flow_follow_stack(reused);
-	make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2003, 80);
-	open = lookup(t, &v, 0, &created, &dir);
-	dp_flow_follow_stack(open);
-
+	for (uint16_t i = 0; i < 4; i++) {
+		make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2000 + i, 80);
+		f[i] = lookup(t, &v, 0, &created, &dir);
+		dp_flow_follow_stack(f[i]);
+	}
+	fin = f[0];
+	rst = f[1];
+	reused = f[2];
+	open = f[3];
 	dp_flow_touch(fin, 0, 40, 5 * SEC);
 	dp_flow_stack_tcp_flags(fin, 0x11);            /* FIN|ACK */
 	dp_flow_touch(rst, 0, 40, 5 * SEC);
