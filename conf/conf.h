@@ -233,6 +233,7 @@ struct conf {
 		uint32_t tcp_idle_s;
 		uint32_t udp_idle_s;
 		uint32_t other_idle_s;
+		uint32_t stack_closing_s;   /* stack TCP after FIN / RST */
 	} flows;
 
 	struct {
@@ -266,6 +267,7 @@ struct conf {
 		uint32_t connect_timeout_ms;
 		uint32_t tcp_idle_s;        /* proxied TCP connections */
 		uint32_t udp_idle_s;        /* proxied UDP flows */
+		uint32_t time_wait_ms;      /* lwIP's TIME_WAIT, cut short */
 	} stack;
 
 	struct {

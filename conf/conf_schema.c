@@ -443,6 +443,13 @@ static const struct conf_key conf_flows_keys[] = {
 	  FLD(struct conf, flows.other_idle_s), .min = 1, .max = 86400,
 	  .def = "30",
 	  .doc = "seconds before an idle flow of another protocol expires" },
+	{ .name = "stack_closing_s", .type = CONF_T_UINT,
+	  FLD(struct conf, flows.stack_closing_s), .min = 1, .max = 86400,
+	  .def = "10",
+	  .doc = "seconds before an idle TCP flow the stack terminates "
+		 "expires once the client sent FIN or RST (a new SYN on it "
+		 "gives it the stack's idle time again); closed connections "
+		 "would otherwise fill the flow table for stack.tcp_idle_s" },
 };
 
 static const struct conf_key conf_reass_keys[] = {
@@ -522,6 +529,13 @@ static const struct conf_key conf_stack_keys[] = {
 	  .def = "60",
 	  .doc = "seconds a proxied UDP flow may carry no datagrams "
 		 "before it is forgotten" },
+	{ .name = "time_wait_ms", .type = CONF_T_UINT,
+	  FLD(struct conf, stack.time_wait_ms), .min = 500, .max = 120000,
+	  .def = "2000",
+	  .doc = "milliseconds a closed client connection stays in the "
+		 "stack's TIME_WAIT (in steps of 500; lwIP's own 120 s "
+		 "would keep tens of thousands of closed connections that "
+		 "every new one walks past)" },
 };
 
 /* "auto", "" or a device name. */

@@ -44,6 +44,7 @@ enum dp_flow_class {
 	DP_FLOW_CLS_OTHER,
 	DP_FLOW_CLS_STACK_TCP,  /* flows the stack terminates */
 	DP_FLOW_CLS_STACK_UDP,
+	DP_FLOW_CLS_STACK_CLOSING, /* stack TCP after the client's FIN/RST */
 	DP_FLOW_CLS_MAX,
 };
 
@@ -154,6 +155,9 @@ struct dp_flow_table *dp_flow_table_create(const struct dp_flow_table_params *p)
 				      p->stack_tcp_idle_s : p->tcp_idle_s;
 	idle[DP_FLOW_CLS_STACK_UDP] = p->stack_udp_idle_s > p->udp_idle_s ?
 				      p->stack_udp_idle_s : p->udp_idle_s;
+	idle[DP_FLOW_CLS_STACK_CLOSING] = p->stack_closing_s ?
+					  p->stack_closing_s :
+					  idle[DP_FLOW_CLS_STACK_TCP];
 	for (i = 0; i < DP_FLOW_CLS_MAX; i++) {
 		t->lru[i].head = t->lru[i].tail = DP_FLOW_NIL;
 		t->lru[i].timeout_ns = (uint64_t)idle[i] * 1000000000ull;
@@ -457,23 +461,43 @@ void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns)
 	}
 }
 
-void dp_flow_follow_stack(struct dp_flow *f)
+/* Move e to class cls. Its last use must be the newest of the table
+ * (latest_ns), so that the other list stays ordered with it at the
+ * tail. */
+static void dp_flow_set_class(struct dp_flow_entry *e, unsigned cls)
 {
-	struct dp_flow_entry *e = DP_FLOW_ENTRY(f);
 	struct dp_flow_table *t = e->t;
-	unsigned cls = e->cls == DP_FLOW_CLS_TCP ? DP_FLOW_CLS_STACK_TCP :
-		       e->cls == DP_FLOW_CLS_UDP ? DP_FLOW_CLS_STACK_UDP :
-		       e->cls;
 
 	if (cls == e->cls)
 		return;
-	/* Its last use is the newest of the table (latest_ns), so the
-	 * other list stays ordered with it at the tail. */
 	dp_flow_lru_unlink(t, e);
 	e->cls = (uint8_t)cls;
-	e->queued_ns = f->last_ns;
+	e->queued_ns = e->f.last_ns;
 	dp_flow_lru_append(t, e);
-	f->idle_timeout_s = (uint32_t)(t->lru[cls].timeout_ns / 1000000000ull);
+	e->f.idle_timeout_s = (uint32_t)(t->lru[cls].timeout_ns /
+					 1000000000ull);
+}
+
+void dp_flow_follow_stack(struct dp_flow *f)
+{
+	struct dp_flow_entry *e = DP_FLOW_ENTRY(f);
+
+	dp_flow_set_class(e, e->cls == DP_FLOW_CLS_TCP ? DP_FLOW_CLS_STACK_TCP :
+			     e->cls == DP_FLOW_CLS_UDP ? DP_FLOW_CLS_STACK_UDP :
+			     e->cls);
+}
+
+void dp_flow_stack_tcp_flags(struct dp_flow *f, uint8_t tcp_flags)
+{
+	struct dp_flow_entry *e = DP_FLOW_ENTRY(f);
+
+	if (e->cls != DP_FLOW_CLS_STACK_TCP &&
+	    e->cls != DP_FLOW_CLS_STACK_CLOSING)
+		return;
+	if (tcp_flags & 0x05) /* FIN, RST */
+		dp_flow_set_class(e, DP_FLOW_CLS_STACK_CLOSING);
+	else if ((tcp_flags & 0x12) == 0x02) /* SYN */
+		dp_flow_set_class(e, DP_FLOW_CLS_STACK_TCP);
 }
 
 static void dp_flow_free(struct dp_flow_table *t, struct dp_flow_entry *e)

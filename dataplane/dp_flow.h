@@ -39,6 +39,7 @@ struct dp_flow_table_params {
 	 * two above, so that a connection the stack keeps open (up to
 	 * stack.tcp_idle_s) keeps its flow and verdict */
 	uint32_t stack_tcp_idle_s, stack_udp_idle_s;
+	uint32_t stack_closing_s;   /* ... after the client's FIN or RST */
 	size_t app_ctx_size;        /* sum of registered apps' flow_ctx_size */
 };
 
@@ -89,6 +90,12 @@ void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns);
  * idle time of its protocol. Call right after creating it (its last use
  * must be the table's newest). */
 void dp_flow_follow_stack(struct dp_flow *f);
+
+/* A packet of a STACK TCP flow from its client had tcp_flags: after a
+ * FIN or RST the flow expires after stack_closing_s, after a SYN
+ * (without ACK: the tuple reused) after the stack idle time again. Call
+ * right after touching it with that packet. */
+void dp_flow_stack_tcp_flags(struct dp_flow *f, uint8_t tcp_flags);
 
 /* Expire idle flows, at most budget of them per call (so a timer tick
  * never stalls the lcore); on_end is called for each before it is freed.

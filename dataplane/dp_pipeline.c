@@ -73,6 +73,7 @@ struct dp_lcore *dp_lcore_create(unsigned idx, const struct dp_shared *sh,
 		.other_idle_s = c->flows.other_idle_s,
 		.stack_tcp_idle_s = c->stack.tcp_idle_s,
 		.stack_udp_idle_s = c->stack.udp_idle_s,
+		.stack_closing_s = c->flows.stack_closing_s,
 		.app_ctx_size = apps_flow_ctx_size(),
 	};
 	lc->flows = dp_flow_table_create(&fp);
@@ -872,6 +873,9 @@ static void dp_ip(struct dp_lcore *lc, struct dp_pkt *p,
 			dp_flow_follow_stack(f);
 	}
 	dp_flow_touch(f, dir, p->len, lc->now_ns);
+	if (v->l4_proto == IPPROTO_TCP && (v->tcp_flags & 0x07) &&
+	    f->decision.verdict == STRATA_STACK)
+		dp_flow_stack_tcp_flags(f, v->tcp_flags);
 
 	switch (f->decision.verdict) {
 	case STRATA_LOCAL:

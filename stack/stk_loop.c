@@ -131,10 +131,13 @@ static void stk_loop_reap(struct stk_loop *l)
 
 int stk_loop_wait(struct stk_loop *l, int timeout_ms)
 {
-	int n;
-
 	stk_loop_flush(l);
-	n = epoll_wait(l->epfd, l->ready, STK_LOOP_EVENTS, timeout_ms);
+	return stk_loop_wait_events(l, timeout_ms);
+}
+
+int stk_loop_wait_events(struct stk_loop *l, int timeout_ms)
+{
+	int n = epoll_wait(l->epfd, l->ready, STK_LOOP_EVENTS, timeout_ms);
 
 	l->now_ns = stk_now_ns();
 	l->n_ready = n < 0 ? 0 : n;

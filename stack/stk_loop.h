@@ -70,10 +70,14 @@ void stk_loop_flush(struct stk_loop *l);
 void stk_loop_orphan(struct stk_loop *l, struct stk_loop_fd *lfd);
 void stk_loop_unorphan(struct stk_loop_fd *lfd);
 
-/* Wait up to timeout_ms (0 = poll) for events (no lock needed: owners
- * that lock flush before; for the others this flushes first), then
+/* Wait up to timeout_ms (0 = poll) for events, after a flush, then
  * dispatch them and flush (with the stack lock: handlers touch lwIP). */
 int stk_loop_wait(struct stk_loop *l, int timeout_ms);
+/* stk_loop_wait without the flush, for an owner that waits without the
+ * stack lock: lwIP's tcpip thread may queue flushes meanwhile (its
+ * timers run stream callbacks), and a flush runs stream callbacks that
+ * call lwIP. Such flushes wait for the owner's next locked pass. */
+int stk_loop_wait_events(struct stk_loop *l, int timeout_ms);
 void stk_loop_dispatch(struct stk_loop *l);
 
 uint64_t stk_now_ns(void);

@@ -84,11 +84,15 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 		goto fail;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	s->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	close(fd);
 	if (!s->dl) {
+		close(fd);
 		snprintf(err, errlen, "cannot load lwIP: %s", dlerror());
 		goto fail;
 	}
+	/* The fd stays open for good, as the image stays loaded: dlopen
+	 * knows a loaded object by its path, and a later memfd given the
+	 * same number would get this image back instead of a copy (two
+	 * workers on one lwIP). */
 #define STK_LWIP_SYM(name)                                              \
 	s->api.name = (__typeof__(s->api.name))dlsym(s->dl, #name);      \
 	if (!s->api.name) {                                              \
@@ -100,8 +104,12 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 	s->ip_data = dlsym(s->dl, "ip_data");
 	s->netif_default = dlsym(s->dl, "netif_default");
 	s->tw_pcbs = dlsym(s->dl, "tcp_tw_pcbs");
-	if (!s->ip_data || !s->netif_default || !s->tw_pcbs) {
-		snprintf(err, errlen, "lwIP lacks ip_data or netif_default");
+	s->active_pcbs = dlsym(s->dl, "tcp_active_pcbs");
+	s->slow_ticks = dlsym(s->dl, "tcp_ticks");
+	if (!s->ip_data || !s->netif_default || !s->tw_pcbs ||
+	    !s->active_pcbs || !s->slow_ticks) {
+		snprintf(err, errlen, "lwIP lacks ip_data, netif_default or "
+			 "its pcb lists");
 		goto fail_dl;
 	}
 	/* tcpip_init() creates the core lock; nothing may lock before. */
@@ -113,6 +121,7 @@ struct stk_lwip *stk_lwip_load(char *err, size_t errlen)
 	return s;
 fail_dl:
 	dlclose(s->dl);
+	close(fd);
 fail:
 	free(s->listeners);
 	free(s);
@@ -295,14 +304,46 @@ static err_t stk_lwip_accepted(void *arg, struct tcp_pcb *newpcb, err_t err)
 	return s->accept(s->arg, newpcb);
 }
 
+static bool stk_lwip_pcb_is(const struct tcp_pcb *p, const ip_addr_t *local,
+			    uint16_t lport, const ip_addr_t *remote,
+			    uint16_t rport)
+{
+	return p->local_port == lport && p->remote_port == rport &&
+	       ip_addr_cmp(&p->local_ip, local) &&
+	       ip_addr_cmp(&p->remote_ip, remote);
+}
+
+bool stk_lwip_has_pcb(struct stk_lwip *s, const ip_addr_t *local,
+		      uint16_t lport, const ip_addr_t *remote, uint16_t rport)
+{
+	for (struct tcp_pcb *p = *s->active_pcbs; p; p = p->next)
+		if (stk_lwip_pcb_is(p, local, lport, remote, rport))
+			return true;
+	return false;
+}
+
+unsigned stk_lwip_expire_timewait(struct stk_lwip *s, uint32_t max_ms)
+{
+	uint32_t max_ticks = (max_ms + TCP_SLOW_INTERVAL - 1) / TCP_SLOW_INTERVAL;
+	unsigned n = 0;
+
+	for (struct tcp_pcb *p = *s->tw_pcbs, *next; p; p = next) {
+		next = p->next;
+		/* tmr: the tick of the pcb's last segment */
+		if (*s->slow_ticks - p->tmr >= max_ticks) {
+			s->api.tcp_abort(p);
+			n++;
+		}
+	}
+	return n;
+}
+
 int stk_lwip_forget_timewait(struct stk_lwip *s, const ip_addr_t *local,
 			     uint16_t lport, const ip_addr_t *remote,
 			     uint16_t rport)
 {
 	for (struct tcp_pcb *p = *s->tw_pcbs; p; p = p->next) {
-		if (p->local_port == lport && p->remote_port == rport &&
-		    ip_addr_cmp(&p->local_ip, local) &&
-		    ip_addr_cmp(&p->remote_ip, remote)) {
+		if (stk_lwip_pcb_is(p, local, lport, remote, rport)) {
 			/* tcp_abort() of a TIME_WAIT pcb frees it, no RST */
 			s->api.tcp_abort(p);
 			return 1;

@@ -69,6 +69,8 @@ struct stk_lwip {
 	struct ip_globals *ip_data;
 	struct netif **netif_default;
 	struct tcp_pcb **tw_pcbs;     /* lwIP's TIME_WAIT list */
+	struct tcp_pcb **active_pcbs; /* ... and the list of the others */
+	uint32_t *slow_ticks;         /* lwIP's tcp_ticks: +1 per 500 ms */
 	void *dl;
 	struct netif netifs[STK_LWIP_MAX_NETIFS];
 	uint16_t netif_port[STK_LWIP_MAX_NETIFS];
@@ -127,6 +129,18 @@ int stk_lwip_source(struct stk_lwip *s, const ip_addr_t *dst, ip_addr_t *src);
  * bytes are copied. Returns 0, or -1 when lwIP has no memory. */
 int stk_lwip_input_tcp(struct stk_lwip *s, uint16_t port, const uint8_t *pkt,
 		       uint16_t len, uint16_t l3_hdr_len);
+
+/* Does lwIP hold a pcb for this tuple that is not in TIME_WAIT
+ * (handshake, established, closing)? Walks the list: for rare events. */
+bool stk_lwip_has_pcb(struct stk_lwip *s, const ip_addr_t *local,
+		      uint16_t lport, const ip_addr_t *remote, uint16_t rport);
+
+/* Drop, silently, the TIME_WAIT pcbs that have been there max_ms or
+ * more (at lwIP's 500 ms granularity). lwIP keeps them 2 MSL (120 s) in
+ * one list that every SYN and every segment without a live pcb walks,
+ * twice with stk_lwip_forget_timewait: new connections got slower the
+ * longer a busy stack ran. Returns how many went. */
+unsigned stk_lwip_expire_timewait(struct stk_lwip *s, uint32_t max_ms);
 
 /* Drop a TIME_WAIT pcb holding this tuple (local = the client's
  * original destination), silently, before a new SYN reuses it: clients

@@ -917,6 +917,28 @@ static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
 	return ERR_OK;
 }
 
+/* A segment reached lwIP while c waited for the client's ACK and did not
+ * complete the handshake. lwIP frees a handshaking pcb that a RST
+ * (or anything else) kills without a word, since no callbacks are set
+ * before accept: ask whether it still exists, else the connection and
+ * its upstream would wait for the handshake deadline. A client that
+ * gives up on a connect answers the late SYN-ACK with such a RST. */
+static void stk_tcp_handshake_gone(struct stk_conn *c)
+{
+	struct stk_proxy *p = c->p;
+	ip_addr_t la, ra;
+
+	stk_key_lwip(&c->key, &la, &ra);
+	if (stk_lwip_has_pcb(p->lwip, &la, c->key.dport, &ra, c->key.cport))
+		return;
+	p->ctr.handshake_reset++;
+	if (c->up)
+		stk_close(c->up);
+	c->up = NULL;
+	stk_conn_end(c, "handshake_reset");
+	stk_conn_unlink(c);
+}
+
 static void stk_tcp_input(struct stk_proxy *p, uint16_t port,
 			  const uint8_t *pkt, uint32_t len,
 			  const struct dp_pkt_view *v)
@@ -938,6 +960,8 @@ static void stk_tcp_input(struct stk_proxy *p, uint16_t port,
 	if (stk_lwip_input_tcp(p->lwip, port, pkt, (uint16_t)len,
 			       v->l4_off) < 0)
 		p->ctr.lwip_no_memory++;
+	else if (c && c->state == STK_ST_HANDSHAKE)
+		stk_tcp_handshake_gone(c);
 }
 
 /* ---- UDP -------------------------------------------------------------- */
@@ -1201,7 +1225,8 @@ static void stk_proxy_sweep(struct stk_proxy *p)
 		case STK_ST_HANDSHAKE:
 			if (now >= c->deadline_ns) {
 				c->p->ctr.handshake_timeout++;
-				stk_close(c->up);
+				if (c->up) /* none for a local service */
+					stk_close(c->up);
 				c->up = NULL;
 				stk_conn_end(c, "handshake_timeout");
 				stk_conn_unlink(c);
@@ -1249,6 +1274,8 @@ int stk_proxy_poll(struct stk_proxy *p)
 	}
 	if (p->loop->now_ns >= p->next_sweep_ns) {
 		stk_proxy_sweep(p);
+		p->ctr.timewait_expired += stk_lwip_expire_timewait(p->lwip,
+			p->conf->stack.time_wait_ms);
 		p->next_sweep_ns = p->loop->now_ns + 100000000ull;
 	}
 	while (p->dead) {

@@ -37,7 +37,9 @@ struct stk_proxy;
 	X(egress_loop)          /* destination would route back into us */ \
 	X(syn_while_connecting) /* retransmitted SYNs absorbed */           \
 	X(timewait_reused)      /* lwIP TIME_WAIT dropped for a new SYN */  \
+	X(timewait_expired)     /* ... after stack.time_wait_ms */          \
 	X(handshake_timeout)    /* client never completed the handshake */  \
+	X(handshake_reset)      /* client reset it before completing it */  \
 	X(accept_unknown)       /* lwIP accepted a connection we never held */\
 	X(lwip_no_memory)       /* a packet lwIP could not take */          \
 	X(lwip_other_out)       /* non-TCP packets lwIP made, not sent */   \

@@ -2,7 +2,11 @@
  *
  * Locking: the instance's lwIP tcpip thread runs lwIP timers under the
  * core lock; the worker takes the lock for each batch of work (packets
- * in, socket events, timeouts) and never while it sleeps. */
+ * in, socket events, timeouts) and never while it sleeps. Those timers
+ * can run stream callbacks (an error on a pcb), so nothing that runs
+ * stream callbacks or touches the loop's lists may run unlocked: the
+ * worker waits with stk_loop_wait_events, never stk_loop_wait, whose
+ * flush did that. */
 #include "stk_worker.h"
 
 #include <ares.h>
@@ -186,7 +190,7 @@ static int stk_worker_poll(void *ctx)
 
 	/* events a sleep already collected are dispatched first */
 	if (!w->loop.n_ready)
-		stk_loop_wait(&w->loop, 0);
+		stk_loop_wait_events(&w->loop, 0); /* unlocked: no flush */
 	stk_lwip_lock(w->lwip);
 	stk_loop_dispatch(&w->loop);
 	ms = stk_proxy_poll(w->proxy);
@@ -211,7 +215,7 @@ static void stk_worker_settle(void *ctx, int max_ms)
 		stk_lwip_unlock(w->lwip);
 		if (!pending || stk_now_ns() >= end)
 			return;
-		stk_loop_wait(&w->loop, 10);
+		stk_loop_wait_events(&w->loop, 10);
 		stk_lwip_lock(w->lwip);
 		stk_loop_dispatch(&w->loop);
 		stk_lwip_unlock(w->lwip);
@@ -243,7 +247,7 @@ static void stk_worker_sleep(void *ctx, int wake_fd, int timeout_ms)
 		}
 	}
 	if (!w->loop.n_ready)
-		stk_loop_wait(&w->loop, timeout_ms);
+		stk_loop_wait_events(&w->loop, timeout_ms);
 }
 
 static int stk_worker_wait_fd(void *ctx)

@@ -15,6 +15,7 @@
 #include "dataplane/dp_parse.h"
 #include "stack/stk_lwip.h"
 #include "stack/stk_stream_lwip.h"
+#include "tcp_seg.h"
 
 #define MAX_OUT 64
 
@@ -47,41 +48,8 @@ static const char *client = "10.0.0.2", *server = "198.51.100.7";
 static uint16_t seg(uint8_t *b, uint16_t sport, uint32_t seq, uint32_t ack,
 		    uint8_t flags, const void *data, uint16_t len, bool mss)
 {
-	struct dp_pkt_view v = { .ip_version = 4 };
-	uint16_t thl = mss ? 24 : 20, tot = (uint16_t)(20 + thl + len), cs;
-	uint8_t *t = b + 20;
-
-	memset(b, 0, 20u + thl);
-	b[0] = 0x45;
-	b[2] = (uint8_t)(tot >> 8); b[3] = (uint8_t)tot;
-	b[8] = 64;
-	b[9] = 6;
-	inet_pton(AF_INET, client, b + 12);
-	inet_pton(AF_INET, server, b + 16);
-	cs = dp_csum_fold(dp_csum_partial(b, 20, 0));
-	b[10] = (uint8_t)(cs >> 8); b[11] = (uint8_t)cs;
-	t[0] = (uint8_t)(sport >> 8); t[1] = (uint8_t)sport;
-	t[2] = 0; t[3] = 80;
-	t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16);
-	t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
-	t[8] = (uint8_t)(ack >> 24); t[9] = (uint8_t)(ack >> 16);
-	t[10] = (uint8_t)(ack >> 8); t[11] = (uint8_t)ack;
-	t[12] = (uint8_t)((thl / 4) << 4);
-	t[13] = flags;
-	t[14] = 0xfa; t[15] = 0xf0; /* window 64240 */
-	if (mss) {
-		t[20] = 2; t[21] = 4; t[22] = 0x05; t[23] = 0xb4;
-	}
-	if (len)
-		memcpy(t + thl, data, len);
-	dp_addr_from_v4(&v.src, 0);
-	memcpy(v.src.b + 12, b + 12, 4);
-	dp_addr_from_v4(&v.dst, 0);
-	memcpy(v.dst.b + 12, b + 16, 4);
-	cs = dp_csum_fold(dp_csum_partial(t, thl + len,
-					  dp_csum_pseudo(&v, 6, thl + len)));
-	t[16] = (uint8_t)(cs >> 8); t[17] = (uint8_t)cs;
-	return tot;
+	return tcp_seg_build(b, client, sport, server, 80, seq, ack, flags,
+			     data, len, mss);
 }
 
 static void feed(uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags,
@@ -285,6 +253,45 @@ static void test_timewait_reuse(void **state)
 	stk_abort(accepted);
 }
 
+/* A TIME_WAIT pcb goes once it is max_ms old by lwIP's slow ticks, and
+ * not before: the list every SYN walks stays as short as configured. */
+static void test_timewait_expires(void **state)
+{
+	uint32_t isn = handshake(40004);
+	struct stk_stream *s = accepted;
+
+	assert_int_equal(stk_shutdown(s), 0);
+	feed(40004, 1001, isn + 2, 0x10, NULL, 0);
+	feed(40004, 1001, isn + 2, 0x11, NULL, 0);
+	stk_close(s);
+	assert_non_null(*st->tw_pcbs);
+	/* the timers do not run while the test holds the lock: age the
+	 * pcb by moving lwIP's clock, 500 ms a tick */
+	*st->slow_ticks += 3;
+	assert_int_equal(stk_lwip_expire_timewait(st, 2000), 0);
+	assert_non_null(*st->tw_pcbs);
+	*st->slow_ticks += 1;
+	assert_int_equal(stk_lwip_expire_timewait(st, 2000), 1);
+	assert_null(*st->tw_pcbs);
+	handshake(40004); /* the tuple is free for a new connection */
+	stk_abort(accepted);
+}
+
+/* Each load is a private instance, however the loads are spaced: a
+ * second load after the first one's file descriptor was closed once got
+ * the same /proc/self/fd path and dlopen handed back the first image,
+ * two workers then sharing one lwIP (and its core lock). */
+static void test_second_load_is_private(void **state)
+{
+	char err[256];
+	struct stk_lwip *st2 = stk_lwip_load(err, sizeof(err));
+
+	assert_non_null(st2);
+	assert_ptr_not_equal(st2->dl, st->dl);
+	assert_ptr_not_equal(st2->active_pcbs, st->active_pcbs);
+	stk_lwip_unload(st2);
+}
+
 static void test_unknown_segment_gets_rst(void **state)
 {
 	struct dp_pkt_view v;
@@ -303,7 +310,9 @@ int main(void)
 		cmocka_unit_test(test_client_reset),
 		cmocka_unit_test(test_window_full),
 		cmocka_unit_test(test_timewait_reuse),
+		cmocka_unit_test(test_timewait_expires),
 		cmocka_unit_test(test_unknown_segment_gets_rst),
+		cmocka_unit_test(test_second_load_is_private),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -242,6 +242,7 @@ static struct dp_flow_table *mk_table(uint32_t max, size_t ctx)
 		.other_idle_s = 30,
 		.stack_tcp_idle_s = 3600,
 		.stack_udp_idle_s = 30,
+		.stack_closing_s = 10,
 		.app_ctx_size = ctx,
 	};
 	struct dp_flow_table *t = dp_flow_table_create(&p);
@@ -575,6 +576,50 @@ static void test_flow_stack_idle(void **state)
 	dp_flow_table_destroy(t, NULL, NULL);
 }
 
+/* A stack TCP flow whose client sent FIN or RST expires after
+ * stack_closing_s, not the stack's hour: closed connections must not
+ * fill the table. A new SYN on the tuple gives it the hour back. */
+static void test_flow_stack_closing(void **state)
+{
+	struct dp_flow_table *t = mk_table(64, 0);
+	struct dp_pkt_view v;
+	struct ended e = { 0 };
+	struct dp_flow *f[4], *fin, *rst, *reused, *open;
+	bool created;
+	int dir;
+
+	for (uint16_t i = 0; i < 4; i++) {
+		make_view(&v, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2000 + i, 80);
+		f[i] = lookup(t, &v, 0, &created, &dir);
+		dp_flow_follow_stack(f[i]);
+	}
+	fin = f[0];
+	rst = f[1];
+	reused = f[2];
+	open = f[3];
+	dp_flow_touch(fin, 0, 40, 5 * SEC);
+	dp_flow_stack_tcp_flags(fin, 0x11);            /* FIN|ACK */
+	dp_flow_touch(rst, 0, 40, 5 * SEC);
+	dp_flow_stack_tcp_flags(rst, 0x04);            /* RST */
+	dp_flow_touch(reused, 0, 40, 5 * SEC);
+	dp_flow_stack_tcp_flags(reused, 0x11);
+	dp_flow_touch(reused, 0, 40, 6 * SEC);
+	dp_flow_stack_tcp_flags(reused, 0x02);         /* SYN again */
+	dp_flow_touch(open, 0, 40, 6 * SEC);
+	dp_flow_stack_tcp_flags(open, 0x10);           /* a bare ACK */
+	assert_int_equal(fin->idle_timeout_s, 10);
+	assert_int_equal(reused->idle_timeout_s, 3600);
+	assert_int_equal(open->idle_timeout_s, 3600);
+
+	assert_int_equal(dp_flow_expire(t, 14 * SEC, 100, on_end, &e), 0);
+	assert_int_equal(dp_flow_expire(t, 15 * SEC, 100, on_end, &e), 2);
+	assert_int_equal(e.sports[0] + e.sports[1], 2000 + 2001);
+	assert_int_equal(dp_flow_expire(t, 3605 * SEC, 100, on_end, &e), 0);
+	assert_int_equal(dp_flow_expire(t, 3606 * SEC, 100, on_end, &e), 2);
+	assert_int_equal(dp_flow_count(t), 0);
+	dp_flow_table_destroy(t, NULL, NULL);
+}
+
 static void test_flow_lru_touch(void **state)
 {
 	struct dp_flow_table *t = mk_table(64, 0);
@@ -740,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_flow_full),
 		cmocka_unit_test(test_flow_expiry_by_proto),
 		cmocka_unit_test(test_flow_stack_idle),
+		cmocka_unit_test(test_flow_stack_closing),
 		cmocka_unit_test(test_flow_lru_touch),
 		cmocka_unit_test(test_flow_app_ctx),
 		cmocka_unit_test(test_flow_bad_params),

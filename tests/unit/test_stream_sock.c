@@ -144,6 +144,23 @@ static void test_small_writes_held_until_flush(void **state)
 	assert_memory_equal(buf, "GET /x HTTP/1.1", 15);
 }
 
+/* The worker waits without the stack lock with stk_loop_wait_events:
+ * it must not send held writes (a failed send runs stream callbacks);
+ * stk_loop_wait does. */
+static void test_wait_events_does_not_flush(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[8];
+
+	assert_int_equal(stk_write(f->s, "held", 4), 4);
+	stk_loop_wait_events(&f->loop, 0);
+	assert_int_equal(recv(f->peer, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, EAGAIN);
+	stk_loop_wait(&f->loop, 0);
+	assert_int_equal(peer_read(f, buf, 4), 4);
+	assert_memory_equal(buf, "held", 4);
+}
+
 /* A big write goes at once, behind the held bytes, in order. */
 static void test_big_write_after_held(void **state)
 {
@@ -284,6 +301,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_small_writes_held_until_flush,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_events_does_not_flush,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_write_after_held,
 						setup, teardown),

@@ -19,9 +19,16 @@
 #    port range cut to REUSE_PORTS ports, so 4-tuples come back quickly.
 # After every strata run: proxied connections still open 3 s later.
 #
-# usage: tools/bench/stack_http.sh STRATA_BINARY   (root; ~1.5 min)
+# 4. scaling (only with SCALE_WORKERS, e.g. "1 2"): strata restarted with
+#    lcores.workers = each count in turn (rxtx 1), (1) and (2) against it
+#    ROUNDS times; requests/s, and packets/s through the stack (the
+#    workers' stack_rx + stack_tx over the run); ratios to the first
+#    count. Phases 1-3 run with WORKERS workers.
+#
+# usage: tools/bench/stack_http.sh STRATA_BINARY   (root; ~1.5 min, +20 s
+#        per scaling run)
 # env:   SECONDS_PER_RUN=10 ROUNDS=2 CONNS=50 SMALL_BYTES=256
-#        REUSE_SECONDS=5 REUSE_PORTS=1000
+#        REUSE_SECONDS=5 REUSE_PORTS=1000 WORKERS=1 SCALE_WORKERS=
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 STRATA=${1:?usage: stack_http.sh STRATA_BINARY}
@@ -32,6 +39,8 @@ SECS=${SECONDS_PER_RUN:-10}
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-50}
 SMALL=${SMALL_BYTES:-256}
+WORKERS=${WORKERS:-1}
+SCALE_WORKERS=${SCALE_WORKERS:-}
 
 it_require_root
 it_need_cmd ip wrk nginx curl jq awk timeout
@@ -62,6 +71,9 @@ ip netns exec "$O" sysctl -qw net.core.somaxconn=4096 \
 
 mkdir -p "$IT_WORK/www"
 head -c "$SMALL" /dev/zero | tr '\0' x >"$IT_WORK/www/small"
+# ports: 8080-8083 rounds, 8090 port reuse, 8091-8098 scaling
+NGINX_LISTEN=$(for p in 8080 8081 8082 8083 $(seq 8090 8098); do
+	printf '\t\tlisten %s backlog=4096;\n' "$p"; done)
 cat >"$IT_WORK/nginx.conf" <<NGINX
 user root;
 worker_processes 1;
@@ -75,11 +87,7 @@ http {
 	keepalive_requests 100000000;
 	keepalive_timeout 300s;
 	server {
-		listen 8080 backlog=4096;
-		listen 8081 backlog=4096;
-		listen 8082 backlog=4096;
-		listen 8083 backlog=4096;
-		listen 8090 backlog=4096;
+$NGINX_LISTEN
 		root $IT_WORK/www;
 	}
 }
@@ -88,7 +96,9 @@ ip netns exec "$O" nginx -p "$IT_WORK" -c "$IT_WORK/nginx.conf" \
 	>/dev/null 2>&1 &
 it_track_pid $!
 
-cat >"$IT_WORK/strata.yaml" <<YAML
+# strata_up N: strata with N workers, its TUN and routes ready.
+strata_up() {
+	cat >"$IT_WORK/strata.yaml" <<YAML
 ports:
   - name: tun0
     kind: tun
@@ -97,18 +107,20 @@ ports:
       ifname: $IFN
       kernel_addresses: [10.77.0.1/24]
       routes: [10.99.0.0/25]
-lcores: {rxtx: 1, workers: 1}
+lcores: {rxtx: 1, workers: $1}
 policy:
   default_action: stack
 egress:
   interface: $VS
 YAML
-it_strata_start "$S" "$STRATA" "$IT_WORK/strata.yaml"
-it_wait_for 20 "$IFN up" it_link_ready "$S" "$IFN"
+	it_strata_start "$S" "$STRATA" "$IT_WORK/strata.yaml"
+	it_wait_for 20 "$IFN up" it_link_ready "$S" "$IFN"
+	it_wait_for 10 "route into $IFN" route_in
+	it_wait_for 10 "direct route over $VS" route_direct
+}
 route_in() { ip -n "$S" route get 10.99.0.2 | grep -q "dev $IFN"; }
 route_direct() { ip -n "$S" route get 10.99.0.200 | grep -q "dev $VS"; }
-it_wait_for 10 "route into $IFN" route_in
-it_wait_for 10 "direct route over $VS" route_direct
+strata_up "$WORKERS"
 origin_up() { ip netns exec "$O" curl -sf http://127.0.0.1:8080/small; }
 it_wait_for 10 "nginx" origin_up
 for a in 10.99.0.200 10.99.0.2; do
@@ -214,6 +226,66 @@ stk=$(echo "$stats" | jq -c '{drops, stack_out,
 it_log "strata counters: $stk"
 it_strata_stop
 
+# Scaling: strata again with each worker count of SCALE_WORKERS in turn,
+# the counts alternating within each round; the best of the rounds per
+# count. Packets through the stack: all workers' stack_rx + stack_tx.
+stack_pkts() { it_strata_stats | jq '[.lcores[] |
+	select(.role=="worker") | .stack_rx + .stack_tx] | add'; }
+SCALE_JSON=[]
+SCALE_LINES=()
+if [ -n "$SCALE_WORKERS" ]; then
+	set -- $SCALE_WORKERS
+	[ $(($# * ROUNDS)) -le 8 ] ||
+		fail "SCALE_WORKERS counts x ROUNDS at most 8 (server ports)"
+	ip netns exec "$S" sysctl -qw \
+		net.ipv4.ip_local_port_range="1024 65000"
+	DUR=$SECS
+	declare -A WK WC WKP WCP
+	cport=8091
+	for r in $(seq 1 "$ROUNDS"); do
+		for n in $SCALE_WORKERS; do
+			strata_up "$n"
+			# keep-alive: 50 tuples a run, port 8080 will do
+			PORT=8080
+			p0=$(stack_pkts) || exit 1
+			k=$(wrk_run 10.99.0.2) && [ -n "$k" ] || fail "wrk"
+			p1=$(stack_pkts) || exit 1
+			kp=$(((p1 - p0) / DUR))
+			PORT=$cport
+			cport=$((cport + 1))
+			p0=$(stack_pkts) || exit 1
+			c=$(wrk_run 10.99.0.2 -H 'Connection: close') &&
+				[ -n "$c" ] || fail "wrk"
+			p1=$(stack_pkts) || exit 1
+			cp=$(((p1 - p0) / DUR))
+			settle "W$n"
+			it_strata_stop
+			set -- $k; k=$1
+			set -- $c; c=$1
+			SCALE_LINES+=("workers $n round $r: keep-alive $k req/s ($kp stack pkts/s), close $c conn/s ($cp pkts/s)")
+			it_log "${SCALE_LINES[-1]}"
+			if [ "$k" -gt "${WK[$n]:-0}" ]; then
+				WK[$n]=$k; WKP[$n]=$kp
+			fi
+			if [ "$c" -gt "${WC[$n]:-0}" ]; then
+				WC[$n]=$c; WCP[$n]=$cp
+			fi
+		done
+	done
+	first=${SCALE_WORKERS%% *}
+	for n in $SCALE_WORKERS; do
+		SCALE_JSON=$(echo "$SCALE_JSON" | jq -c --argjson n "$n" \
+			--argjson k "${WK[$n]}" --argjson kp "${WKP[$n]}" \
+			--argjson c "${WC[$n]}" --argjson cp "${WCP[$n]}" \
+			--argjson k1 "${WK[$first]}" --argjson c1 "${WC[$first]}" \
+			'def r3: . * 1000 | round / 1000;
+			. + [{workers: $n, keepalive_rps: $k, keepalive_pps: $kp,
+			  close_cps: $c, close_pps: $cp,
+			  keepalive_ratio: ($k / $k1 | r3),
+			  close_ratio: ($c / $c1 | r3)}]')
+	done
+fi
+
 best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 ratio() { awk -v s="$1" -v k="$2" 'BEGIN { printf "%.3f", s / k }'; }
 bkk=$(best "${KK[@]}"); bsk=$(best "${SK[@]}")
@@ -235,6 +307,14 @@ echo "  port reuse ($REUSE_PORTS client ports, ${REUSE_SECS}s):" \
 [ ${#LINGER[@]} -eq 0 ] || echo "  still active 3 s after wrk ended" \
 	"(strata run:count): ${LINGER[*]}"
 printf '    %s\n' "${DETAIL[@]}"
+if [ -n "$SCALE_WORKERS" ]; then
+	echo "  scaling (rxtx 1; best of $ROUNDS; ratio to workers $first):"
+	echo "$SCALE_JSON" | jq -r '.[] | "    workers \(.workers):" +
+		" keep-alive \(.keepalive_rps) req/s (\(.keepalive_pps) pkts/s)," +
+		" x\(.keepalive_ratio); close \(.close_cps) conn/s" +
+		" (\(.close_pps) pkts/s), x\(.close_ratio)"'
+	printf '    %s\n' "${SCALE_LINES[@]}"
+fi
 jq -cn --arg date "$(date -u +%F)" --argjson secs "$SECS" \
 	--argjson conns "$CONNS" --argjson size "$SMALL" \
 	--argjson kk "$bkk" --argjson sk "$bsk" --argjson pkk "$pkk" \
@@ -246,9 +326,10 @@ jq -cn --arg date "$(date -u +%F)" --argjson secs "$SECS" \
 	--argjson skr "${SYNR["KR:$KR"]}" --argjson ssr "${SYNR["SR:$SR"]}" \
 	--argjson rports "$REUSE_PORTS" --argjson rsecs "$REUSE_SECS" \
 	--arg linger "${LINGER[*]}" --argjson counters "$stk" \
+	--argjson scaling "$SCALE_JSON" --argjson workers "$WORKERS" \
 	'def r3: . * 1000 | round / 1000;
 	{bench: "stack_http", date: $date, seconds: $secs, conns: $conns,
-	  file_bytes: $size,
+	  file_bytes: $size, workers: $workers,
 	  keepalive: {kernel_rps: $kk, strata_rps: $sk, ratio: ($sk / $kk | r3),
 		kernel_p99_ms: $pkk, strata_p99_ms: $psk,
 		p99_ratio: ($psk / $pkk | r3)},
@@ -261,4 +342,4 @@ jq -cn --arg date "$(date -u +%F)" --argjson secs "$SECS" \
 		kernel_errors: $ekr, strata_errors: $esr,
 		kernel_syn_retrans: $skr, strata_syn_retrans: $ssr},
 	  lingering: ($linger | split(" ") | map(select(. != ""))),
-	  counters: $counters}'
+	  scaling: $scaling, counters: $counters}'
