@@ -35,7 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < c.n_ports; i++) {
 			const struct conf_port *p = &c.ports[i];
 
-			if (p->mtu < 1280 || p->mtu > 9216 ||
+			if (p->mtu < 1280 ||
+			    p->mtu > (p->kind == CONF_PORT_TUN ?
+				      CONF_MTU_MAX_TUN : CONF_MTU_MAX_LINK) ||
 			    p->n_addrs > CONF_MAX_ADDRS ||
 			    p->n_kernel_addrs > CONF_MAX_ADDRS ||
 			    p->n_routes > CONF_MAX_ROUTES ||

@@ -20,10 +20,13 @@ if [[ $(basename "$exe") == fuzz_parse* || $(basename "$exe") == fuzz_l3* ]] &&
 fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# libFuzzer's own default exit code for a finding is 77, which meson
+# reads as "skipped": a crash must count as a failure.
+rc=0
 "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-artifact_prefix="$work/" -print_final_stats=1 "$work/corpus" \
-	>"$work/log" 2>&1
-rc=$?
+	>"$work/log" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ]; then
 	# the whole report (every frame), and the input that did it
 	sed -n '/^==[0-9]*==ERROR\|^INFO: Seed\|runtime error\|deadly signal/,$p' \
