@@ -138,7 +138,8 @@ struct l7_client {
 	struct l7_req *parent;           /* ...and its exchange */
 	unsigned active;                 /* exchanges open */
 	uint64_t deadline_ns;            /* header or idle timeout */
-	bool intercepted;                /* TLS only under inspection */
+	bool intercepted;                /* proxied TCP read as HTTP: what is
+					  * not HTTP passes through */
 	struct stk_stream *up;           /* intercepted: its upstream while
 					  * sniffing */
 	struct stk_tunnel pass;          /* L7_CL_PASS */
