@@ -234,6 +234,7 @@ struct conf {
 		uint32_t udp_idle_s;
 		uint32_t other_idle_s;
 		uint32_t stack_closing_s;   /* stack TCP after FIN / RST */
+		bool fast_path;             /* dp_fast.h for known flows */
 	} flows;
 
 	struct {

@@ -450,6 +450,14 @@ static const struct conf_key conf_flows_keys[] = {
 		 "expires once the client sent FIN or RST (a new SYN on it "
 		 "gives it the stack's idle time again); closed connections "
 		 "would otherwise fill the flow table for stack.tcp_idle_s" },
+	{ .name = "fast_path", .type = CONF_T_BOOL,
+	  FLD(struct conf, flows.fast_path), .def = "true",
+	  .doc = "packets of known flows in the common shape (no VLAN tag, "
+		 "IPv4 without options or fragments, IPv6 without extension "
+		 "headers; TCP without SYN/FIN/RST, UDP, ICMP echo requests) "
+		 "skip the general parser and go straight to their flow's "
+		 "verdict; the outcome is the same, so turn it off only to "
+		 "compare" },
 };
 
 static const struct conf_key conf_reass_keys[] = {

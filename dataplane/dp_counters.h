@@ -36,6 +36,8 @@ struct dp_counters {
 				       errors, ARP/NS requests, fragments */
 	uint64_t flows_created, flows_expired;
 	uint64_t flows_active;      /* gauge */
+	uint64_t fast_path;         /* received packets the fast path took
+				       to their end (dp_fast.h) */
 	uint64_t reass_completed;   /* datagrams rebuilt */
 	uint64_t reass_timeouts;    /* datagrams lost to the timeout */
 	uint64_t stack_no_stack;    /* worker: STACK packets with no stack

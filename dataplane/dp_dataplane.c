@@ -429,6 +429,8 @@ static json_t *dp_counters_json(const struct dp_counters *c)
 		"created", (json_int_t)c->flows_created,
 		"expired", (json_int_t)c->flows_expired,
 		"active", (json_int_t)c->flows_active));
+	json_object_set_new(o, "fast_path",
+			    json_integer((json_int_t)c->fast_path));
 	json_object_set_new(o, "reassembly", json_pack("{s:I,s:I}",
 		"completed", (json_int_t)c->reass_completed,
 		"timeouts", (json_int_t)c->reass_timeouts));

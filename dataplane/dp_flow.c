@@ -53,11 +53,13 @@ struct dp_flow_entry {
 	uint32_t chain_next;        /* bucket chain, or free list */
 	struct dp_flow f;
 	struct dp_flow_table *t;    /* for dp_flow_touch */
-	uint64_t queued_ns;         /* when last put at its list's tail */
 	uint32_t lru_prev, lru_next;
 	uint8_t cls;
 	uint8_t in_use;
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct dp_flow_entry) == 192,
+	       "a flow entry is three cache lines");
 
 #define DP_FLOW_ENTRY(fp) \
 	((struct dp_flow_entry *)((uint8_t *)(fp) - \
@@ -79,6 +81,7 @@ struct dp_flow_table {
 	uint32_t n_used;            /* entries ever handed out (bump) */
 	uint32_t free_head;
 	uint32_t count;
+	uint64_t next_serial;       /* for dp_flow.serial, steps of 2 */
 	uint64_t seed[2];
 	uint64_t latest_ns;         /* largest now_ns seen */
 	unsigned expire_first;      /* class dp_flow_expire starts at */
@@ -253,14 +256,40 @@ static inline int dp_flow_addr_cmp(const union dp_addr *a,
 	return (x > y) - (x < y);
 }
 
+/* The normalised key of a flow seen from src:sport to dst:dport (the
+ * key's ports: for ICMP echo both are the identifier). Returns true
+ * when src is the key's lo side. */
+static inline bool dp_flow_key_norm(const union dp_addr *src,
+				    const union dp_addr *dst, uint16_t sp,
+				    uint16_t dp, uint8_t proto,
+				    struct dp_flow_key *k)
+{
+	int c = dp_flow_addr_cmp(src, dst);
+	bool src_lo = c < 0 || (c == 0 && sp <= dp);
+
+	if (src_lo) {
+		k->lo_addr = *src;
+		k->hi_addr = *dst;
+		k->lo_port = sp;
+		k->hi_port = dp;
+	} else {
+		k->lo_addr = *dst;
+		k->hi_addr = *src;
+		k->lo_port = dp;
+		k->hi_port = sp;
+	}
+	k->proto = proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	return src_lo;
+}
+
 /* Normalise v's 5-tuple into k; returns true when v's source is the
  * key's lo side. */
 static bool dp_flow_key_of(const struct dp_pkt_view *v, struct dp_flow_key *k,
 			   uint16_t *sport, uint16_t *dport)
 {
 	uint16_t sp = 0, dp = 0;
-	bool echo, src_lo;
-	int c;
+	bool echo;
 
 	if (!(v->flags & DP_PKT_F_FRAGMENT)) {
 		switch (v->l4_proto) {
@@ -291,23 +320,7 @@ static bool dp_flow_key_of(const struct dp_pkt_view *v, struct dp_flow_key *k,
 	*dport = dp;
 	if (v->l4_proto == IPPROTO_ICMP || v->l4_proto == IPPROTO_ICMPV6)
 		*dport = 0;
-
-	c = dp_flow_addr_cmp(&v->src, &v->dst);
-	src_lo = c < 0 || (c == 0 && sp <= dp);
-	if (src_lo) {
-		k->lo_addr = v->src;
-		k->hi_addr = v->dst;
-		k->lo_port = sp;
-		k->hi_port = dp;
-	} else {
-		k->lo_addr = v->dst;
-		k->hi_addr = v->src;
-		k->lo_port = dp;
-		k->hi_port = sp;
-	}
-	k->proto = v->l4_proto;
-	k->pad[0] = k->pad[1] = k->pad[2] = 0;
-	return src_lo;
+	return dp_flow_key_norm(&v->src, &v->dst, sp, dp, v->l4_proto, k);
 }
 
 static inline bool dp_flow_key_eq(const struct dp_flow_key *a,
@@ -350,6 +363,58 @@ void dp_flow_probe_prefetch(const struct dp_flow_table *t,
 		__builtin_prefetch(&t->e[idx]);
 }
 
+void dp_flow_probe_start_tuple(const struct dp_flow_table *t,
+			       const union dp_addr *src,
+			       const union dp_addr *dst, uint16_t sport,
+			       uint16_t dport, uint8_t proto,
+			       struct dp_flow_probe *pr)
+{
+	bool icmp = proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+
+	pr->src_lo = dp_flow_key_norm(src, dst, sport, icmp ? sport : dport,
+				      proto, &pr->key);
+	pr->sport = sport;
+	pr->dport = icmp ? 0 : dport;
+	pr->khash = dp_flow_key_hash(t, &pr->key);
+	__builtin_prefetch(&t->bucket[pr->khash & t->bucket_mask]);
+}
+
+/* The entry of pr's key, or NULL; *dir as for lookup_or_create. */
+static inline struct dp_flow_entry *dp_flow_find(struct dp_flow_table *t,
+						 const struct dp_flow_probe *pr,
+						 int *dir)
+{
+	const struct dp_flow_key *k = &pr->key;
+	struct dp_flow_entry *e;
+	uint32_t idx;
+
+	for (idx = t->bucket[pr->khash & t->bucket_mask]; idx != DP_FLOW_NIL;
+	     idx = e->chain_next) {
+		e = &t->e[idx];
+		if (e->khash == pr->khash && dp_flow_key_eq(&e->f.key, k)) {
+			bool first_lo = e->f.info.src == e->f.key.lo_addr.b;
+
+			/* Same address and port on both sides: the two
+			 * directions cannot be told apart, call it 0. */
+			if (dp_addr_eq(&k->lo_addr, &k->hi_addr) &&
+			    k->lo_port == k->hi_port)
+				*dir = 0;
+			else
+				*dir = pr->src_lo == first_lo ? 0 : 1;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+struct dp_flow *dp_flow_probe_lookup(struct dp_flow_table *t,
+				     const struct dp_flow_probe *pr, int *dir)
+{
+	struct dp_flow_entry *e = dp_flow_find(t, pr, dir);
+
+	return e ? &e->f : NULL;
+}
+
 struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 					       const struct dp_flow_probe *pr,
 					       const struct dp_pkt_view *v,
@@ -362,24 +427,12 @@ struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 	uint32_t kh = pr->khash, idx, *head;
 	bool src_lo = pr->src_lo;
 
-	head = &t->bucket[kh & t->bucket_mask];
-	for (idx = *head; idx != DP_FLOW_NIL; idx = e->chain_next) {
-		e = &t->e[idx];
-		if (e->khash == kh && dp_flow_key_eq(&e->f.key, k)) {
-			bool first_lo = e->f.info.src == e->f.key.lo_addr.b;
-
-			*created = false;
-			/* Same address and port on both sides: the two
-			 * directions cannot be told apart, call it 0. */
-			if (dp_addr_eq(&k->lo_addr, &k->hi_addr) &&
-			    k->lo_port == k->hi_port)
-				*dir = 0;
-			else
-				*dir = src_lo == first_lo ? 0 : 1;
-			return &e->f;
-		}
+	e = dp_flow_find(t, pr, dir);
+	if (e) {
+		*created = false;
+		return &e->f;
 	}
-
+	head = &t->bucket[kh & t->bucket_mask];
 	e = dp_flow_alloc(t);
 	if (!e)
 		return NULL;
@@ -395,6 +448,8 @@ struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 	struct dp_flow *f = &e->f;
 
 	f->key = *k;
+	t->next_serial += 2;
+	f->serial = t->next_serial;
 	f->hash = hash;
 	f->info.in_port = in_port;
 	f->info.proto = k->proto;
@@ -409,7 +464,7 @@ struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 		now_ns = t->latest_ns;
 	t->latest_ns = now_ns;
 	f->last_ns = now_ns;
-	e->queued_ns = now_ns;
+	f->requeue_ns = now_ns + t->lru[e->cls].slack_ns;
 	f->idle_timeout_s = (uint32_t)(t->lru[e->cls].timeout_ns /
 				       1000000000ull);
 	if (t->ctx) {
@@ -436,15 +491,12 @@ struct dp_flow *dp_flow_lookup_or_create(struct dp_flow_table *t,
 					      now_ns, created, dir);
 }
 
-void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns)
+void dp_flow_touch_requeue(struct dp_flow *f, uint64_t now_ns)
 {
 	struct dp_flow_entry *e = DP_FLOW_ENTRY(f);
 	struct dp_flow_table *t = e->t;
 	struct dp_flow_lru *l;
 
-	dir = dir ? 1 : 0;
-	f->pkts[dir]++;
-	f->bytes[dir] += len;
 	/* Keep each list sorted even if a clock steps back (pcap replay
 	 * of a file whose timestamps are not monotonic). */
 	if (now_ns < t->latest_ns)
@@ -452,9 +504,9 @@ void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns)
 	t->latest_ns = now_ns;
 	f->last_ns = now_ns;
 	l = &t->lru[e->cls];
-	if (now_ns - e->queued_ns < l->slack_ns)
+	if (now_ns < f->requeue_ns)
 		return;
-	e->queued_ns = now_ns;
+	f->requeue_ns = now_ns + l->slack_ns;
 	if (l->tail != dp_flow_idx(t, e)) {
 		dp_flow_lru_unlink(t, e);
 		dp_flow_lru_append(t, e);
@@ -472,7 +524,7 @@ static void dp_flow_set_class(struct dp_flow_entry *e, unsigned cls)
 		return;
 	dp_flow_lru_unlink(t, e);
 	e->cls = (uint8_t)cls;
-	e->queued_ns = e->f.last_ns;
+	e->f.requeue_ns = e->f.last_ns + t->lru[cls].slack_ns;
 	dp_flow_lru_append(t, e);
 	e->f.idle_timeout_s = (uint32_t)(t->lru[cls].timeout_ns /
 					 1000000000ull);
@@ -510,6 +562,7 @@ static void dp_flow_free(struct dp_flow_table *t, struct dp_flow_entry *e)
 	*pp = e->chain_next;
 	dp_flow_lru_unlink(t, e);
 	e->in_use = 0;
+	e->f.serial = 0;
 	e->chain_next = t->free_head;
 	t->free_head = idx;
 	t->count--;

@@ -23,11 +23,16 @@ struct dp_flow_key {
 struct dp_flow {
 	struct dp_flow_key key;
 	uint32_t hash;              /* dp_rss_hash_view of the first packet */
+	uint32_t idle_timeout_s;
 	struct strata_flow_info info; /* direction of the first packet */
 	struct strata_ip_flow_decision decision;
 	uint64_t pkts[2], bytes[2]; /* [0] = first packet's direction */
 	uint64_t last_ns;
-	uint32_t idle_timeout_s;
+	uint64_t requeue_ns;        /* a touch from then on moves the flow
+				       to its expiry list's tail (dp_flow.c) */
+	/* Even, never reused by the table while it lives; 0 once freed:
+	 * caches that point at a flow (dp_fast.h) check it. */
+	uint64_t serial;
 	uint8_t *app_ctx;           /* per-app contexts, zeroed */
 	/* the table's own links live beside it, in dp_flow.c */
 };
@@ -75,6 +80,17 @@ void dp_flow_probe_start(const struct dp_flow_table *t,
 			 const struct dp_pkt_view *v, struct dp_flow_probe *pr);
 void dp_flow_probe_prefetch(const struct dp_flow_table *t,
 			    const struct dp_flow_probe *pr);
+/* As dp_flow_probe_start, from a 5-tuple read straight off a packet
+ * (the fast path: no view). For ICMP and ICMPv6 only echo messages may
+ * come this way, with sport the identifier (dport is ignored). */
+void dp_flow_probe_start_tuple(const struct dp_flow_table *t,
+			       const union dp_addr *src,
+			       const union dp_addr *dst, uint16_t sport,
+			       uint16_t dport, uint8_t proto,
+			       struct dp_flow_probe *pr);
+/* The flow of pr, or NULL if there is none; never creates. */
+struct dp_flow *dp_flow_probe_lookup(struct dp_flow_table *t,
+				     const struct dp_flow_probe *pr, int *dir);
 /* As dp_flow_lookup_or_create, for the v that pr was started from. */
 struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 					       const struct dp_flow_probe *pr,
@@ -83,8 +99,23 @@ struct dp_flow *dp_flow_probe_lookup_or_create(struct dp_flow_table *t,
 					       uint64_t now_ns, bool *created,
 					       int *dir);
 
-/* Account a packet of len bytes in direction dir at now_ns. */
-void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len, uint64_t now_ns);
+void dp_flow_touch_requeue(struct dp_flow *f, uint64_t now_ns);
+
+/* Account a packet of len bytes in direction dir at now_ns. Inline: it
+ * runs for every packet. Most touches only count; the table's lists
+ * are visited when the flow is due to move (requeue_ns) or the clock
+ * stepped back. */
+static inline void dp_flow_touch(struct dp_flow *f, int dir, uint32_t len,
+				 uint64_t now_ns)
+{
+	dir = dir ? 1 : 0;
+	f->pkts[dir]++;
+	f->bytes[dir] += len;
+	if (__builtin_expect(now_ns >= f->last_ns && now_ns < f->requeue_ns, 1))
+		f->last_ns = now_ns;
+	else
+		dp_flow_touch_requeue(f, now_ns);
+}
 
 /* The flow's verdict is STACK: from now on it expires after the stack
  * idle time of its protocol. Call right after creating it (its last use

@@ -229,9 +229,13 @@ int dp_l3_build_arp_request(uint8_t *out, uint32_t cap,
 
 /* ---- echo ---- */
 
-static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
+/* The echo request whose IPv4 header is at l3_off and ICMP message at
+ * l4_off (l4_len bytes) becomes its reply; csum_ok: the ICMP checksum
+ * was verified already. */
+static int l3_echo4(uint8_t *buf, uint16_t l3_off, uint16_t l4_off,
+		    uint16_t l4_len, bool csum_ok)
 {
-	uint8_t *ip = buf + v->l3_off;
+	uint8_t *ip = buf + l3_off;
 	uint8_t *icmp;
 	uint8_t tmp[4];
 	uint32_t sum;
@@ -239,8 +243,8 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	/* the reply's source is the request's destination */
 	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
 		return -DP_DROP_ICMP_UNHANDLED_TYPE;
-	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
-	    dp_csum_fold(dp_csum_partial(buf + v->l4_off, v->l4_len, 0)) != 0)
+	if (!csum_ok &&
+	    dp_csum_fold(dp_csum_partial(buf + l4_off, l4_len, 0)) != 0)
 		return -DP_DROP_ICMP_BAD_CHECKSUM;
 
 	/* The fresh header's sum, from the words it keeps (id, and the
@@ -249,18 +253,18 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	 * the byte stores below would stall on store forwarding. */
 	sum = dp_csum_partial(ip + 12, 8, 0x4500u | ip[1]);
 	sum = dp_csum_partial(ip + 4, 2, sum);
-	sum += IP4_HLEN + v->l4_len;
+	sum += IP4_HLEN + l4_len;
 	sum += L3_TTL << 8 | 1u;       /* TTL, protocol ICMP; frag word 0 */
 
 	/* Linux answers with a fresh 20-byte header: options go, so the
 	 * ICMP message moves up behind it. */
-	if (v->l4_off != v->l3_off + IP4_HLEN)
-		memmove(ip + IP4_HLEN, buf + v->l4_off, v->l4_len);
+	if (l4_off != l3_off + IP4_HLEN)
+		memmove(ip + IP4_HLEN, buf + l4_off, l4_len);
 	icmp = ip + IP4_HLEN;
 
 	ip[0] = 0x45;
 	/* ip[1] TOS kept, id kept (Linux draws its own; nobody can match) */
-	wr16(ip + 2, (uint16_t)(IP4_HLEN + v->l4_len));
+	wr16(ip + 2, (uint16_t)(IP4_HLEN + l4_len));
 	wr16(ip + 6, 0);               /* Linux's echo replies carry no DF */
 	ip[8] = L3_TTL;
 	memcpy(tmp, ip + 12, 4);
@@ -271,55 +275,68 @@ static int l3_echo4(uint8_t *buf, const struct dp_pkt_view *v)
 	l3_csum_replace16(icmp + 2, (uint16_t)(8u << 8 | icmp[1]),
 			  (uint16_t)(0u << 8 | icmp[1]));
 	icmp[0] = 0;
-	return (int)(v->l3_off + IP4_HLEN + v->l4_len);
+	return (int)(l3_off + IP4_HLEN + l4_len);
 }
 
-static int l3_echo6(uint8_t *buf, const struct dp_pkt_view *v)
+/* As l3_echo4 for IPv6; src and dst are the request's (dst the final
+ * one), and may point into buf. */
+static int l3_echo6(uint8_t *buf, uint16_t l3_off, uint16_t l4_off,
+		    uint16_t l4_len, const union dp_addr *src,
+		    const union dp_addr *dst, bool csum_ok)
 {
-	uint8_t *ip = buf + v->l3_off;
+	uint8_t *ip = buf + l3_off;
+	union dp_addr s = *src, d = *dst;
 	uint8_t *icmp;
 
 	/* A multicast echo must be answered from one of our unicast
 	 * addresses, which this function is not given. */
-	if (ip6_is_mcast(v->dst.b) || ip6_is_mcast(v->src.b) ||
-	    ip6_is_unspec(&v->src) || ip6_is_unspec(&v->dst) ||
-	    dp_addr_is_v4(&v->src) || dp_addr_is_v4(&v->dst))
+	if (ip6_is_mcast(d.b) || ip6_is_mcast(s.b) ||
+	    ip6_is_unspec(&s) || ip6_is_unspec(&d) ||
+	    dp_addr_is_v4(&s) || dp_addr_is_v4(&d))
 		return -DP_DROP_ICMP6_UNHANDLED_TYPE;
-	if (!(v->flags & DP_PKT_F_L4_CSUM_OK) &&
-	    dp_csum_fold(dp_csum_partial(buf + v->l4_off, v->l4_len,
-			   l3_pseudo(false, v->src.b, v->dst.b, 58,
-				     v->l4_len))) != 0)
+	if (!csum_ok &&
+	    dp_csum_fold(dp_csum_partial(buf + l4_off, l4_len,
+			   l3_pseudo(false, s.b, d.b, 58, l4_len))) != 0)
 		return -DP_DROP_ICMP6_BAD_CHECKSUM;
 
 	/* ip[0..3]: version, traffic class and flow label kept */
-	wr16(ip + 4, v->l4_len);
+	wr16(ip + 4, l4_len);
 	ip[7] = L3_TTL;
-	if (v->l4_off != v->l3_off + IP6_HLEN) {
+	if (l4_off != l3_off + IP6_HLEN) {
 		/* Extension headers are not echoed: drop them. The length
 		 * in the pseudo-header changes, so sum afresh. */
-		memmove(ip + IP6_HLEN, buf + v->l4_off, v->l4_len);
+		memmove(ip + IP6_HLEN, buf + l4_off, l4_len);
 		icmp = ip + IP6_HLEN;
 		ip[6] = 58;
-		memcpy(ip + 8, v->dst.b, 16);
-		memcpy(ip + 24, v->src.b, 16);
+		memcpy(ip + 8, d.b, 16);
+		memcpy(ip + 24, s.b, 16);
 		icmp[0] = 129;
 		wr16(icmp + 2, 0);
 		l3_put_csum(icmp + 2,
-			    dp_csum_partial(icmp, v->l4_len,
+			    dp_csum_partial(icmp, l4_len,
 				   l3_pseudo(false, ip + 8, ip + 24, 58,
-					     v->l4_len)));
+					     l4_len)));
 	} else {
 		/* Swapping the addresses leaves the pseudo-header sum
 		 * alone; only the type word changes. Addresses come from
 		 * the view, which names the final destination. */
 		icmp = ip + IP6_HLEN;
-		memcpy(ip + 8, v->dst.b, 16);
-		memcpy(ip + 24, v->src.b, 16);
+		memcpy(ip + 8, d.b, 16);
+		memcpy(ip + 24, s.b, 16);
 		l3_csum_replace16(icmp + 2, (uint16_t)(128u << 8 | icmp[1]),
 				  (uint16_t)(129u << 8 | icmp[1]));
 		icmp[0] = 129;
 	}
-	return (int)(v->l3_off + IP6_HLEN + v->l4_len);
+	return (int)(l3_off + IP6_HLEN + l4_len);
+}
+
+static inline void l3_echo_l2(uint8_t *buf, enum dp_link link,
+			      const uint8_t our_mac[6])
+{
+	if (link == DP_LINK_ETH) {
+		memcpy(buf, buf + 6, 6);
+		memcpy(buf + 6, our_mac, 6);
+	}
 }
 
 int dp_l3_echo_reply_inplace(uint8_t *buf, uint32_t len,
@@ -335,13 +352,75 @@ int dp_l3_echo_reply_inplace(uint8_t *buf, uint32_t len,
 		 (v->l4_proto != 58 || buf[v->l4_off] != 128))
 		return v4 ? -DP_DROP_ICMP_UNHANDLED_TYPE :
 			    -DP_DROP_ICMP6_UNHANDLED_TYPE;
-	rc = v4 ? l3_echo4(buf, v) : l3_echo6(buf, v);
+	rc = v4 ? l3_echo4(buf, v->l3_off, v->l4_off, v->l4_len,
+			   v->flags & DP_PKT_F_L4_CSUM_OK) :
+		  l3_echo6(buf, v->l3_off, v->l4_off, v->l4_len, &v->src,
+			   &v->dst, v->flags & DP_PKT_F_L4_CSUM_OK);
 	if (rc < 0)
 		return rc;
-	if (v->link == DP_LINK_ETH) {
-		memcpy(buf, buf + 6, 6);
-		memcpy(buf + 6, our_mac, 6);
-	}
+	l3_echo_l2(buf, v->link, our_mac);
+	return rc;
+}
+
+/* l3_echo4 for a 20-byte header and a verified message: the same
+ * bytes, from fewer and wider loads and stores. */
+static int l3_echo4_fast(uint8_t *ip, uint16_t l4_len)
+{
+	static const uint8_t frag_ttl_proto[4] = { 0, 0, L3_TTL, 1 };
+	uint64_t head, addrs, s;
+	uint32_t w;
+
+	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
+		return -DP_DROP_ICMP_UNHANDLED_TYPE;
+	/* Native-order sum of the fresh header: version to id kept (the
+	 * length too: no options to drop), fragment word 0, TTL 64,
+	 * protocol, the addresses (their swap leaves the sum alone). */
+	memcpy(&head, ip, 8);
+	memcpy(&addrs, ip + 12, 8);
+	memcpy(&w, frag_ttl_proto, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	head &= 0x0000ffffffffffffull;
+#else
+	head &= 0xffffffffffff0000ull;
+#endif
+	s = (head & 0xffffffffu) + (head >> 32) + (addrs & 0xffffffffu) +
+	    (addrs >> 32) + w;
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	memcpy(ip + 6, frag_ttl_proto, 4);
+	l3_put_csum(ip + 10, (uint32_t)s);
+	addrs = addrs >> 32 | addrs << 32;
+	memcpy(ip + 12, &addrs, 8);
+
+	l3_csum_replace16(ip + IP4_HLEN + 2,
+			  (uint16_t)(8u << 8 | ip[IP4_HLEN + 1]),
+			  (uint16_t)(0u << 8 | ip[IP4_HLEN + 1]));
+	ip[IP4_HLEN] = 0;
+	return (int)(IP4_HLEN + l4_len);
+}
+
+int dp_l3_echo_reply_fast(uint8_t *buf, enum dp_link link, uint16_t l3_off,
+			  int ip_version, uint16_t l4_len,
+			  const uint8_t our_mac[6])
+{
+	uint8_t *ip = buf + l3_off;
+	int rc;
+
+	if (ip_version == 4) {
+		rc = l3_echo4_fast(ip, l4_len);
+		if (rc >= 0)
+			rc += l3_off;
+	} else
+		rc = l3_echo6(buf, l3_off, l3_off + IP6_HLEN, l4_len,
+			      (const union dp_addr *)(ip + 8),
+			      (const union dp_addr *)(ip + 24), true);
+	if (rc < 0)
+		return rc;
+	l3_echo_l2(buf, link, our_mac);
 	return rc;
 }
 

@@ -31,6 +31,12 @@ int dp_l3_arp_reply_inplace(uint8_t *buf, uint32_t len,
 int dp_l3_echo_reply_inplace(uint8_t *buf, uint32_t len,
 			     const struct dp_pkt_view *v,
 			     const uint8_t our_mac[6]);
+/* The same reply for a request dp_fast_classify() accepted (no IPv4
+ * options, no IPv6 extension headers, checksum verified): the IP
+ * header at l3_off, the ICMP message of l4_len bytes right behind it. */
+int dp_l3_echo_reply_fast(uint8_t *buf, enum dp_link link, uint16_t l3_off,
+			  int ip_version, uint16_t l4_len,
+			  const uint8_t our_mac[6]);
 
 /* Neighbour solicitation for one of our addresses -> neighbour
  * advertisement (solicited, override, with target link-layer option).

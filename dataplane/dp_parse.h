@@ -39,50 +39,48 @@ int dp_parse(const uint8_t *buf, uint32_t len, enum dp_link link,
  * big-endian. Internally native 64-bit words are added, which RFC 1071's
  * byte-order independence allows, and swapped once at the end. */
 
-static inline uint64_t dp_csum_add64(uint64_t s, uint64_t x)
-{
-	s += x;
-	return s + (s < x); /* end-around carry */
-}
-
 /* Ones' complement sum of p[0..n) as native 16-bit words, folded to
- * 16 bits (byte-swapped on little-endian hosts). Inlined everywhere: a
- * constant n (a 20-byte header, a 16-byte address) unrolls to loads and
- * adds. */
+ * 16 bits (byte-swapped on little-endian hosts). 32-bit words are added
+ * into two 64-bit accumulators: 2^16 = 1 modulo 2^16 - 1, so the halves
+ * fold later, and no add waits on another's carry. Inlined everywhere:
+ * a constant n (a 20-byte header, a 16-byte address) unrolls to loads
+ * and adds. */
 static inline __attribute__((always_inline)) uint32_t
 dp_csum_native(const uint8_t *p, uint32_t n)
 {
-	uint64_t s = 0, a, b, c, d;
-	uint32_t x32;
+	uint64_t s0 = 0, s1 = 0, s;
+	uint32_t a, b;
 	uint16_t x16;
 
-	while (n >= 32) {
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		memcpy(&c, p + 16, 8);
-		memcpy(&d, p + 24, 8);
-		s = dp_csum_add64(s, a);
-		s = dp_csum_add64(s, b);
-		s = dp_csum_add64(s, c);
-		s = dp_csum_add64(s, d);
-		p += 32;
-		n -= 32;
+	while (n >= 16) {
+		uint32_t c, d;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		memcpy(&c, p + 8, 4);
+		memcpy(&d, p + 12, 4);
+		s0 += (uint64_t)a + c;
+		s1 += (uint64_t)b + d;
+		p += 16;
+		n -= 16;
 	}
-	while (n >= 8) {
-		memcpy(&a, p, 8);
-		s = dp_csum_add64(s, a);
+	if (n >= 8) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		s0 += a;
+		s1 += b;
 		p += 8;
 		n -= 8;
 	}
 	if (n >= 4) {
-		memcpy(&x32, p, 4);
-		s = dp_csum_add64(s, x32);
+		memcpy(&a, p, 4);
+		s0 += a;
 		p += 4;
 		n -= 4;
 	}
 	if (n >= 2) {
 		memcpy(&x16, p, 2);
-		s = dp_csum_add64(s, x16);
+		s1 += x16;
 		p += 2;
 		n -= 2;
 	}
@@ -90,8 +88,9 @@ dp_csum_native(const uint8_t *p, uint32_t n)
 		/* The odd byte is the high half of a big-endian word. */
 		x16 = 0;
 		memcpy(&x16, p, 1);
-		s = dp_csum_add64(s, x16);
+		s0 += x16;
 	}
+	s = s0 + s1;
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffff) + (s >> 16);

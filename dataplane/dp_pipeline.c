@@ -1,6 +1,7 @@
 /* The packet path of one rx/tx lcore. See dp_pipeline.h.
  *
  * Life of a received packet:
+ *   [common shape of a known flow: dp_fast.h, straight to its verdict]
  *   parse -> [fragment: reassemble into lc->scratch, parse again]
  *   -> ARP: answer / learn           (no flow)
  *   -> flow lookup or create (+ ip_flow hook on creation)
@@ -24,6 +25,7 @@
 #include <rte_ring.h>
 
 #include "apps/apps.h"
+#include "dp_fast.h"
 #include "dp_flow.h"
 #include "dp_l3.h"
 #include "dp_neigh.h"
@@ -79,6 +81,15 @@ struct dp_lcore *dp_lcore_create(unsigned idx, const struct dp_shared *sh,
 	lc->flows = dp_flow_table_create(&fp);
 	if (!lc->flows)
 		goto err_free_lc;
+	if (c->flows.fast_path) {
+		/* four entries a flow, up to 2048 flows: what stays hot in
+		 * a core's L2, with few sets holding more than two */
+		uint32_t n = c->flows.max < 2048 ? 4 * c->flows.max : 8192;
+
+		lc->fast = dp_fast_cache_create(n);
+		if (!lc->fast)
+			goto err_free_flows;
+	}
 
 	struct dp_reass_params rp = {
 		.max_datagrams = c->reassembly.max_datagrams,
@@ -114,6 +125,7 @@ err_free_neigh:
 err_free_reass:
 	dp_reass_destroy(lc->reass);
 err_free_flows:
+	dp_fast_cache_destroy(lc->fast);
 	dp_flow_table_destroy(lc->flows, NULL, NULL);
 err_free_lc:
 	rte_free(lc);
@@ -135,6 +147,7 @@ void dp_lcore_destroy(struct dp_lcore *lc)
 		return;
 	for (i = 0; i < lc->sh->n_ports; i++)
 		rte_pktmbuf_free_bulk(lc->tx[i].pkts, lc->tx[i].n);
+	dp_fast_cache_destroy(lc->fast);
 	dp_flow_table_destroy(lc->flows, dp_flow_ended, lc);
 	dp_neigh_destroy(lc->neigh, dp_free_held);
 	dp_reass_destroy(lc->reass);
@@ -176,15 +189,15 @@ static void dp_txbuf_flush(struct dp_lcore *lc, uint16_t port)
 		return;
 	sent = dp_port_tx_burst(lc->sh->ports[port], lc->txq[port], tb->pkts,
 				tb->n);
-	for (i = 0; i < sent; i++) {
-		lc->ctr.tx_pkts++;
-		lc->ctr.tx_bytes += rte_pktmbuf_pkt_len(tb->pkts[i]);
-	}
+	lc->ctr.tx_pkts += sent;
+	lc->ctr.tx_bytes += tb->bytes;
 	for (i = sent; i < tb->n; i++) {
 		lc->ctr.drops[DP_DROP_TX_FULL]++;
+		lc->ctr.tx_bytes -= rte_pktmbuf_pkt_len(tb->pkts[i]);
 		rte_pktmbuf_free(tb->pkts[i]);
 	}
 	tb->n = 0;
+	tb->bytes = 0;
 }
 
 static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
@@ -194,6 +207,9 @@ static void dp_tx_mbuf(struct dp_lcore *lc, uint16_t port, struct rte_mbuf *m)
 	if (tb->n == DP_TXBUF)
 		dp_txbuf_flush(lc, port); /* early, rather than drop */
 	tb->pkts[tb->n++] = m;
+	/* counted now, while m is at hand, not in a second pass over
+	 * the mbufs at flush */
+	tb->bytes += rte_pktmbuf_pkt_len(m);
 }
 
 /* Copy len bytes into a fresh mbuf and queue it on port. Returns 0 or a
@@ -1043,12 +1059,167 @@ static void dp_rx_chunk(struct dp_lcore *lc, struct rte_mbuf **pkts,
 	}
 }
 
+/* The flow of a classified packet: from the cache, else from the flow
+ * table (filling the cache); NULL if the table does not know it. */
+static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
+				    const struct dp_fast_pkt *fp,
+				    struct dp_fast_entry *set, int *dir)
+{
+	struct dp_flow_probe pr;
+	union dp_addr src, dst;
+	uint16_t sport, dport;
+	struct dp_flow *f;
+
+	f = dp_fast_find(set, fp, dir);
+	if (likely(f))
+		return f;
+	dp_fast_tuple(rte_pktmbuf_mtod(m, uint8_t *), fp, &src, &dst, &sport,
+		      &dport);
+	dp_flow_probe_start_tuple(lc->flows, &src, &dst, sport, dport,
+				  fp->proto, &pr);
+	f = dp_flow_probe_lookup(lc->flows, &pr, dir);
+	if (f)
+		dp_fast_fill(set, fp, f, *dir);
+	return f;
+}
+
+/* A packet dp_fast_classify() accepted: if the flow table knows its
+ * flow, take it to its end as dp_ip() would and return true; false
+ * (nothing changed) when it needs the general path. */
+static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
+			const struct dp_fast_pkt *fp,
+			struct dp_fast_entry *set, enum dp_fast_kind kind)
+{
+	struct dp_port *port = lc->sh->ports[m->port];
+	const struct dp_shared *sh = lc->sh;
+	struct dp_flow *f;
+	uint32_t hash;
+	int dir, len;
+
+	f = dp_fast_flow(lc, m, fp, set, &dir);
+	if (!f)
+		return false;
+	switch (f->decision.verdict) {
+	case STRATA_LOCAL:
+		/* echo requests to our own unicast address (echo6 refuses
+		 * multicast) and within the MTU; the rest as dp_local() */
+		if (kind != DP_FAST_ECHO || dir != 0 ||
+		    port->id != f->info.in_port || !f->info.to_local ||
+		    !sh->conf->icmp.echo || fp->l3_len > port->mtu)
+			return false;
+		len = dp_l3_echo_reply_fast(rte_pktmbuf_mtod(m, uint8_t *),
+					    port->link, fp->l3_off,
+					    fp->ip_version, fp->l4_len,
+					    port->mac);
+		if (len < 0)
+			return false;
+		dp_flow_touch(f, dir, rte_pktmbuf_data_len(m), lc->now_ns);
+		lc->ctr.rx_pkts++;
+		lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
+		rte_pktmbuf_data_len(m) = (uint16_t)len;
+		rte_pktmbuf_pkt_len(m) = (uint32_t)len;
+		dp_tx_mbuf(lc, port->id, m);
+		lc->ctr.disp[DP_DISP_ANSWERED]++;
+		break;
+	case STRATA_STACK:
+		if (!sh->n_workers)
+			return false;
+		dp_flow_touch(f, dir, rte_pktmbuf_data_len(m), lc->now_ns);
+		lc->ctr.rx_pkts++;
+		lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
+		hash = port->hw_rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) ?
+		       m->hash.rss : f->hash;
+		rte_pktmbuf_adj(m, fp->l3_off);
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - fp->l3_len);
+		if (rte_ring_sp_enqueue(sh->to_worker[lc->idx]
+					[hash % sh->n_workers], m) != 0) {
+			rte_pktmbuf_free(m);
+			dp_count_drop(lc, DP_DROP_RING_FULL);
+			break;
+		}
+		lc->ctr.disp[DP_DISP_STACK]++;
+		dp_wake(&sh->worker_wake[hash % sh->n_workers]);
+		break;
+	case STRATA_DROP:
+		dp_flow_touch(f, dir, rte_pktmbuf_data_len(m), lc->now_ns);
+		lc->ctr.rx_pkts++;
+		lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
+		rte_pktmbuf_free(m);
+		dp_count_drop(lc, DP_DROP_POLICY_DROP);
+		break;
+	default:
+		return false;
+	}
+	lc->ctr.fast_path++;
+	return true;
+}
+
+/* A burst: packets of known flows in the common shape take the fast
+ * path, the rest dp_rx_chunk(). Order is kept: a run of general-path
+ * packets is finished before the next fast one looks up its flow (so
+ * it sees any flow the run created or ended), and a fast packet that
+ * needs the general path after all joins the run. The first pass
+ * classifies (bytes only) and prefetches each cache set, the second
+ * the flow of a set that matches. */
+static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
+		       uint16_t n)
+{
+	struct dp_fast_pkt fp[DP_BURST_MAX];
+	struct dp_fast_entry *set[DP_BURST_MAX];
+	struct rte_mbuf *run[DP_BURST_MAX];
+	uint8_t kind[DP_BURST_MAX];
+	uint16_t n_run = 0, i;
+
+	for (i = 0; i < n && i < DP_RX_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct dp_port *port;
+
+		if (i + DP_RX_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_RX_PREFETCH],
+						       void *));
+		kind[i] = DP_FAST_NO;
+		if (unlikely(m->port >= lc->sh->n_ports || m->nb_segs > 1))
+			continue;
+		port = lc->sh->ports[m->port];
+		kind[i] = (uint8_t)dp_fast_classify(rte_pktmbuf_mtod(m, uint8_t *),
+						    rte_pktmbuf_data_len(m),
+						    port->link, port->mac,
+						    m->port, dp_parse_flags(m),
+						    &fp[i]);
+		if (kind[i] != DP_FAST_NO) {
+			set[i] = dp_fast_set(lc->fast, &fp[i]);
+			rte_prefetch0(set[i]);
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (kind[i] != DP_FAST_NO && set[i]->f)
+			rte_prefetch0(set[i]->f);
+	for (i = 0; i < n; i++) {
+		if (kind[i] != DP_FAST_NO) {
+			if (n_run) {
+				dp_rx_chunk(lc, run, n_run);
+				n_run = 0;
+			}
+			if (dp_fast_one(lc, pkts[i], &fp[i], set[i], kind[i]))
+				continue;
+		}
+		run[n_run++] = pkts[i];
+	}
+	if (n_run)
+		dp_rx_chunk(lc, run, n_run);
+}
+
 void dp_lcore_rx(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 {
 	while (n) {
 		uint16_t k = n < DP_BURST_MAX ? n : DP_BURST_MAX;
 
-		dp_rx_chunk(lc, pkts, k);
+		if (lc->fast)
+			dp_rx_fast(lc, pkts, k);
+		else
+			dp_rx_chunk(lc, pkts, k);
 		pkts += k;
 		n -= k;
 	}

@@ -18,6 +18,7 @@ struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
 struct dp_port;
+struct dp_fast_cache;
 
 #define DP_BURST_MAX 64
 #define DP_TXBUF 64
@@ -62,6 +63,7 @@ struct dp_neigh_msg {
 struct dp_txbuf {
 	struct rte_mbuf *pkts[DP_TXBUF];
 	uint16_t n;
+	uint64_t bytes;               /* of pkts[0..n) */
 };
 
 struct dp_lcore {
@@ -71,6 +73,7 @@ struct dp_lcore {
 	uint64_t now_ns;              /* set by the caller per burst */
 
 	struct dp_flow_table *flows;
+	struct dp_fast_cache *fast;   /* NULL: flows.fast_path off */
 	struct dp_reass *reass;
 	struct dp_neigh *neigh;
 

@@ -21,8 +21,11 @@ static uint16_t dp_dpdk_rx(struct dp_port *p, uint16_t q,
 	uint16_t port_id = (uint16_t)(uintptr_t)p->priv;
 	uint16_t got = rte_eth_rx_burst(port_id, q, pkts, n);
 
-	for (uint16_t i = 0; i < got; i++)
-		pkts[i]->port = p->id;
+	/* m->port names strata's port; rewrite it only where the ethdev
+	 * numbers differ (a store per mbuf showed in the fast path) */
+	if (port_id != p->id)
+		for (uint16_t i = 0; i < got; i++)
+			pkts[i]->port = p->id;
 	return got;
 }
 

@@ -346,7 +346,7 @@ static void test_err_unknown_key(void **state)
 {
 	expect_errors("flows:\n  maxx: 3\n",
 		"t.yaml:2:3: flows.maxx: unknown key (expected one of: max, "
-		"tcp_idle_s, udp_idle_s, other_idle_s, stack_closing_s)\n");
+		"tcp_idle_s, udp_idle_s, other_idle_s, stack_closing_s, fast_path)\n");
 	expect_errors("bogus: 1\n",
 		"t.yaml:1:1: bogus: unknown key (expected one of: ports, "
 		"lcores, eal, mbuf, flows, reassembly, neighbors, icmp, "
