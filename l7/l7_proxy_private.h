@@ -189,6 +189,10 @@ struct strata_http {
 	unsigned tries;
 	int status;
 	uint64_t deadline_ns;
+	/* In the body hooks' last call of direction trailers_dir (STK_DIR_*):
+	 * the exchange whose trailer fields they read and change. */
+	struct l7_exchange *trailers_to;
+	int trailers_dir;
 	/* strata's own answer */
 	char *answer;
 	size_t answer_len, answer_off;
