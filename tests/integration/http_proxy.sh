@@ -13,7 +13,8 @@
 # tunnel echoing 100 KB, the same from an HTTP/2 extended CONNECT client,
 # and towards an HTTP/2 origin (both python3-h2); gRPC-style trailers
 # (and te: trailers) through HTTP/2 both ways, and response trailers on
-# HTTP/1.1's last chunk; the http_rules app
+# HTTP/1.1's last chunk, with a trailer the http_rules app set from one
+# the origin sent; the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -304,8 +305,20 @@ http_rules:
   - action: set_response_header
     header: x-served-by
     value: "strata \$endpoint \$alpn"
+  # reads the origin's trailer, sets one of its own
+  - host: grpc.test
+    action: set_response_trailer
+    header: x-strata-saw
+    value: "grpc-status=\$trailer:grpc-status"
 YAML
 "$STRATA" config check "$IT_WORK/strata.yaml" || fail "config check"
+# a trailer rule for a field trailers may not carry is refused up front
+sed 's/header: x-strata-saw/header: Content-Length/' "$IT_WORK/strata.yaml" \
+	>"$IT_WORK/bad.yaml"
+"$STRATA" config check "$IT_WORK/bad.yaml" 2>"$IT_WORK/err" &&
+	fail "config check took a Content-Length trailer rule"
+grep -q "may not be sent as a trailer field" "$IT_WORK/err" ||
+	fail "trailer rule refusal: $(cat "$IT_WORK/err")"
 it_strata_start "$N" "$STRATA" "$IT_WORK/strata.yaml"
 it_wait_for 20 "strata's listener" inn curl -sf -o /dev/null \
 	http://127.0.0.1:8080/small
@@ -430,10 +443,11 @@ while not done:
             done = True
     s.sendall(c.data_to_send())
 print(body.decode(), trailers.get("grpc-status"),
-      trailers.get("x-got-trailer"), trailers.get("x-got-te"))
+      trailers.get("x-got-trailer"), trailers.get("x-got-te"),
+      trailers.get("x-strata-saw"))
 PY
 out=$(inn timeout 20 /usr/bin/python3 "$IT_WORK/rpc.py" 2>&1)
-[ "$out" = "reply:ping 0 42 trailers" ] ||
+[ "$out" = "reply:ping 0 42 trailers grpc-status=0" ] ||
 	fail "trailers through HTTP/2 both ways: '$out'"
 # to HTTP/1.1, the response's trailers ride on the last chunk
 hdrs=$($C --http1.1 -H 'Host: grpc.test' -d pong -D - -o "$IT_WORK/body" \
@@ -441,9 +455,10 @@ hdrs=$($C --http1.1 -H 'Host: grpc.test' -d pong -D - -o "$IT_WORK/body" \
 [ "$(cat "$IT_WORK/body")" = reply:pong ] ||
 	fail "trailers to HTTP/1.1: body '$(cat "$IT_WORK/body")'"
 echo "$hdrs" | grep -qi '^transfer-encoding: chunked' &&
-	echo "$hdrs" | grep -qi '^grpc-status: 0' ||
+	echo "$hdrs" | grep -qi '^grpc-status: 0' &&
+	echo "$hdrs" | grep -qi '^x-strata-saw: grpc-status=0' ||
 	fail "trailers to HTTP/1.1: $hdrs"
-it_log "trailers: request and response trailers and te: trailers through HTTP/2; response trailers on HTTP/1.1's last chunk"
+it_log "trailers: request and response trailers and te: trailers through HTTP/2; response trailers on HTTP/1.1's last chunk; a trailer set by http_rules from the origin's grpc-status, both versions"
 # The same origin behind an HTTP/2 extended CONNECT (RFC 8441): strata
 # turns it into an HTTP/1.1 Upgrade, and the 101 into a 200.
 cat >"$IT_WORK/h2ws.py" <<'PY'
