@@ -55,7 +55,7 @@
 	X(upstream_bad_response, 502)                                      \
 	X(upstream_tls_failed, 502)                                        \
 	X(upstream_unavailable, 503) /* every server is marked down */     \
-	X(upstream_timeout, 504) /* no response head in time */           \
+	X(upstream_timeout, 504) /* no response head or free conn in time */ \
 	X(connect_failed, 502)   /* CONNECT target unreachable */          \
 	X(connect_timeout, 504)                                            \
 	X(dns_failed, 502)       /* the target name did not resolve */      \
