@@ -316,6 +316,7 @@ static void l7_response_head(struct l7_req *r)
 	end = r->resp.content_length == 0 || r->status == 204 ||
 	      r->status == 304 || !strcmp(r->req.method, "HEAD");
 	r->head_sent = true;
+	r->head_ended = end;
 	l7_count_status(r->w, r->status);
 	if (l7_send_head(r->down, &r->resp, end) < 0) {
 		if (!l7_tun_stop(r))
@@ -920,14 +921,16 @@ static struct l7_head *l7_hook_trailers(const struct strata_http *h,
 }
 
 /* Can the body going out in direction dir end with trailer fields?
- * HTTP/2 always; HTTP/1.1 on a chunked body only, which the engines
- * send when the length is unknown; HTTP/1.0 never. */
+ * Not when its head ended the message; else HTTP/2 always, HTTP/1.1 on
+ * a chunked body only, which the engines send when the length is
+ * unknown, and HTTP/1.0 never. */
 static bool l7_carries_trailers(const struct strata_http *h, int dir)
 {
 	if (dir == STK_DIR_UP)
-		return h->up_h2 || h->req.content_length < 0;
-	return h->req.version == 20 ||
-	       (h->req.version == 11 && h->resp.content_length < 0);
+		return h->req.content_length < 0 ||
+		       (h->up_h2 && h->req.content_length > 0);
+	return !h->head_ended && (h->req.version == 20 ||
+		(h->req.version == 11 && h->resp.content_length < 0));
 }
 
 const char *strata_http_trailer(const struct strata_http *h, int response,

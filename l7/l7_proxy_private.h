@@ -183,6 +183,7 @@ struct strata_http {
 	struct stk_tunnel tun;
 	bool tun_live;
 	bool head_sent;                  /* response head went to the client */
+	bool head_ended;                 /* ...with the end of the response */
 	bool down_done, up_done;         /* exchange closed or aborted */
 	bool idempotent;
 	bool up_h2;                      /* the upstream speaks HTTP/2 */

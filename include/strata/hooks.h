@@ -167,7 +167,7 @@ int strata_http_del_header(struct strata_http *h, int response,
  * removes them. Both return 0 or a negated errno value (errno.h):
  *   -ENOENT   not in that body hook's last call;
  *   -ENOTSUP  set: the message cannot carry trailers (HTTP/1.1 with a
- *             Content-Length, HTTP/1.0);
+ *             Content-Length, HTTP/1.0, no body);
  *   -EPERM    set: a field trailers may not carry (RFC 9110 6.5.1):
  *             framing, routing, connection and content-type/-encoding/
  *             -range fields, pseudo-headers;

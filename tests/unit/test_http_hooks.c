@@ -126,6 +126,11 @@ static void test_response_cannot_carry(void **state)
 	r->req.version = 20;
 	r->resp.content_length = 5;
 	assert_int_equal(strata_http_set_trailer(r, 1, "x-a", "3"), 0);
+	/* but not after a head that ended the response (HEAD, 204, 304,
+	 * length 0) */
+	r->head_ended = true;
+	assert_int_equal(strata_http_set_trailer(r, 1, "x-a", "4"), -ENOTSUP);
+	assert_string_equal(strata_http_trailer(r, 1, "x-a"), "3");
 }
 
 /* The request body's last call: the fields go to the upstream's
@@ -149,6 +154,8 @@ static void test_request_trailers(void **state)
 	r->req.content_length = -1;
 	assert_int_equal(strata_http_set_trailer(r, 0, "x-a", "1"), 0);
 	r->up_h2 = true;
+	r->req.content_length = 0; /* went out with its head's END_STREAM */
+	assert_int_equal(strata_http_set_trailer(r, 0, "x-b", "1"), -ENOTSUP);
 	r->req.content_length = 4;
 	assert_int_equal(strata_http_set_trailer(r, 0, "x-b", "2"), 0);
 	assert_int_equal(strata_http_del_trailer(r, 0, "x-req-sum"), 0);
