@@ -1,9 +1,9 @@
 /* The built-in http_rules app: config rules on HTTP exchanges. Block,
  * answer and route stop at the first matching rule; header and trailer
- * rules apply and go on. form_field reads a field of the request body as it streams
- * by (urlencoded or multipart, never buffered whole) and reports its
- * first bytes in a response header: the pattern of a data-loss
- * prevention app, and what the tests use to see it work. */
+ * rules apply and go on. form_field reads a field of the request body
+ * as it streams by (urlencoded or multipart, never buffered whole) and
+ * reports its first bytes in a response header: the pattern of a
+ * data-loss prevention app, and what the tests use to see it work. */
 #include "apps.h"
 
 #include <arpa/inet.h>
