@@ -1,12 +1,13 @@
 /* The built-in http_rules app: config rules on HTTP exchanges. Block,
- * answer and route stop at the first matching rule; header rules apply
- * and go on. form_field reads a field of the request body as it streams
- * by (urlencoded or multipart, never buffered whole) and reports its
- * first bytes in a response header: the pattern of a data-loss
- * prevention app, and what the tests use to see it work. */
+ * answer and route stop at the first matching rule; header and trailer
+ * rules apply and go on. form_field reads a field of the request body
+ * as it streams by (urlencoded or multipart, never buffered whole) and
+ * reports its first bytes in a response header: the pattern of a
+ * data-loss prevention app, and what the tests use to see it work. */
 #include "apps.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "l7/l7_form.h"
+#include "l7/l7_h1_parse.h"
 #include "l7/l7_http.h"
 
 #define APP_FORM_KEEP 200
@@ -21,7 +23,7 @@
 static struct {
 	struct conf_http_rule rules[CONF_MAX_HTTP_RULES];
 	unsigned n;
-	bool has_form;
+	bool has_form, has_trailer;
 } app_hr;
 
 /* Per exchange. */
@@ -61,7 +63,21 @@ static void app_hr_expand(const char *tmpl, struct strata_http *h, char *out,
 		const char *v = NULL;
 		size_t skip = 0;
 
-		if (*tmpl == '$') {
+		if (*tmpl == '$' && !strncmp(tmpl + 1, "trailer:", 8)) {
+			/* $trailer:NAME, NAME up to the first character
+			 * that cannot be in a field name */
+			char name[64];
+			size_t l = 0;
+
+			while (l + 1 < sizeof(name) &&
+			       l7_h1_tchar((uint8_t)tmpl[9 + l])) {
+				name[l] = tmpl[9 + l];
+				l++;
+			}
+			name[l] = '\0';
+			skip = 9 + l;
+			v = l ? strata_http_trailer(h, 1, name) : NULL;
+		} else if (*tmpl == '$') {
 			static const char *const names[] = {
 				"client_subject", "client_fingerprint",
 				"client_port", "client", "endpoint", "sni",
@@ -223,6 +239,28 @@ static void app_hr_response(void *app, struct strata_http *h, void *ctx)
 	}
 }
 
+/* Trailer rules, in the response body's last call. */
+static void app_hr_response_body(void *app, struct strata_http *h, void *ctx,
+				 const uint8_t *data, size_t len, int end)
+{
+	struct app_hr_ctx *x = ctx;
+	char v[512];
+
+	if (!end)
+		return;
+	for (unsigned i = 0; i < app_hr.n; i++) {
+		const struct conf_http_rule *r = &app_hr.rules[i];
+
+		if (!(x->matched & (1u << i)) ||
+		    r->action != CONF_HTTP_ACT_SET_RESPONSE_TRAILER)
+			continue;
+		app_hr_expand(r->value, h, v, sizeof(v));
+		/* refused where the response cannot carry trailers
+		 * (HTTP/1.1 with a length): nothing to do about it */
+		strata_http_set_trailer(h, 1, r->header, v);
+	}
+}
+
 static void app_hr_end(void *app, struct strata_http *h, void *ctx,
 		       int status, uint64_t up, uint64_t down)
 {
@@ -232,7 +270,31 @@ static void app_hr_end(void *app, struct strata_http *h, void *ctx,
 	x->form = NULL;
 }
 
-int app_http_rules_init(const struct conf *c)
+int app_http_rules_check(const struct conf *c, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->n_http_rules; i++) {
+		const struct conf_http_rule *r = &c->http_rules[i];
+		struct l7_head scratch;
+		int rc;
+
+		if (r->action != CONF_HTTP_ACT_SET_RESPONSE_TRAILER)
+			continue;
+		/* checked once here, not refused on every response */
+		l7_head_init(&scratch);
+		rc = l7_trailer_set(&scratch, r->header, "x");
+		l7_head_free(&scratch);
+		if (rc == -EPERM || rc == -EINVAL) {
+			snprintf(err, errlen, "http_rules[%u].header: '%s' %s",
+				 i, r->header, rc == -EPERM ?
+				 "may not be sent as a trailer field" :
+				 "is not a field name");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int app_http_rules_init(const struct conf *c, char *err, size_t errlen)
 {
 	struct strata_app app = {
 		.name = "http_rules",
@@ -242,17 +304,30 @@ int app_http_rules_init(const struct conf *c)
 		.http_end = app_hr_end,
 	};
 
+	if (app_http_rules_check(c, err, errlen) < 0)
+		return -1;
 	memcpy(app_hr.rules, c->http_rules,
 	       sizeof(app_hr.rules[0]) * c->n_http_rules);
 	app_hr.n = c->n_http_rules;
 	if (!app_hr.n)
 		return 0;
-	for (unsigned i = 0; i < app_hr.n; i++)
+	for (unsigned i = 0; i < app_hr.n; i++) {
 		if (app_hr.rules[i].action == CONF_HTTP_ACT_FORM_FIELD)
 			app_hr.has_form = true;
+		if (app_hr.rules[i].action ==
+		    CONF_HTTP_ACT_SET_RESPONSE_TRAILER)
+			app_hr.has_trailer = true;
+	}
 	/* Only ask for bodies when a rule reads them: the body hooks cost
 	 * a call per chunk on every exchange. */
 	if (app_hr.has_form)
 		app.http_request_body = app_hr_request_body;
-	return strata_app_register(&app);
+	if (app_hr.has_trailer)
+		app.http_response_body = app_hr_response_body;
+	if (strata_app_register(&app) < 0) {
+		snprintf(err, errlen, "cannot register the http_rules app: "
+			 "too many apps");
+		return -1;
+	}
+	return 0;
 }

@@ -74,7 +74,13 @@ int app_policy_init(const struct conf *c);
  * nothing when there are no rewrites. Returns 0 or -1 (registry full). */
 int app_egress_init(const struct conf *c);
 
-/* The built-in http_rules app (http_rules in config). 0 or -1. */
-int app_http_rules_init(const struct conf *c);
+/* The built-in http_rules app (http_rules in config). 0, or -1 with a
+ * message in err (app_http_rules_check failed, or the registry is
+ * full). */
+int app_http_rules_init(const struct conf *c, char *err, size_t errlen);
+/* What the schema cannot see: a set_response_trailer rule naming a
+ * field trailers may not carry (l7_trailer_forbidden) or no field name.
+ * 0, or -1 with a message in err. For `strata config check` too. */
+int app_http_rules_check(const struct conf *c, char *err, size_t errlen);
 
 #endif

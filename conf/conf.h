@@ -189,6 +189,8 @@ enum conf_http_action {
 	CONF_HTTP_ACT_ROUTE,
 	CONF_HTTP_ACT_FORM_FIELD,          /* a body field into a response
 					      header; goes on */
+	CONF_HTTP_ACT_SET_RESPONSE_TRAILER, /* at the response body's end;
+					       goes on */
 };
 
 struct conf_http_rule {
@@ -199,7 +201,7 @@ struct conf_http_rule {
 	enum conf_http_action action;
 	uint16_t status;               /* block, answer; 0 = 403 / 200 */
 	char body[512];
-	char header[64];               /* set_header, form_field */
+	char header[64];               /* set_*, form_field */
 	char value[256];               /* may use $client, $sni, ... */
 	char upstream[CONF_NAME_MAX];  /* route */
 	char field[64];                /* form_field */

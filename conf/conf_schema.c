@@ -917,6 +917,7 @@ static const char *const conf_http_actions[] = {
 	[CONF_HTTP_ACT_SET_RESPONSE_HEADER] = "set_response_header",
 	[CONF_HTTP_ACT_ROUTE] = "route",
 	[CONF_HTTP_ACT_FORM_FIELD] = "form_field",
+	[CONF_HTTP_ACT_SET_RESPONSE_TRAILER] = "set_response_trailer",
 	NULL,
 };
 
@@ -941,7 +942,9 @@ static const struct conf_key conf_http_rule_keys[] = {
 		 "the next rules), route (to upstream), form_field (the "
 		 "value of form field `field` of an urlencoded or multipart "
 		 "request body, read as it streams by, into response header "
-		 "`header`)" },
+		 "`header`), set_response_trailer (header: value as a trailer "
+		 "field at the response body's end, HTTP/2 or chunked "
+		 "HTTP/1.1; then the next rules)" },
 	{ .name = "status", .type = CONF_T_UINT,
 	  FLD(struct conf_http_rule, status), .min = 0, .max = 599,
 	  .def = "0", .doc = "block and answer: the status; 0 = 403 / 200" },
@@ -949,12 +952,14 @@ static const struct conf_key conf_http_rule_keys[] = {
 	  .def = "", .doc = "answer: the body" },
 	{ .name = "header", .type = CONF_T_STR,
 	  FLD(struct conf_http_rule, header), .def = "",
-	  .doc = "set_header, set_response_header, form_field: field name" },
+	  .doc = "set_header, set_response_header, set_response_trailer, "
+		 "form_field: field name" },
 	{ .name = "value", .type = CONF_T_STR,
 	  FLD(struct conf_http_rule, value), .def = "",
 	  .doc = "the field's value; $client, $client_port, $endpoint, $sni, "
 		 "$alpn, $client_subject, $client_fingerprint, $method and "
-		 "$path are replaced" },
+		 "$path are replaced, and in set_response_trailer "
+		 "$trailer:NAME by the response's trailer field NAME" },
 	{ .name = "upstream", .type = CONF_T_STR,
 	  FLD(struct conf_http_rule, upstream), .def = "",
 	  .check = conf_check_name_or_empty, .doc = "route: the upstream" },
@@ -1039,6 +1044,7 @@ static void conf_check_l7(struct conf_ctx *x, struct conf *c, yaml_node_t *root)
 		}
 		if ((hr->action == CONF_HTTP_ACT_SET_HEADER ||
 		     hr->action == CONF_HTTP_ACT_SET_RESPONSE_HEADER ||
+		     hr->action == CONF_HTTP_ACT_SET_RESPONSE_TRAILER ||
 		     hr->action == CONF_HTTP_ACT_FORM_FIELD) && !hr->header[0])
 			conf__err(x, item, "header", "%s needs a header name",
 				  conf_http_actions[hr->action]);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "l7_h1_parse.h"
 #include "stack/stk_buf.h"
 
 /* Field strings come from blocks the head owns, freed with it: one
@@ -261,6 +262,35 @@ bool l7_trailer_forbidden(const char *name, size_t len)
 		if (strlen(names[i]) == len && !strncasecmp(name, names[i], len))
 			return true;
 	return false;
+}
+
+int l7_trailer_set(struct l7_head *t, const char *name, const char *value)
+{
+	size_t name_len, value_len;
+
+	if (!name || !value || !(name_len = strlen(name)))
+		return -EINVAL;
+	/* before the token test, so pseudo-headers are refused as such */
+	if (l7_trailer_forbidden(name, name_len))
+		return -EPERM;
+	for (size_t i = 0; i < name_len; i++)
+		if (!l7_h1_tchar((uint8_t)name[i]))
+			return -EINVAL;
+	value_len = strlen(value);
+	/* a field value has no surrounding whitespace (RFC 9110 5.5) */
+	if (value_len && (value[0] == ' ' || value[0] == '\t' ||
+			  value[value_len - 1] == ' ' ||
+			  value[value_len - 1] == '\t'))
+		return -EINVAL;
+	for (size_t i = 0; i < value_len; i++) {
+		uint8_t c = (uint8_t)value[i];
+
+		/* CR and LF would end the field early on HTTP/1.1 */
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return -EINVAL;
+	}
+	l7_head_del(t, name);
+	return l7_head_add(t, name, name_len, value, value_len);
 }
 
 bool l7_token_list_has(const char *list, size_t len, const char *token)

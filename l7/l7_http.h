@@ -124,6 +124,12 @@ bool l7_host_matches(const char *pattern, const char *authority);
 /* Framing, routing and connection fields, which a trailer section must
  * not carry (RFC 9110 6.5.1): engines drop them from received ones. */
 bool l7_trailer_forbidden(const char *name, size_t len);
+/* Set trailer field name in t to value, replacing every field of that
+ * name: 0; -EPERM when a trailer may not carry name
+ * (l7_trailer_forbidden); -EINVAL when name is empty or not a token, or
+ * value holds a control character other than tab (CR, LF, NUL, ...) or
+ * starts or ends with a space or tab; -ENOMEM. */
+int l7_trailer_set(struct l7_head *t, const char *name, const char *value);
 
 /* Does a comma-separated field value list contain token (any case)? */
 bool l7_token_list_has(const char *list, size_t len, const char *token);

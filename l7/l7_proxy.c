@@ -257,10 +257,15 @@ static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 		l7_pass_trailers(t, dir);
 	if (!apps_has_http_body_hooks())
 		return;
+	if (!len) { /* the last call: hooks may see and change the trailers */
+		r->trailers_to = (struct l7_exchange *)t->s[!dir];
+		r->trailers_dir = dir;
+	}
 	if (dir == STK_DIR_UP) {
 		struct strata_http_decision d = { 0 };
 
 		apps_http_request_body(r, r->ctx, data, len, len == 0, &d);
+		r->trailers_to = NULL;
 		if (d.verdict == STRATA_HTTP_BLOCK ||
 		    d.verdict == STRATA_HTTP_ANSWER) {
 			if (d.verdict == STRATA_HTTP_BLOCK)
@@ -275,6 +280,7 @@ static void l7_tun_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 		}
 	} else {
 		apps_http_response_body(r, r->ctx, data, len, len == 0);
+		r->trailers_to = NULL;
 	}
 }
 
@@ -310,6 +316,7 @@ static void l7_response_head(struct l7_req *r)
 	end = r->resp.content_length == 0 || r->status == 204 ||
 	      r->status == 304 || !strcmp(r->req.method, "HEAD");
 	r->head_sent = true;
+	r->head_ended = end;
 	l7_count_status(r->w, r->status);
 	if (l7_send_head(r->down, &r->resp, end) < 0) {
 		if (!l7_tun_stop(r))
@@ -899,5 +906,61 @@ int strata_http_del_header(struct strata_http *h, int response,
 			   const char *name)
 {
 	l7_head_del(response ? &h->resp : &h->req, name);
+	return 0;
+}
+
+/* The trailer fields going out in the direction asked for, or NULL
+ * outside the body hooks' last call of that direction. */
+static struct l7_head *l7_hook_trailers(const struct strata_http *h,
+					int response)
+{
+	if (!h->trailers_to ||
+	    h->trailers_dir != (response ? STK_DIR_DOWN : STK_DIR_UP))
+		return NULL;
+	return &h->trailers_to->trailers_out;
+}
+
+/* Can the body going out in direction dir end with trailer fields?
+ * Not when its head ended the message; else HTTP/2 always, HTTP/1.1 on
+ * a chunked body only, which the engines send when the length is
+ * unknown, and HTTP/1.0 never. */
+static bool l7_carries_trailers(const struct strata_http *h, int dir)
+{
+	if (dir == STK_DIR_UP)
+		return h->req.content_length < 0 ||
+		       (h->up_h2 && h->req.content_length > 0);
+	return !h->head_ended && (h->req.version == 20 ||
+		(h->req.version == 11 && h->resp.content_length < 0));
+}
+
+const char *strata_http_trailer(const struct strata_http *h, int response,
+				const char *name)
+{
+	const struct l7_head *t = l7_hook_trailers(h, response);
+
+	return t && name ? l7_head_get(t, name, NULL) : NULL;
+}
+
+int strata_http_set_trailer(struct strata_http *h, int response,
+			    const char *name, const char *value)
+{
+	struct l7_head *t = l7_hook_trailers(h, response);
+
+	if (!t)
+		return -ENOENT;
+	if (!l7_carries_trailers(h, h->trailers_dir))
+		return -ENOTSUP;
+	return l7_trailer_set(t, name, value);
+}
+
+int strata_http_del_trailer(struct strata_http *h, int response,
+			    const char *name)
+{
+	struct l7_head *t = l7_hook_trailers(h, response);
+
+	if (!t)
+		return -ENOENT;
+	if (name)
+		l7_head_del(t, name);
 	return 0;
 }

@@ -55,7 +55,7 @@
 	X(upstream_bad_response, 502)                                      \
 	X(upstream_tls_failed, 502)                                        \
 	X(upstream_unavailable, 503) /* every server is marked down */     \
-	X(upstream_timeout, 504) /* no response head in time */           \
+	X(upstream_timeout, 504) /* no response head or free conn in time */ \
 	X(connect_failed, 502)   /* CONNECT target unreachable */          \
 	X(connect_timeout, 504)                                            \
 	X(dns_failed, 502)       /* the target name did not resolve */      \
@@ -183,12 +183,17 @@ struct strata_http {
 	struct stk_tunnel tun;
 	bool tun_live;
 	bool head_sent;                  /* response head went to the client */
+	bool head_ended;                 /* ...with the end of the response */
 	bool down_done, up_done;         /* exchange closed or aborted */
 	bool idempotent;
 	bool up_h2;                      /* the upstream speaks HTTP/2 */
 	unsigned tries;
 	int status;
 	uint64_t deadline_ns;
+	/* In the body hooks' last call of direction trailers_dir (STK_DIR_*):
+	 * the exchange whose trailer fields they read and change. */
+	struct l7_exchange *trailers_to;
+	int trailers_dir;
 	/* strata's own answer */
 	char *answer;
 	size_t answer_len, answer_off;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apps/apps.h"
 #include "conf/conf.h"
 #include "strata.h"
 
@@ -21,6 +22,7 @@ static const char config_usage[] =
 int cmd_config(int argc, char **argv)
 {
 	struct conf c;
+	char err[256];
 	int rc;
 
 	if (argc < 2) {
@@ -53,6 +55,10 @@ int cmd_config(int argc, char **argv)
 			return 2;
 		}
 		rc = conf_load_file(&c, argv[2], stderr);
+		if (rc == 0 && app_http_rules_check(&c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", argv[2], err);
+			rc = -1;
+		}
 		conf_free(&c);
 		if (rc < 0)
 			return 2;

@@ -96,10 +96,13 @@ struct dp_dataplane *strata_start(const struct conf *c, const char *cmd)
 
 	if (strata_eal_init(c) < 0)
 		return NULL;
-	if (app_policy_init(c) < 0 || app_egress_init(c) < 0 ||
-	    app_http_rules_init(c) < 0) {
+	if (app_policy_init(c) < 0 || app_egress_init(c) < 0) {
 		fprintf(stderr, "strata %s: cannot register the built-in apps\n",
 			cmd);
+		goto out_eal;
+	}
+	if (app_http_rules_init(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "strata %s: %s\n", cmd, err);
 		goto out_eal;
 	}
 	dp = dp_dataplane_create(c, err, sizeof(err));

@@ -157,6 +157,29 @@ int strata_http_set_header(struct strata_http *h, int response,
 			   const char *name, const char *value);
 int strata_http_del_header(struct strata_http *h, int response,
 			   const char *name);
+/* Trailer fields of the request (response = 0) or the response (1),
+ * known only in that body hook's last call (http_request_body or
+ * http_response_body with end set: an app that wants trailers has that
+ * hook). There they are what the peer sent (less the fields a trailer
+ * may not carry) with the changes of the apps asked before, and they go
+ * out once the hooks returned; elsewhere the getter gives NULL. Names
+ * are case-insensitive; set replaces every field of that name, del
+ * removes them. Both return 0 or a negated errno value (errno.h):
+ *   -ENOENT   not in that body hook's last call;
+ *   -ENOTSUP  set: the message cannot carry trailers (HTTP/1.1 with a
+ *             Content-Length, HTTP/1.0, no body);
+ *   -EPERM    set: a field trailers may not carry (RFC 9110 6.5.1):
+ *             framing, routing, connection and content-type/-encoding/
+ *             -range fields, pseudo-headers;
+ *   -EINVAL   set: name not a token, or value with control characters
+ *             (CR, LF, NUL) or surrounding spaces;
+ *   -ENOMEM   set. */
+const char *strata_http_trailer(const struct strata_http *h, int response,
+				const char *name);
+int strata_http_set_trailer(struct strata_http *h, int response,
+			    const char *name, const char *value);
+int strata_http_del_trailer(struct strata_http *h, int response,
+			    const char *name);
 
 struct strata_app {
 	const char *name;
@@ -192,9 +215,10 @@ struct strata_app {
 	/* http_request: the request head arrived (before any routing). */
 	void (*http_request)(void *app, struct strata_http *h, void *http_ctx,
 			     struct strata_http_decision *d);
-	/* http_request_body: the request body as it streams by, in chunks
-	 * (end on the last, maybe with len 0). ANSWER or BLOCK here
-	 * answers if no response has started, and drops the upstream. */
+	/* http_request_body: the request body as it streams by, in chunks,
+	 * then once with end set and len 0 when it ended (its trailers are
+	 * known then: strata_http_trailer). ANSWER or BLOCK here answers if
+	 * no response has started, and drops the upstream. */
 	void (*http_request_body)(void *app, struct strata_http *h,
 				  void *http_ctx, const uint8_t *data,
 				  size_t len, int end,
@@ -202,6 +226,7 @@ struct strata_app {
 	/* http_response: the response head, before it goes to the client
 	 * (also for answers strata makes itself). */
 	void (*http_response)(void *app, struct strata_http *h, void *http_ctx);
+	/* http_response_body: the same for the response body. */
 	void (*http_response_body)(void *app, struct strata_http *h,
 				   void *http_ctx, const uint8_t *data,
 				   size_t len, int end);

@@ -13,7 +13,10 @@
 # tunnel echoing 100 KB, the same from an HTTP/2 extended CONNECT client,
 # and towards an HTTP/2 origin (both python3-h2); gRPC-style trailers
 # (and te: trailers) through HTTP/2 both ways, and response trailers on
-# HTTP/1.1's last chunk; the http_rules app
+# HTTP/1.1's last chunk, with a trailer the http_rules app set from one
+# the origin sent; an upstream capped at 1 connection whose origin holds
+# a request: the next waits connect_timeout_ms in the queue, then 504
+# (counted), and never reaches the origin; the http_rules app
 # blocks by path, answers directly, rewrites a request header, and reads
 # a form field out of a streamed 50 MB multipart upload with resident
 # memory flat; h2load with many concurrent streams; nghttp with a tiny
@@ -201,6 +204,24 @@ while True:
 PY
 ip netns exec "$N" /usr/bin/python3 "$IT_WORK/h2wsd.py" &
 it_track_pid $!
+# An origin that takes 2 s to answer, and notes each request it gets.
+cat >"$IT_WORK/slow.py" <<'PY'
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        with open(sys.argv[1], "a") as f:
+            f.write(self.path + "\n")
+        time.sleep(2)
+        self.send_response(200)
+        self.send_header("content-length", "5")
+        self.end_headers()
+        self.wfile.write(b"slow\n")
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", 18088), H).serve_forever()
+PY
+ip netns exec "$N" python3 "$IT_WORK/slow.py" "$IT_WORK/slow.log" &
+it_track_pid $!
 
 # ---- strata -------------------------------------------------------------
 cat >"$IT_WORK/strata.yaml" <<YAML
@@ -257,6 +278,11 @@ upstreams:
   - name: capped
     servers: ["127.0.0.1:18080"]
     max_connections: 2
+  # one connection, a short wait for it in the queue
+  - name: queued
+    servers: ["127.0.0.1:18088"]
+    max_connections: 1
+    connect_timeout_ms: 300
 routes:
   - host: ws.test
     upstream: ws
@@ -264,6 +290,8 @@ routes:
     upstream: ws-h2
   - host: grpc.test
     upstream: ws-h2
+  - host: queue.test
+    upstream: queued
   # answers once it read the whole body: the form field is seen by then
   - path: /upload
     upstream: hasher
@@ -304,8 +332,20 @@ http_rules:
   - action: set_response_header
     header: x-served-by
     value: "strata \$endpoint \$alpn"
+  # reads the origin's trailer, sets one of its own
+  - host: grpc.test
+    action: set_response_trailer
+    header: x-strata-saw
+    value: "grpc-status=\$trailer:grpc-status"
 YAML
 "$STRATA" config check "$IT_WORK/strata.yaml" || fail "config check"
+# a trailer rule for a field trailers may not carry is refused up front
+sed 's/header: x-strata-saw/header: Content-Length/' "$IT_WORK/strata.yaml" \
+	>"$IT_WORK/bad.yaml"
+"$STRATA" config check "$IT_WORK/bad.yaml" 2>"$IT_WORK/err" &&
+	fail "config check took a Content-Length trailer rule"
+grep -q "may not be sent as a trailer field" "$IT_WORK/err" ||
+	fail "trailer rule refusal: $(cat "$IT_WORK/err")"
 it_strata_start "$N" "$STRATA" "$IT_WORK/strata.yaml"
 it_wait_for 20 "strata's listener" inn curl -sf -o /dev/null \
 	http://127.0.0.1:8080/small
@@ -371,6 +411,40 @@ grep -q '^/route-b/which HTTP/2.0' "$IT_WORK/access.log" ||
 	fail "nginx did not see HTTP/2 from strata: $(tail -3 "$IT_WORK/access.log")"
 it_log "routes by host and path, 421 by route, 502 then 503 for a dead upstream (passive health), a dead server skipped, 504 for a silent one, an HTTP/2 upstream, CONNECT 405"
 
+# ---- the upstream queue: past max_connections, 504 after connect_timeout_ms -----
+# The first request holds the one connection of "queued" for 2 s; the
+# second waits for it 300 ms, then gets 504, and the origin never sees it.
+queue_stats() {
+	it_strata_stats | jq -c '[.lcores[] | select(.role=="worker") | .http]
+		| {timeouts: (map(.errors.upstream_timeout) | add),
+		   queued: (map(.upstreams.queued.queued // 0) | add),
+		   waiting: (map(.upstreams.queued.waiting // 0) | add),
+		   dialed: (map(.upstreams.queued.dialed // 0) | add)}'
+}
+q0=$(queue_stats)
+$C -o "$IT_WORK/slow1" -w '%{http_code}' -H 'Host: queue.test' \
+	http://127.0.0.1:8080/first >"$IT_WORK/slow1.code" &
+slow1=$!
+it_wait_for 10 "the first request at the slow origin" test -s "$IT_WORK/slow.log"
+out=$($C -o "$IT_WORK/body" -w '%{http_code} %{time_total}' \
+	-H 'Host: queue.test' http://127.0.0.1:8080/second) ||
+	fail "queued request: curl failed"
+read -r code secs <<<"$out"
+[ "$code" = 504 ] && grep -q upstream_timeout "$IT_WORK/body" ||
+	fail "queued past connect_timeout_ms: $code $(cat "$IT_WORK/body")"
+awk -v t="$secs" 'BEGIN { exit !(t >= 0.25 && t < 1.5) }' ||
+	fail "queued request answered after ${secs}s, not about 0.3 s"
+wait "$slow1" || fail "the request holding the connection: curl failed"
+[ "$(cat "$IT_WORK/slow1.code")" = 200 ] && [ "$(cat "$IT_WORK/slow1")" = slow ] ||
+	fail "the request holding the connection: $(cat "$IT_WORK/slow1.code") $(cat "$IT_WORK/slow1")"
+[ "$(cat "$IT_WORK/slow.log")" = /first ] ||
+	fail "the slow origin saw: $(tr '\n' ' ' <"$IT_WORK/slow.log")"
+q1=$(queue_stats)
+jq -en --argjson a "$q0" --argjson b "$q1" '$b.timeouts == $a.timeouts + 1 and
+	$b.queued == $a.queued + 1 and $b.waiting == 0 and $b.dialed == 1' \
+	>/dev/null || fail "queue counters: before $q0, after $q1"
+it_log "max_connections 1: a queued request got 504 upstream_timeout after ${secs}s and never reached the origin; counters $q0 -> $q1"
+
 # ---- Upgrade: a WebSocket-style tunnel through the proxy ----------------------
 cat >"$IT_WORK/ws.py" <<'PY'
 import socket, sys
@@ -430,10 +504,11 @@ while not done:
             done = True
     s.sendall(c.data_to_send())
 print(body.decode(), trailers.get("grpc-status"),
-      trailers.get("x-got-trailer"), trailers.get("x-got-te"))
+      trailers.get("x-got-trailer"), trailers.get("x-got-te"),
+      trailers.get("x-strata-saw"))
 PY
 out=$(inn timeout 20 /usr/bin/python3 "$IT_WORK/rpc.py" 2>&1)
-[ "$out" = "reply:ping 0 42 trailers" ] ||
+[ "$out" = "reply:ping 0 42 trailers grpc-status=0" ] ||
 	fail "trailers through HTTP/2 both ways: '$out'"
 # to HTTP/1.1, the response's trailers ride on the last chunk
 hdrs=$($C --http1.1 -H 'Host: grpc.test' -d pong -D - -o "$IT_WORK/body" \
@@ -441,9 +516,10 @@ hdrs=$($C --http1.1 -H 'Host: grpc.test' -d pong -D - -o "$IT_WORK/body" \
 [ "$(cat "$IT_WORK/body")" = reply:pong ] ||
 	fail "trailers to HTTP/1.1: body '$(cat "$IT_WORK/body")'"
 echo "$hdrs" | grep -qi '^transfer-encoding: chunked' &&
-	echo "$hdrs" | grep -qi '^grpc-status: 0' ||
+	echo "$hdrs" | grep -qi '^grpc-status: 0' &&
+	echo "$hdrs" | grep -qi '^x-strata-saw: grpc-status=0' ||
 	fail "trailers to HTTP/1.1: $hdrs"
-it_log "trailers: request and response trailers and te: trailers through HTTP/2; response trailers on HTTP/1.1's last chunk"
+it_log "trailers: request and response trailers and te: trailers through HTTP/2; response trailers on HTTP/1.1's last chunk; a trailer set by http_rules from the origin's grpc-status, both versions"
 # The same origin behind an HTTP/2 extended CONNECT (RFC 8441): strata
 # turns it into an HTTP/1.1 Upgrade, and the 101 into a 200.
 cat >"$IT_WORK/h2ws.py" <<'PY'

@@ -1,5 +1,7 @@
 /* l7_head: fields keep lowercase names, slots copy, deep copies are
- * independent, token lists match whole tokens only. */
+ * independent, token lists match whole tokens only, trailer fields set
+ * for sending are checked. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +118,47 @@ static void test_token_list(void **state)
 	assert_false(l7_token_list_has("closed", 6, "close"));
 }
 
+/* What may go out as a trailer: tokens, clean values, and none of the
+ * fields RFC 9110 6.5.1 keeps out of trailers. */
+static void test_trailer_set(void **state)
+{
+	static const char *const forbidden[] = {
+		"Content-Length", "transfer-encoding", "host", "te",
+		"trailer", "content-type", ":status", "connection",
+	};
+	static const char *const bad_values[] = {
+		"a\r\nx-injected: 1", "a\nb", "a\x01b", " lead", "trail\t",
+		"\x7f",
+	};
+	struct l7_head t;
+
+	(void)state;
+	l7_head_init(&t);
+	assert_int_equal(l7_trailer_set(&t, "Grpc-Status", "0"), 0);
+	assert_int_equal(l7_trailer_set(&t, "grpc-message", "a\tb c"), 0);
+	assert_int_equal(l7_trailer_set(&t, "x-empty", ""), 0);
+	/* set replaces every field of the name, any case */
+	assert_int_equal(l7_head_add(&t, "grpc-status", 11, "2", 1), 0);
+	assert_int_equal(l7_trailer_set(&t, "GRPC-STATUS", "13"), 0);
+	assert_int_equal(t.nfields, 3);
+	assert_string_equal(l7_head_get(&t, "grpc-status", NULL), "13");
+	for (size_t i = 0; i < sizeof(forbidden) / sizeof(*forbidden); i++)
+		assert_int_equal(l7_trailer_set(&t, forbidden[i], "1"),
+				 -EPERM);
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(*bad_values); i++)
+		assert_int_equal(l7_trailer_set(&t, "x-v", bad_values[i]),
+				 -EINVAL);
+	assert_int_equal(l7_trailer_set(&t, "", "1"), -EINVAL);
+	assert_int_equal(l7_trailer_set(&t, "bad name", "1"), -EINVAL);
+	assert_int_equal(l7_trailer_set(&t, "x:y", "1"), -EINVAL);
+	assert_int_equal(l7_trailer_set(&t, NULL, "1"), -EINVAL);
+	assert_int_equal(l7_trailer_set(&t, "x-v", NULL), -EINVAL);
+	/* refusals leave the fields as they were */
+	assert_int_equal(t.nfields, 3);
+	assert_null(l7_head_get(&t, "x-v", NULL));
+	l7_head_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_slots_and_copy),
 		cmocka_unit_test(test_u64_str),
 		cmocka_unit_test(test_token_list),
+		cmocka_unit_test(test_trailer_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
