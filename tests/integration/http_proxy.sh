@@ -22,7 +22,9 @@
 # the userspace stack; clients that send nothing or half a head let go
 # after header_timeout_ms; in laptop mode, TCP to port 80 of a routed prefix
 # intercepted into the HTTP pipeline (its hooks run), other protocols on
-# that port passed through, and other ports proxied at L4.
+# that port given back to the L4 proxy (each ends with an audit line
+# whose byte counts are what crossed, and the L4 counters count it), and
+# other ports proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -227,6 +229,8 @@ egress:
     - dst: 10.97.5.7/32
       host: 127.0.0.1
       port: 18086
+audit:
+  path: $IT_WORK/audit.log
 endpoints:
   - name: web
     listen: ["127.0.0.1:8080", "[::1]:8080"]
@@ -649,6 +653,28 @@ PY
 got=$(inn timeout 20 python3 "$IT_WORK/notHttp.py" 2>&1)
 [ "$got" = ok ] || fail "non-HTTP on the intercepted port: $got"
 it_log "laptop mode: non-HTTP on port 80 (client or server first) passed through"
+# The HTTP layer gave them back to the L4 proxy, so they end like any
+# proxied connection: one audit line each, the sniffed and held bytes
+# counted with the rest (echo: 25 and 13 bytes each way; banner: 6 up,
+# 11 + 6 down), closed cleanly after the half-closes.
+passed() {
+	jq -c 'select(.orig_dport == 80 and
+		(.orig_dst == "10.97.5.6" or .orig_dst == "10.97.5.7"))
+		| [.orig_dst, .dport, .bytes_up, .bytes_down, .close]' \
+		"$IT_WORK/audit.log" | sort
+}
+want='["10.97.5.6",18085,13,13,"done"]
+["10.97.5.6",18085,25,25,"done"]
+["10.97.5.7",18086,6,17,"done"]'
+all_passed() { [ "$(passed)" = "$want" ]; }
+it_wait_for 10 "audit lines of the passed-through flows" all_passed
+# every flow the HTTP layer counted as passthrough went back to L4
+pass=$(it_strata_stats | jq -c '[.lcores[] | select(.role=="worker")] |
+	{passthrough: (map(.http.passthrough) | add),
+	 passed_back: (map(.stack.passed_back) | add)}')
+[ "$(echo "$pass" | jq '.passthrough == .passed_back and
+	.passed_back >= 3')" = true ] || fail "passed back to L4: $pass"
+it_log "passed through at L4: $(passed | tr '\n' ' ')"
 
 # ---- counters, then a clean stop -----------------------------------------------------
 st=$(it_strata_stats)
