@@ -327,25 +327,25 @@ static void prx_origin_expect(int fd, const char *want)
 	assert_memory_equal(buf, want, n);
 }
 
-static void test_intercept_passed_back(void **state)
+/* A client on cport connects to the origin's port, intercepted: the
+ * service gets the pair (prx_lent). Returns the origin's side of the
+ * upstream connection; *sisn is lwIP's initial sequence number. */
+static int prx_intercept_open(uint16_t cport, uint32_t isn, uint32_t *sisn)
 {
 	const struct stk_counters *ctr = stk_proxy_counters(prx);
-	const uint32_t isn = 7000;
-	uint64_t active = ctr->active, tcp_closed = ctr->closed[STK_CLOSE_DONE];
-	char got[64], held[8];
+	static bool listening;
+	uint64_t active = ctr->active;
 	struct dp_pkt_view v;
-	uint32_t sisn;
-	bool fin = false;
-	json_t *j;
-	size_t n;
 	int up;
 
-	(void)state;
+	if (!listening)
+		assert_int_equal(stk_proxy_listen(prx, prx_origin_port,
+						  prx_origin_port, true,
+						  prx_on_accept, NULL), 0);
+	listening = true;
 	memset(&prx_hooks, 0, sizeof(prx_hooks));
-	assert_int_equal(stk_proxy_listen(prx, prx_origin_port,
-					  prx_origin_port, true, prx_on_accept,
-					  NULL), 0);
-	prx_cport = PRX_CLIENT_PORT + 1;
+	memset(&prx_lent, 0, sizeof(prx_lent));
+	prx_cport = cport;
 	prx_n_out = 0;
 	prx_feed(isn, 0, 0x02);
 	prx_run_until_output();
@@ -353,14 +353,32 @@ static void test_intercept_passed_back(void **state)
 	assert_int_equal(dp_parse(prx_out[0], prx_out_len[0], DP_LINK_RAW_IP,
 				  0, &v), 0);
 	assert_int_equal(v.tcp_flags, 0x12);
-	sisn = prx_rd32(prx_out[0] + v.l4_off + 4);
+	*sisn = prx_rd32(prx_out[0] + v.l4_off + 4);
 	/* the handshake completes: the service gets the pair, lent */
-	prx_feed(isn + 1, sisn + 1, 0x10);
+	prx_feed(isn + 1, *sisn + 1, 0x10);
 	assert_int_equal(prx_lent.calls, 1);
 	assert_non_null(prx_lent.conn);
 	assert_int_equal(ctr->active, active); /* out of the table */
 	up = accept(prx_origin, NULL, NULL);
 	assert_true(up >= 0);
+	return up;
+}
+
+static void test_intercept_passed_back(void **state)
+{
+	const struct stk_counters *ctr = stk_proxy_counters(prx);
+	const uint32_t isn = 7000;
+	uint64_t active = ctr->active, tcp_closed = ctr->closed[STK_CLOSE_DONE];
+	uint64_t passed = ctr->passed_back;
+	char got[64], held[8];
+	uint32_t sisn;
+	bool fin = false;
+	json_t *j;
+	size_t n;
+	int up;
+
+	(void)state;
+	up = prx_intercept_open(PRX_CLIENT_PORT + 1, isn, &sisn);
 
 	/* a server that speaks first, and a client that speaks anyway;
 	 * the service reads a little of each, then gives the pair back */
@@ -380,8 +398,8 @@ static void test_intercept_passed_back(void **state)
 	prx_n_out = 0;
 	stk_proxy_pass(prx_lent.conn, prx_lent.client, held, 4,
 		       prx_lent.up, held + 4, 3);
-	assert_int_equal(ctr->passed_back, 1);
-	assert_int_equal(ctr->active, active + 1);
+	assert_int_equal(ctr->passed_back, passed + 1);
+	assert_int_equal(ctr->active, active + 1); /* in the table again */
 
 	/* each side gets the held bytes first, then the rest */
 	prx_origin_expect(up, "SSH-2.0-x\r\n");
@@ -440,11 +458,95 @@ static void test_intercept_passed_back(void **state)
 	json_decref(j);
 }
 
+/* The client said all it had (bytes, then FIN) before the service gave
+ * the pair back: the origin gets the held bytes, the rest, then the
+ * end, and may still answer. */
+static void test_intercept_passed_after_fin(void **state)
+{
+	const struct stk_counters *ctr = stk_proxy_counters(prx);
+	const uint32_t isn = 9000;
+	uint64_t active = ctr->active;
+	char got[16], held[2];
+	uint32_t sisn;
+	bool fin = false;
+	json_t *j;
+	int up;
+
+	(void)state;
+	up = prx_intercept_open(PRX_CLIENT_PORT + 2, isn, &sisn);
+	prx_feed_data(isn + 1, sisn + 1, 0x19, "abc"); /* FIN PSH ACK */
+	assert_int_equal(stk_read(prx_lent.client, held, 2), 2);
+	prx_n_out = 0;
+	stk_proxy_pass(prx_lent.conn, prx_lent.client, held, 2, prx_lent.up,
+		       NULL, 0);
+	prx_origin_expect(up, "abc");
+	for (int i = 0; i < 100; i++) {
+		ssize_t r = recv(up, got, sizeof(got), MSG_DONTWAIT);
+
+		if (r == 0)
+			break;
+		assert_true(r < 0);
+		prx_loop_pass(10);
+	}
+	assert_int_equal(send(up, "ok", 2, 0), 2);
+	close(up);
+	for (int i = 0; i < 100 && !prx_hooks.ends; i++)
+		prx_loop_pass(10);
+	assert_int_equal(prx_client_got(got, sizeof(got), &fin), 2);
+	assert_memory_equal(got, "ok", 2);
+	assert_true(fin);
+	assert_int_equal(prx_hooks.ends, 1);
+	assert_int_equal(prx_hooks.len[STK_DIR_UP], 3);
+	assert_memory_equal(prx_hooks.bytes[STK_DIR_UP], "abc", 3);
+	assert_int_equal(ctr->active, active);
+	j = json_loads(prx_audit_line, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "client_port")),
+			 PRX_CLIENT_PORT + 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_up")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_down")),
+			 2);
+	assert_string_equal(json_string_value(json_object_get(j, "close")),
+			    "done");
+	json_decref(j);
+}
+
+/* A connection the service served itself is released: no tunnel, no
+ * hook, no audit line, and nothing left in the proxy. */
+static void test_intercept_released(void **state)
+{
+	const struct stk_counters *ctr = stk_proxy_counters(prx);
+	uint64_t active = ctr->active, lines = ctr->audit_lines;
+	uint32_t sisn;
+	char byte;
+	int up;
+
+	(void)state;
+	up = prx_intercept_open(PRX_CLIENT_PORT + 3, 11000, &sisn);
+	stk_proxy_release(prx_lent.conn);
+	stk_close(prx_lent.client);
+	stk_close(prx_lent.up);
+	for (int i = 0; i < 100; i++) {
+		ssize_t r = recv(up, &byte, 1, MSG_DONTWAIT);
+
+		if (r == 0)
+			break;
+		assert_true(r < 0);
+		prx_loop_pass(10);
+	}
+	close(up);
+	assert_int_equal(ctr->active, active);
+	assert_int_equal(ctr->audit_lines, lines);
+	assert_int_equal(prx_hooks.ends, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reset_during_handshake),
 		cmocka_unit_test(test_intercept_passed_back),
+		cmocka_unit_test(test_intercept_passed_after_fin),
+		cmocka_unit_test(test_intercept_released),
 	};
 
 	return cmocka_run_group_tests(tests, prx_setup, prx_teardown);
