@@ -14,6 +14,7 @@
 #include "l7_proxy_private.h"
 #include "l7_sniff.h"
 #include "l7_tls.h"
+#include "stack/stk_proxy.h"
 
 
 static void l7_client_event(struct stk_stream *s, unsigned ev, void *arg);
@@ -42,6 +43,10 @@ void l7_client_unlink(struct l7_client *cl)
 		return;
 	cl->dead = true;
 	w->ctr.conns_active--;
+	if (cl->l4) {
+		stk_proxy_release(cl->l4);
+		cl->l4 = NULL;
+	}
 	if (cl->parent) {
 		l7_req_nested_done(cl->parent);
 		cl->parent = NULL;
@@ -84,37 +89,27 @@ static void l7_client_fail(struct l7_client *cl)
 
 /* Intercepting a port must not break the other protocols on it: a flow
  * whose client does not open with HTTP (or with TLS that the endpoint
- * may inspect), or whose server speaks first, goes on as the plain TCP
- * tunnel it would have been without the endpoint. */
-
-static void l7_pass_end(struct stk_tunnel *t, enum stk_close_reason why,
-			void *arg)
+ * may inspect), or whose server speaks first, goes back to the L4 proxy
+ * as the plain TCP tunnel it would have been without the endpoint, with
+ * what was read from either side replayed first. from_up: the server's
+ * first bytes, if it spoke. */
+static void l7_client_pass(struct l7_client *cl, const void *from_up,
+			   size_t from_up_len)
 {
-	struct l7_client *cl = arg;
+	struct stk_conn *l4 = cl->l4;
+	struct stk_stream *s = cl->s, *up = cl->up;
 
-	cl->s = NULL;
-	l7_client_unlink(cl);
-}
-
-static void l7_client_pass(struct l7_client *cl)
-{
-	struct stk_stream *s = stk_stream_prefixed(cl->s, cl->buf,
-						   cl->buf_len), *up;
-
-	if (!s) {
+	if (!l4) {
 		l7_client_fail(cl);
 		return;
 	}
 	cl->w->ctr.passthrough++;
-	cl->phase = L7_CL_PASS;
-	cl->s = s;
+	cl->l4 = NULL;
+	cl->s = NULL;
+	cl->up = NULL;
+	stk_proxy_pass(l4, s, cl->buf, cl->buf_len, up, from_up, from_up_len);
 	cl->buf_len = 0;
-	cl->deadline_ns = UINT64_MAX; /* the sweep checks the tunnel's idle */
-	up = cl->up;
-	cl->up = NULL; /* the tunnel's now, which may end at once */
-	stk_tunnel_init(&cl->pass, s, up,
-			(size_t)cl->w->conf->stack.buffer_kib * 1024,
-			&cl->w->loop->now_ns, l7_pass_end, cl);
+	l7_client_unlink(cl);
 }
 
 /* The intercepted flow's upstream, while the client's first bytes are
@@ -123,19 +118,11 @@ static void l7_client_up_check(struct l7_client *cl)
 {
 	uint8_t first[512];
 	ssize_t n = stk_read(cl->up, first, sizeof(first));
-	struct stk_stream *up;
 
 	if (n == -EAGAIN)
 		return;
-	if (n > 0) {
-		up = stk_stream_prefixed(cl->up, first, (size_t)n);
-		if (!up) {
-			l7_client_fail(cl);
-			return;
-		}
-		cl->up = up;
-	}
-	l7_client_pass(cl);
+	/* an end or an error: the tunnel reads it again and carries it */
+	l7_client_pass(cl, first, n > 0 ? (size_t)n : 0);
 }
 
 static void l7_client_up_event(struct stk_stream *s, unsigned ev, void *arg)
@@ -145,7 +132,7 @@ static void l7_client_up_event(struct stk_stream *s, unsigned ev, void *arg)
 	if (cl->phase != L7_CL_SNIFF)
 		return;
 	if (ev & STK_EV_ERROR)
-		l7_client_pass(cl); /* the tunnel carries the reset */
+		l7_client_pass(cl, NULL, 0); /* the tunnel carries the reset */
 	else if (ev & STK_EV_READABLE)
 		l7_client_up_check(cl);
 }
@@ -269,7 +256,7 @@ static void l7_client_sniff(struct l7_client *cl)
 		if (n == -EAGAIN)
 			return;
 		if (n == 0 && cl->up) {
-			l7_client_pass(cl); /* the tunnel carries the end */
+			l7_client_pass(cl, NULL, 0); /* the tunnel carries the end */
 			return;
 		}
 		if (n <= 0) {
@@ -287,7 +274,7 @@ static void l7_client_sniff(struct l7_client *cl)
 		return;
 	}
 	if (cl->up && proto != L7_SNIFF_H1 && proto != L7_SNIFF_H2) {
-		l7_client_pass(cl);
+		l7_client_pass(cl, NULL, 0);
 		return;
 	}
 	s = stk_stream_prefixed(cl->s, cl->buf, cl->buf_len);
@@ -548,7 +535,8 @@ void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
 void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 			   struct stk_stream *s, struct stk_stream *up,
 			   const struct sockaddr_storage *used,
-			   const struct strata_conn_info *info)
+			   const struct strata_conn_info *info,
+			   struct stk_conn *l4)
 {
 	char host[INET6_ADDRSTRLEN], target[INET6_ADDRSTRLEN + 8];
 	union dp_addr dst;
@@ -562,12 +550,14 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 	cl = l7_client_new(w, ep, s);
 	if (!cl) {
 		stk_abort(up);
+		stk_proxy_release(l4);
 		return;
 	}
 	memcpy(cl->client.b, info->client, 16);
 	cl->info.client_port = info->client_port;
 	cl->intercepted = true;
 	cl->up = up;
+	cl->l4 = l4;
 	cl->tunnel_target = strdup(target);
 	cl->info.tunnel_target = cl->tunnel_target;
 	if (!cl->tunnel_target) {
@@ -587,20 +577,14 @@ void l7_client_intercepted(struct l7_worker *w, unsigned ep,
  * list or clears its deadline: start over after one. */
 void l7_client_sweep(struct l7_worker *w, uint64_t now)
 {
-	uint64_t pass_idle_ns = w->conf->stack.tcp_idle_s * 1000000000ull;
-
 	for (struct l7_client *cl = w->clients, *n; cl; cl = n) {
 		n = cl->next;
-		if (cl->phase == L7_CL_PASS) {
-			if (now - cl->pass.last_active_ns < pass_idle_ns)
-				continue;
-			stk_tunnel_abort(&cl->pass, STK_CLOSE_IDLE);
-		} else if (cl->active || now < cl->deadline_ns) {
+		if (cl->active || now < cl->deadline_ns) {
 			continue;
 		} else if (cl->phase == L7_CL_SNIFF && cl->up && !cl->buf_len) {
 			/* a silent client: perhaps its server speaks first,
 			 * slowly */
-			l7_client_pass(cl);
+			l7_client_pass(cl, NULL, 0);
 		} else if (cl->phase != L7_CL_HTTP || !cl->conn) {
 			w->ctr.header_timeouts++;
 			l7_client_fail(cl);
@@ -616,9 +600,7 @@ void l7_client_sweep(struct l7_worker *w, uint64_t now)
 /* strata is stopping: whatever phase the client is in. */
 void l7_client_abort(struct l7_client *cl)
 {
-	if (cl->phase == L7_CL_PASS)
-		stk_tunnel_abort(&cl->pass, STK_CLOSE_SHUTDOWN);
-	else if (cl->conn)
+	if (cl->conn)
 		cl->conn->ops->abort(cl->conn);
 	else
 		l7_client_fail(cl);

@@ -118,7 +118,6 @@ struct l7_worker {
 /* A client connection. */
 enum l7_client_phase {
 	L7_CL_PP, L7_CL_TLS, L7_CL_SNIFF, L7_CL_HTTP,
-	L7_CL_PASS,                      /* intercepted, not HTTP: L4 tunnel */
 };
 
 struct l7_client {
@@ -142,7 +141,8 @@ struct l7_client {
 					  * not HTTP passes through */
 	struct stk_stream *up;           /* intercepted: its upstream while
 					  * sniffing */
-	struct stk_tunnel pass;          /* L7_CL_PASS */
+	struct stk_conn *l4;             /* intercepted: the L4 proxy's
+					  * record, passed back or released */
 	uint8_t buf[4096 + 16];          /* PROXY header / sniffing */
 	size_t buf_len;
 	bool dead;
@@ -214,11 +214,13 @@ void l7_client_nested(struct l7_worker *w, struct l7_req *parent,
 		      struct l7_tls_ctx *inspect);
 /* A TCP connection the stack intercepted (endpoint intercept_dports):
  * read as HTTP, sent on to where it was going (up, connected to used,
- * becomes the first pooled connection there). */
+ * becomes the first pooled connection there); what is not HTTP goes
+ * back to the L4 proxy (l4) as a plain tunnel. */
 void l7_client_intercepted(struct l7_worker *w, unsigned ep,
 			   struct stk_stream *s, struct stk_stream *up,
 			   const struct sockaddr_storage *used,
-			   const struct strata_conn_info *info);
+			   const struct strata_conn_info *info,
+			   struct stk_conn *l4);
 void l7_client_free(struct l7_client *cl);
 void l7_client_sweep(struct l7_worker *w, uint64_t now);
 void l7_client_abort(struct l7_client *cl);

@@ -139,12 +139,13 @@ sys:
 static void l7_stack_accept(void *arg, struct stk_stream *s,
 			    struct stk_stream *up,
 			    const struct sockaddr_storage *used,
-			    const struct strata_conn_info *info)
+			    const struct strata_conn_info *info,
+			    struct stk_conn *l4)
 {
 	struct l7_stack_ep *se = arg;
 
 	if (up)
-		l7_client_intercepted(se->w, se->ep, s, up, used, info);
+		l7_client_intercepted(se->w, se->ep, s, up, used, info, l4);
 	else
 		l7_client_start(se->w, se->ep, s, info->client,
 				info->client_port);

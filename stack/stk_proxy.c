@@ -33,6 +33,7 @@ enum stk_state {
 	STK_ST_CONNECTING = 0,  /* TCP: upstream connect running, SYN held */
 	STK_ST_HANDSHAKE,       /* TCP: SYN given to lwIP, waiting accept */
 	STK_ST_OPEN,            /* TCP tunnel running / UDP flow */
+	STK_ST_LENT,            /* TCP: a service reads it (out of the table) */
 	STK_ST_DEAD,
 };
 
@@ -48,6 +49,7 @@ struct stk_conn {
 	struct stk_proxy *p;
 	struct stk_conn *hnext;          /* hash bucket */
 	struct stk_conn *prev, *next;    /* all connections */
+	bool linked;                     /* in the table and the list */
 	enum stk_state state;
 	uint16_t in_port;
 	uint64_t deadline_ns;            /* connect / handshake deadline */
@@ -154,11 +156,28 @@ static void stk_key_of(struct stk_key *k, const struct dp_pkt_view *v)
 	k->proto = v->l4_proto;
 }
 
+/* Into the table (its packets find it) and the list (sweeps, counts). */
+static void stk_conn_link(struct stk_conn *c)
+{
+	struct stk_proxy *p = c->p;
+	uint32_t b = stk_key_hash(&c->key) & p->mask;
+
+	c->hnext = p->buckets[b];
+	p->buckets[b] = c;
+	c->prev = NULL;
+	c->next = p->all;
+	if (p->all)
+		p->all->prev = c;
+	p->all = c;
+	c->linked = true;
+	p->n_conns++;
+	p->ctr.active++;
+}
+
 static struct stk_conn *stk_conn_new(struct stk_proxy *p,
 				     const struct dp_pkt_view *v, uint16_t port)
 {
 	struct stk_conn *c = calloc(1, sizeof(*c) + p->ctx_size);
-	uint32_t b;
 
 	if (!c)
 		return NULL;
@@ -179,15 +198,7 @@ static struct stk_conn *stk_conn_new(struct stk_proxy *p,
 	};
 	c->used_dst = v->dst;
 	c->used_dport = v->dport;
-	b = stk_key_hash(&c->key) & p->mask;
-	c->hnext = p->buckets[b];
-	p->buckets[b] = c;
-	c->next = p->all;
-	if (p->all)
-		p->all->prev = c;
-	p->all = c;
-	p->n_conns++;
-	p->ctr.active++;
+	stk_conn_link(c);
 	return c;
 }
 
@@ -225,12 +236,14 @@ static void stk_clist_remove(struct stk_conn *c)
 	c->in_clist = false;
 }
 
-/* Unlink now, free after the batch (callbacks may still hold it). */
-static void stk_conn_unlink(struct stk_conn *c)
+/* Out of the table and the list; nothing is freed. */
+static void stk_conn_detach(struct stk_conn *c)
 {
 	struct stk_proxy *p = c->p;
 	struct stk_conn **pp = &p->buckets[stk_key_hash(&c->key) & p->mask];
 
+	if (!c->linked)
+		return;
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -241,6 +254,18 @@ static void stk_conn_unlink(struct stk_conn *c)
 		p->all = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->linked = false;
+	p->n_conns--;
+	p->ctr.active--;
+}
+
+/* Unlink now, free after the batch (callbacks may still hold it). */
+static void stk_conn_unlink(struct stk_conn *c)
+{
+	struct stk_proxy *p = c->p;
+
+	stk_conn_detach(c);
 	stk_clist_remove(c);
 	stk_connect_cancel(c->he);
 	c->he = NULL;
@@ -249,8 +274,6 @@ static void stk_conn_unlink(struct stk_conn *c)
 	c->state = STK_ST_DEAD;
 	c->next = p->dead;
 	p->dead = c;
-	p->n_conns--;
-	p->ctr.active--;
 	free(c->syn);
 	c->syn = NULL;
 }
@@ -618,6 +641,21 @@ static void stk_tcp_data(struct stk_tunnel *t, int dir, const uint8_t *data,
 		stk_tunnel_abort(t, STK_CLOSE_APP);
 }
 
+/* Join the client's lwIP stream to its upstream; the hooks see the
+ * bytes from the first one (some may wait to be replayed). */
+static void stk_tcp_tunnel(struct stk_conn *c, struct stk_stream *client,
+			   struct stk_stream *up)
+{
+	struct stk_proxy *p = c->p;
+
+	c->state = STK_ST_OPEN;
+	c->tunnel_up = true;
+	c->ctl.idle_timeout_ms = (uint32_t)(p->tcp_idle_ns / 1000000ull);
+	stk_tunnel_start(&c->tun, client, up, p->buf_size, &p->loop->now_ns,
+			 stk_tcp_end, apps_has_tunnel_hook() ? stk_tcp_data :
+			 NULL, c, 0);
+}
+
 /* The upstream failed before the client was answered: RST the SYN. */
 static void stk_tcp_refuse(struct stk_conn *c, int err)
 {
@@ -894,27 +932,58 @@ static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
 	}
 	stk_lwip_set_mss(st, c->in_port, pcb, c->peer_mss);
 	if (c->listener) {
-		/* The service owns the stream now; the connection leaves
-		 * the L4 proxy's table (its packets go straight to lwIP). */
+		/* The service owns the streams now; the connection leaves
+		 * the L4 proxy's table (its packets go straight to lwIP).
+		 * An intercepted one is lent: its record (hook contexts,
+		 * audit fields) waits for stk_proxy_pass or _release. */
 		const struct stk_listener *l = c->listener;
 		struct sockaddr_storage used;
 		struct stk_stream *up = c->up;
 
 		c->up = NULL;
 		stk_sockaddr(&used, &c->used_dst, c->used_dport);
-		l->fn(l->arg, cs, up, up ? &used : NULL, &c->info);
-		stk_conn_unlink(c);
+		stk_conn_detach(c);
+		free(c->syn);
+		c->syn = NULL;
+		c->state = STK_ST_LENT;
+		l->fn(l->arg, cs, up, up ? &used : NULL, &c->info,
+		      up ? c : NULL);
+		if (!up)
+			stk_conn_unlink(c);
 		return ERR_OK;
 	}
-	c->state = STK_ST_OPEN;
-	c->tunnel_up = true;
-	c->ctl.idle_timeout_ms = (uint32_t)(p->tcp_idle_ns / 1000000ull);
-	stk_tunnel_init(&c->tun, cs, c->up, p->buf_size, &p->loop->now_ns,
-			stk_tcp_end, c);
-	if (apps_has_tunnel_hook())
-		c->tun.data = stk_tcp_data;
+	stk_tcp_tunnel(c, cs, c->up);
 	c->up = NULL;
 	return ERR_OK;
+}
+
+void stk_proxy_pass(struct stk_conn *c, struct stk_stream *client,
+		    const void *from_client, size_t from_client_len,
+		    struct stk_stream *up, const void *from_up,
+		    size_t from_up_len)
+{
+	struct stk_proxy *p = c->p;
+	struct stk_stream *cs = stk_stream_prefixed(client, from_client,
+						    from_client_len);
+	struct stk_stream *us = cs ? stk_stream_prefixed(up, from_up,
+							 from_up_len) : NULL;
+
+	p->ctr.passed_back++;
+	stk_conn_link(c);
+	if (!us) {
+		stk_abort(cs ? cs : client);
+		stk_abort(up);
+		p->ctr.closed[STK_CLOSE_NO_MEMORY]++;
+		stk_conn_end(c, stk_close_reason_name(STK_CLOSE_NO_MEMORY));
+		stk_conn_unlink(c);
+		return;
+	}
+	stk_tcp_tunnel(c, cs, us);
+}
+
+void stk_proxy_release(struct stk_conn *c)
+{
+	stk_conn_unlink(c);
 }
 
 /* A segment reached lwIP while c waited for the client's ACK and did not

@@ -13,6 +13,7 @@
 #define STRATA_STK_PROXY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dataplane/dp_pkt.h"
@@ -40,6 +41,7 @@ struct stk_proxy;
 	X(timewait_expired)     /* ... after stack.time_wait_ms */          \
 	X(handshake_timeout)    /* client never completed the handshake */  \
 	X(handshake_reset)      /* client reset it before completing it */  \
+	X(passed_back)          /* intercepted, given back by the service */\
 	X(accept_unknown)       /* lwIP accepted a connection we never held */\
 	X(lwip_no_memory)       /* a packet lwIP could not take */          \
 	X(lwip_other_out)       /* non-TCP packets lwIP made, not sent */   \
@@ -93,16 +95,39 @@ const struct stk_dns_counters *stk_proxy_dns_counters(const struct stk_proxy *p)
  * first, as proxied connections are, then handed over with that
  * upstream connection and the address it reached). fn gets each once
  * lwIP accepted it; the streams are the service's; info and used are
- * valid during the call. */
+ * valid during the call.
+ *
+ * An intercepted connection comes with conn, the proxy's record of it
+ * (hook contexts, audit fields), which the service must end with
+ * exactly one of stk_proxy_pass() or stk_proxy_release(); info stays
+ * valid until then. conn is NULL for the others. */
 #define STK_MAX_LISTENERS 16
+struct stk_conn;
 struct strata_conn_info;
 struct sockaddr_storage;
 typedef void (*stk_proxy_accept_fn)(void *arg, struct stk_stream *client,
 				    struct stk_stream *upstream,
 				    const struct sockaddr_storage *used,
-				    const struct strata_conn_info *info);
+				    const struct strata_conn_info *info,
+				    struct stk_conn *conn);
 int stk_proxy_listen(struct stk_proxy *p, uint16_t lo, uint16_t hi,
 		     bool intercept, stk_proxy_accept_fn fn, void *arg);
+
+/* The service will not serve conn (not its protocol): the proxy takes
+ * the pair back as an ordinary L4 tunnel, under the tunnel hook, idle
+ * timeout and audit line of any proxied connection. from_client and
+ * from_up are bytes the service already read from client and up; they
+ * are copied, then replayed first, each before the rest of its
+ * direction (counted, and shown to the hook, like the rest). client and
+ * up may have ended or failed meanwhile: the tunnel carries that on.
+ * Takes both streams, whatever happens. */
+void stk_proxy_pass(struct stk_conn *conn, struct stk_stream *client,
+		    const void *from_client, size_t from_client_len,
+		    struct stk_stream *up, const void *from_up,
+		    size_t from_up_len);
+/* The service is done with conn however it ended (it served it, or
+ * dropped it); no audit line is written for it. */
+void stk_proxy_release(struct stk_conn *conn);
 
 /* Outbound TCP by name for services, sharing the worker's DNS cache and
  * egress device. */

@@ -25,7 +25,9 @@
 # the userspace stack; clients that send nothing or half a head let go
 # after header_timeout_ms; in laptop mode, TCP to port 80 of a routed prefix
 # intercepted into the HTTP pipeline (its hooks run), other protocols on
-# that port passed through, and other ports proxied at L4.
+# that port given back to the L4 proxy (each ends with an audit line
+# whose byte counts are what crossed, and the L4 counters count it), and
+# other ports proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -107,9 +109,10 @@ while True:
 it_track_pid $!
 # Echo origins: a WebSocket-like one (101, then it echoes) on 18084;
 # for other protocols on intercepted port 80, a plain echo (the client
-# speaks first) on 18085, and one that speaks first (a banner) on 18086.
+# speaks first) on 18085, one that speaks first (a banner) on 18086, and
+# one whose banner comes after the endpoint's header timeout on 18088.
 ip netns exec "$N" python3 -c '
-import socket, threading
+import socket, threading, time
 def serve(c, mode):
     if mode == "ws":
         head = b""
@@ -123,6 +126,9 @@ def serve(c, mode):
                   b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
     elif mode == "banner":
         c.sendall(b"220 ready\r\n")
+    elif mode == "slow":
+        time.sleep(2.5)
+        c.sendall(b"220 slow\r\n")
     while True:
         d = c.recv(65536)
         if not d:
@@ -136,6 +142,7 @@ def listen(port, mode):
         threading.Thread(target=serve, args=(s.accept()[0], mode)).start()
 threading.Thread(target=listen, args=(18084, "ws")).start()
 threading.Thread(target=listen, args=(18085, "echo")).start()
+threading.Thread(target=listen, args=(18088, "slow")).start()
 listen(18086, "banner")
 ' &
 it_track_pid $!
@@ -248,6 +255,11 @@ egress:
     - dst: 10.97.5.7/32
       host: 127.0.0.1
       port: 18086
+    - dst: 10.97.5.8/32
+      host: 127.0.0.1
+      port: 18088
+audit:
+  path: $IT_WORK/audit.log
 endpoints:
   - name: web
     listen: ["127.0.0.1:8080", "[::1]:8080"]
@@ -692,7 +704,8 @@ echo "$hdrs" | grep -qi '^x-served-by' &&
 it_log "laptop mode: port 80 intercepted into the HTTP pipeline, 8080 proxied at L4"
 # Other protocols on the intercepted port go on at L4, untouched: bytes
 # that are not HTTP (a line, a TLS record the endpoint may not inspect),
-# and a server that speaks first, with half-close carried across.
+# and a server that speaks first (at once, or after the endpoint stopped
+# waiting for the client), with half-close carried across.
 cat >"$IT_WORK/notHttp.py" <<'PY'
 import socket, sys
 def conn(host):
@@ -720,11 +733,42 @@ assert got == b"220 ready\r\n", ("banner", got)
 s.sendall(b"QUIT\r\n")
 assert recv_n(s, 6) == b"QUIT\r\n", "echo after banner"
 s.close()
+# a silent client: the endpoint gives up on HTTP after its header
+# timeout, and the banner that comes later still crosses
+s = conn("10.97.5.8")
+got = recv_n(s, 10)
+assert got == b"220 slow\r\n", ("slow banner", got)
+s.sendall(b"QUIT\r\n")
+assert recv_n(s, 6) == b"QUIT\r\n", "echo after the slow banner"
+s.close()
 print("ok")
 PY
 got=$(inn timeout 20 python3 "$IT_WORK/notHttp.py" 2>&1)
 [ "$got" = ok ] || fail "non-HTTP on the intercepted port: $got"
 it_log "laptop mode: non-HTTP on port 80 (client or server first) passed through"
+# The HTTP layer gave them back to the L4 proxy, so they end like any
+# proxied connection: one audit line each, the sniffed and held bytes
+# counted with the rest (echo: 25 and 13 bytes each way; banners: 6 up,
+# 11 + 6 and 10 + 6 down), closed cleanly after the half-closes.
+passed() {
+	jq -c 'select(.orig_dport == 80 and
+		(.orig_dst | test("^10[.]97[.]5[.][678]$")))
+		| [.orig_dst, .dport, .bytes_up, .bytes_down, .close]' \
+		"$IT_WORK/audit.log" | sort
+}
+want='["10.97.5.6",18085,13,13,"done"]
+["10.97.5.6",18085,25,25,"done"]
+["10.97.5.7",18086,6,17,"done"]
+["10.97.5.8",18088,6,16,"done"]'
+all_passed() { [ "$(passed)" = "$want" ]; }
+it_wait_for 10 "audit lines of the passed-through flows" all_passed
+# every flow the HTTP layer counted as passthrough went back to L4
+pass=$(it_strata_stats | jq -c '[.lcores[] | select(.role=="worker")] |
+	{passthrough: (map(.http.passthrough) | add),
+	 passed_back: (map(.stack.passed_back) | add)}')
+[ "$(echo "$pass" | jq '.passthrough == .passed_back and
+	.passed_back >= 4')" = true ] || fail "passed back to L4: $pass"
+it_log "passed through at L4: $(passed | tr '\n' ' ')"
 
 # ---- counters, then a clean stop -----------------------------------------------------
 st=$(it_strata_stats)
@@ -736,7 +780,7 @@ http=$(echo "$st" | jq -c '[.lcores[] | select(.role=="worker") | .http][0]')
 	fail "upstream_connect_failed count: $http"
 [ "$(echo "$http" | jq '.upstream_reused')" -gt 0 ] ||
 	fail "no upstream connection was reused: $http"
-[ "$(echo "$http" | jq '.passthrough')" -ge 3 ] ||
+[ "$(echo "$http" | jq '.passthrough')" -ge 4 ] ||
 	fail "passthrough count: $http"
 it_log "counters: $(echo "$http" | jq -c '{requests, upstream_conns, upstream_reused, errors}')"
 it_strata_stop
