@@ -578,7 +578,7 @@ static void test_cache_finds_flows(void **state)
 	struct dp_fast_cache *c = dp_fast_cache_create(8);
 	uint8_t pkt[2048], rev[2048];
 	struct spec s = { .eth = 1, .paylen = 10 };
-	struct dp_fast_pkt fp, fr;
+	struct dp_fast_pkt fp = { 0 }, fr = { 0 };
 	struct dp_flow_probe pr;
 	union dp_addr src, dst;
 	uint16_t sp, dpt;
@@ -639,7 +639,7 @@ static void test_cache_slot_reused(void **state)
 	struct dp_fast_cache *c = dp_fast_cache_create(8);
 	struct spec s = { .eth = 1, .sh = SH_TCP, .paylen = 4 };
 	uint8_t a[2048], b[2048];
-	struct dp_fast_pkt fa, fb;
+	struct dp_fast_pkt fa = { 0 }, fb = { 0 };
 	struct dp_flow *f, *g;
 	uint32_t la, lb;
 	int dir;
