@@ -5,18 +5,22 @@
  * output buffer size class. The rest is one packet. It is parsed with
  * dp_parse; every answer that applies is built from it, and each answer
  * must parse again with dp_parse, with the fields that say what it is.
- * The builders that take addresses are fed the parsed ones. */
+ * The builders that take addresses are fed the parsed ones. An echo
+ * request the fast path takes (dp_fast.h; its MAC: the frame's own
+ * destination) must get the same reply bytes from it. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/dp_fast.h"
 #include "dataplane/dp_l3.h"
 #include "dataplane/dp_parse.h"
 
 static const uint8_t our_mac[6] = { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 };
 
 static uint8_t pkt[65536 + 64];
+static uint8_t fast_pkt[65536 + 64];
 static uint8_t out[2048];
 
 /* Built answers carry fresh checksums and must parse with no help; an
@@ -82,6 +86,20 @@ static void answers(const uint8_t *p, uint32_t len, enum dp_link link,
 			    !dp_addr_eq(&v2.src, &v.dst) ||
 			    !dp_addr_eq(&v2.dst, &v.src) || v2.ttl != 64 ||
 			    v2.l4_len != v.l4_len)
+				abort();
+		}
+		/* The fast path's reply, where it takes the packet, is
+		 * the same bytes. */
+		struct dp_fast_pkt fp;
+
+		memcpy(fast_pkt, p, len);
+		if (dp_fast_classify(fast_pkt, len, link, p, 0, pflags, &fp) ==
+		    DP_FAST_ECHO) {
+			int nf = dp_l3_echo_reply_fast(fast_pkt, link, fp.l3_off,
+						       fp.ip_version, fp.l4_len,
+						       our_mac);
+
+			if (nf != n || (n > 0 && memcmp(fast_pkt, pkt, n)))
 				abort();
 		}
 		if (v.l4_proto == 58 && link == DP_LINK_ETH) {

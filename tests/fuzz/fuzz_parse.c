@@ -8,12 +8,14 @@
  * hold together; checksums the parser says it verified must verify;
  * vouching for checksums must not change anything else in the view.
  * dp_csum_partial is checked against a byte-at-a-time sum at an odd
- * address. */
+ * address. Whatever the fast path (dp_fast.h) takes, dp_parse must
+ * have taken as the same packet. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/dp_fast.h"
 #include "dataplane/dp_parse.h"
 
 #define CHECK(c)                                                        \
@@ -131,6 +133,36 @@ static void check_same(const struct dp_pkt_view *a,
 	CHECK(dp_addr_eq(&a->src, &b->src) && dp_addr_eq(&a->dst, &b->dst));
 }
 
+/* What the fast path takes, the parser took as the same packet (its
+ * MAC: the frame's own destination, so that Ethernet frames can pass). */
+static void check_fast(const uint8_t *b, uint32_t n, enum dp_link link,
+		       uint32_t pflags, int rc, const struct dp_pkt_view *v)
+{
+	struct dp_fast_pkt fp;
+	union dp_addr src, dst;
+	uint16_t sport, dport;
+	enum dp_fast_kind k;
+
+	k = dp_fast_classify(b, n, link, b, 7, pflags, &fp);
+	if (k == DP_FAST_NO)
+		return;
+	CHECK(rc == 0);
+	CHECK(!(v->flags & (DP_PKT_F_FRAGMENT | DP_PKT_F_VLAN |
+			    DP_PKT_F_IP4_OPTIONS | DP_PKT_F_IP6_ROUTING)));
+	CHECK(v->flags & DP_PKT_F_L4_CSUM_OK);
+	CHECK(v->l3_off == fp.l3_off && v->l3_len == fp.l3_len);
+	CHECK(v->l4_len == fp.l4_len && v->l4_proto == fp.proto);
+	CHECK(v->ip_version == fp.ip_version);
+	CHECK(v->l4_off == fp.l3_off + (fp.ip_version == 4 ? 20 : 40));
+	dp_fast_tuple(b, &fp, &src, &dst, &sport, &dport);
+	CHECK(dp_addr_eq(&src, &v->src) && dp_addr_eq(&dst, &v->dst));
+	CHECK(sport == v->sport);
+	if (k == DP_FAST_ECHO)
+		CHECK(dport == 0 && v->icmp_type == (fp.ip_version == 4 ? 8 : 128));
+	else
+		CHECK(dport == v->dport && (v->tcp_flags & 0x07) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -160,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rc = dp_parse(b, n, link, pflags, &v);
 	CHECK(rc <= 0 && rc > -DP_DROP_MAX);
+	check_fast(b, n, link, pflags, rc, &v);
 	if (rc == 0) {
 		check_view(b, n, pflags, &v);
 		/* Vouching for checksums changes nothing but the flag. */
