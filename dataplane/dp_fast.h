@@ -259,21 +259,30 @@ static inline int dp_fast_key_eq(const uint64_t *a, const uint64_t *b)
 		(a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
 }
 
+/* The entry of set s that holds fp's key, or NULL: its flow may have
+ * gone since (dp_fast_find checks). Reads the set only, so a burst can
+ * sort hits from misses before touching any flow. */
+static inline struct dp_fast_entry *dp_fast_match(struct dp_fast_entry *s,
+						  const struct dp_fast_pkt *fp)
+{
+	if (s[0].f && dp_fast_key_eq(s[0].key, fp->key))
+		return &s[0];
+	if (s[1].f && dp_fast_key_eq(s[1].key, fp->key))
+		return &s[1];
+	return NULL;
+}
+
 /* The flow of fp in set s, or NULL; *dir is its direction. */
 static inline struct dp_flow *dp_fast_find(struct dp_fast_entry *s,
 					   const struct dp_fast_pkt *fp,
 					   int *dir)
 {
-	for (int i = 0; i < 2; i++) {
-		struct dp_flow *f = s[i].f;
+	struct dp_fast_entry *e = dp_fast_match(s, fp);
 
-		if (f && dp_fast_key_eq(s[i].key, fp->key) &&
-		    f->serial == (s[i].serial & ~1ull)) {
-			*dir = (int)(s[i].serial & 1);
-			return f;
-		}
-	}
-	return NULL;
+	if (!e || e->f->serial != (e->serial & ~1ull))
+		return NULL;
+	*dir = (int)(e->serial & 1);
+	return e->f;
 }
 
 /* Remember that fp belongs to f in direction dir. */
@@ -281,7 +290,10 @@ static inline void dp_fast_fill(struct dp_fast_entry *s,
 				const struct dp_fast_pkt *fp,
 				struct dp_flow *f, int dir)
 {
-	s[1] = s[0];
+	/* the key in the first way already (a stale entry, or an earlier
+	 * packet of the burst filled it): no second copy of it */
+	if (!s[0].f || !dp_fast_key_eq(s[0].key, fp->key))
+		s[1] = s[0];
 	memcpy(s[0].key, fp->key, sizeof(s[0].key));
 	s[0].f = f;
 	s[0].serial = f->serial | (dir ? 1u : 0u);

@@ -1059,25 +1059,38 @@ static void dp_rx_chunk(struct dp_lcore *lc, struct rte_mbuf **pkts,
 	}
 }
 
-/* The flow of a classified packet: from the cache, else from the flow
- * table (filling the cache); NULL if the table does not know it. */
-static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
-				    const struct dp_fast_pkt *fp,
-				    struct dp_fast_entry *set, int *dir)
+/* Start the flow-table probe of a classified packet (it prefetches
+ * the bucket). */
+static void dp_fast_probe(struct dp_lcore *lc, struct rte_mbuf *m,
+			  const struct dp_fast_pkt *fp, struct dp_flow_probe *pr)
 {
-	struct dp_flow_probe pr;
 	union dp_addr src, dst;
 	uint16_t sport, dport;
-	struct dp_flow *f;
 
-	f = dp_fast_find(set, fp, dir);
-	if (likely(f))
-		return f;
 	dp_fast_tuple(rte_pktmbuf_mtod(m, uint8_t *), fp, &src, &dst, &sport,
 		      &dport);
 	dp_flow_probe_start_tuple(lc->flows, &src, &dst, sport, dport,
-				  fp->proto, &pr);
-	f = dp_flow_probe_lookup(lc->flows, &pr, dir);
+				  fp->proto, pr);
+}
+
+/* The flow of a classified packet: from the cache, else from the flow
+ * table through pr (started already, or now), filling the cache; NULL
+ * if the table does not know it. */
+static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
+				    const struct dp_fast_pkt *fp,
+				    struct dp_fast_entry *set,
+				    struct dp_flow_probe *pr, bool probing,
+				    int *dir)
+{
+	struct dp_flow *f;
+
+	if (!probing) {
+		f = dp_fast_find(set, fp, dir);
+		if (likely(f))
+			return f;
+		dp_fast_probe(lc, m, fp, pr);
+	}
+	f = dp_flow_probe_lookup(lc->flows, pr, dir);
 	if (f)
 		dp_fast_fill(set, fp, f, *dir);
 	return f;
@@ -1088,7 +1101,8 @@ static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
  * (nothing changed) when it needs the general path. */
 static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 			const struct dp_fast_pkt *fp,
-			struct dp_fast_entry *set, enum dp_fast_kind kind)
+			struct dp_fast_entry *set, struct dp_flow_probe *pr,
+			bool probing, enum dp_fast_kind kind)
 {
 	struct dp_port *port = lc->sh->ports[m->port];
 	const struct dp_shared *sh = lc->sh;
@@ -1096,7 +1110,7 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 	uint32_t hash;
 	int dir, len;
 
-	f = dp_fast_flow(lc, m, fp, set, &dir);
+	f = dp_fast_flow(lc, m, fp, set, pr, probing, &dir);
 	if (!f)
 		return false;
 	switch (f->decision.verdict) {
@@ -1158,17 +1172,22 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
  * path, the rest dp_rx_chunk(). Order is kept: a run of general-path
  * packets is finished before the next fast one looks up its flow (so
  * it sees any flow the run created or ended), and a fast packet that
- * needs the general path after all joins the run. The first pass
- * classifies (bytes only) and prefetches each cache set, the second
- * the flow of a set that matches. */
+ * needs the general path after all joins the run. Passes, so that
+ * memory accesses overlap: classify (bytes only) and prefetch each
+ * cache set; prefetch the flow of each set that holds the packet's
+ * key, or else start a flow-table probe (a cache that does not hold
+ * all busy flows must cost no more than the general path); prefetch
+ * the probes' first entries; then each packet in order. */
 static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 		       uint16_t n)
 {
 	struct dp_fast_pkt fp[DP_BURST_MAX];
 	struct dp_fast_entry *set[DP_BURST_MAX];
+	struct dp_flow_probe pr[DP_BURST_MAX];
 	struct rte_mbuf *run[DP_BURST_MAX];
 	uint8_t kind[DP_BURST_MAX];
-	uint16_t n_run = 0, i;
+	bool probing[DP_BURST_MAX];
+	uint16_t n_run = 0, n_probing = 0, i;
 
 	for (i = 0; i < n && i < DP_RX_PREFETCH; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -1193,16 +1212,31 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 			rte_prefetch0(set[i]);
 		}
 	}
-	for (i = 0; i < n; i++)
-		if (kind[i] != DP_FAST_NO && set[i]->f)
-			rte_prefetch0(set[i]->f);
+	for (i = 0; i < n; i++) {
+		struct dp_fast_entry *e;
+
+		if (kind[i] == DP_FAST_NO)
+			continue;
+		e = dp_fast_match(set[i], &fp[i]);
+		probing[i] = !e;
+		if (e) {
+			rte_prefetch0(e->f);
+		} else {
+			dp_fast_probe(lc, pkts[i], &fp[i], &pr[i]);
+			n_probing++;
+		}
+	}
+	for (i = 0; i < n && n_probing; i++)
+		if (kind[i] != DP_FAST_NO && probing[i])
+			dp_flow_probe_prefetch(lc->flows, &pr[i]);
 	for (i = 0; i < n; i++) {
 		if (kind[i] != DP_FAST_NO) {
 			if (n_run) {
 				dp_rx_chunk(lc, run, n_run);
 				n_run = 0;
 			}
-			if (dp_fast_one(lc, pkts[i], &fp[i], set[i], kind[i]))
+			if (dp_fast_one(lc, pkts[i], &fp[i], set[i], &pr[i],
+					probing[i], kind[i]))
 				continue;
 		}
 		run[n_run++] = pkts[i];

@@ -692,6 +692,11 @@ static void test_cache_two_ways(void **state)
 	assert_null(dp_fast_find(dp_fast_set(c, &k[0]), &k[0], &dir));
 	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[1]), &k[1], &dir), f[1]);
 	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[2]), &k[2], &dir), f[2]);
+	/* filling a key the first way holds already keeps the other */
+	dp_fast_fill(dp_fast_set(c, &k[2]), &k[2], f[2], 1);
+	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[1]), &k[1], &dir), f[1]);
+	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[2]), &k[2], &dir), f[2]);
+	assert_int_equal(dir, 1);
 	dp_fast_cache_destroy(c);
 	dp_flow_table_destroy(t, NULL, NULL);
 	assert_null(dp_fast_cache_create(0));

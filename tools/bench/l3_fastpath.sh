@@ -14,6 +14,9 @@
 #
 # usage: tools/bench/l3_fastpath.sh [STRATA_BINARY]   (root)
 # env:   SECONDS_PER_RUN=10 ROUNDS=2 FLOWS=1000 FAMILY=4|6|46 CPU=0 MAIN_CPU=1
+#        FAST_PATH=true|false (strata's flows.fast_path; unset: its
+#        default, and a binary from before the key works)
+# net_pcap holds the whole file in mbufs, so both pools get FLOWS more.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 STRATA=${1:-$HERE/../../build/strata}
@@ -27,6 +30,8 @@ FAMILY=${FAMILY:-4}
 CPU=${CPU:-0}
 MAIN_CPU=${MAIN_CPU:-1}
 TESTPMD=${TESTPMD:-dpdk-testpmd}
+FAST_PATH=${FAST_PATH:-}
+POOL=$((FLOWS + 16383))
 
 it_require_root
 it_need_cmd "$TESTPMD" jq python3 timeout awk
@@ -48,7 +53,7 @@ run_testpmd() {
 	timeout -s INT $((DUR + 5)) "$TESTPMD" -l "$CPU,$MAIN_CPU" \
 		--main-lcore "$MAIN_CPU" --no-huge -m 256 --no-pci --no-shconf \
 		--log-level=lib.*:warning --vdev "$VDEV" -- \
-		--nb-cores=1 --total-num-mbufs=16384 --forward-mode=io \
+		--nb-cores=1 --total-num-mbufs=$((POOL + 1)) --forward-mode=io \
 		--port-topology=loop --stats-period 1 --auto-start \
 		>"$log" 2>&1 </dev/null
 	# Skip the first two samples (start-up), median of the rest.
@@ -71,6 +76,8 @@ ports:
     dpdk: {devargs: "$VDEV"}
 lcores: {rxtx: 1, workers: 0, cpus: "$CPU,$MAIN_CPU"}
 eal: {no_huge: true, memory_mb: 256}
+mbuf: {pool_size: $POOL}
+${FAST_PATH:+flows: {fast_path: $FAST_PATH\}}
 YAML
 	it_strata_start "" "$STRATA" "$cfg"
 	sleep 2
@@ -96,7 +103,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	run_strata "$r"
 	SP+=("$(cat "$IT_WORK/strata.$r.rate")")
 	it_log "round $r: strata echo ${SP[-1]} pkt/s"
-	jq -c '{rx_pkts,tx_pkts,drops,flows,disposition}' \
+	jq -c '{rx_pkts,tx_pkts,fast_path,drops,flows,disposition}' \
 		"$IT_WORK/strata.$r.json" >&2
 done
 
@@ -105,7 +112,7 @@ bt=$(best "${TP[@]}")
 bs=$(best "${SP[@]}")
 ratio=$(awk -v s="$bs" -v t="$bt" 'BEGIN { printf "%.3f", s / t }')
 echo "l3_fastpath: $(date -u +%F) cpu=$CPU flows=$FLOWS family=v$FAMILY" \
-	"run=${DUR}s rounds=$ROUNDS"
+	"run=${DUR}s rounds=$ROUNDS${FAST_PATH:+ fast_path=$FAST_PATH}"
 echo "  testpmd io:  ${TP[*]} pkt/s (best $bt)"
 echo "  strata echo: ${SP[*]} pkt/s (best $bs)"
 echo "  ratio strata/testpmd: $ratio"
