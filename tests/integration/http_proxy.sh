@@ -225,7 +225,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"slow\n")
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", 18088), H).serve_forever()
+http.server.ThreadingHTTPServer(("127.0.0.1", 18089), H).serve_forever()
 PY
 ip netns exec "$N" python3 "$IT_WORK/slow.py" "$IT_WORK/slow.log" &
 it_track_pid $!
@@ -292,7 +292,7 @@ upstreams:
     max_connections: 2
   # one connection, a short wait for it in the queue
   - name: queued
-    servers: ["127.0.0.1:18088"]
+    servers: ["127.0.0.1:18089"]
     max_connections: 1
     connect_timeout_ms: 300
 routes:
