@@ -1106,8 +1106,9 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 {
 	struct dp_port *port = lc->sh->ports[m->port];
 	const struct dp_shared *sh = lc->sh;
+	uint32_t data_len = rte_pktmbuf_data_len(m);
+	uint32_t pkt_len = rte_pktmbuf_pkt_len(m), hash;
 	struct dp_flow *f;
-	uint32_t hash;
 	int dir, len;
 
 	f = dp_fast_flow(lc, m, fp, set, pr, probing, &dir);
@@ -1127,9 +1128,6 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 					    port->mac);
 		if (len < 0)
 			return false;
-		dp_flow_touch(f, dir, rte_pktmbuf_data_len(m), lc->now_ns);
-		lc->ctr.rx_pkts++;
-		lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
 		rte_pktmbuf_data_len(m) = (uint16_t)len;
 		rte_pktmbuf_pkt_len(m) = (uint32_t)len;
 		dp_tx_mbuf(lc, port->id, m);
@@ -1138,11 +1136,9 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 	case STRATA_STACK:
 		if (!sh->n_workers)
 			return false;
-		dp_flow_touch(f, dir, rte_pktmbuf_data_len(m), lc->now_ns);
-		lc->ctr.rx_pkts++;
-		lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
 		hash = port->hw_rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) ?
 		       m->hash.rss : f->hash;
+		/* raw IP for the stack, as dp_to_worker() */
 		rte_pktmbuf_adj(m, fp->l3_off);
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - fp->l3_len);
 		if (rte_ring_sp_enqueue(sh->to_worker[lc->idx]
@@ -1155,15 +1151,15 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 		dp_wake(&sh->worker_wake[hash % sh->n_workers]);
 		break;
 	case STRATA_DROP:
-		dp_flow_touch(f, dir, rte_pktmbuf_data_len(m), lc->now_ns);
-		lc->ctr.rx_pkts++;
-		lc->ctr.rx_bytes += rte_pktmbuf_pkt_len(m);
 		rte_pktmbuf_free(m);
 		dp_count_drop(lc, DP_DROP_POLICY_DROP);
 		break;
 	default:
 		return false;
 	}
+	dp_flow_touch(f, dir, data_len, lc->now_ns);
+	lc->ctr.rx_pkts++;
+	lc->ctr.rx_bytes += pkt_len;
 	lc->ctr.fast_path++;
 	return true;
 }
