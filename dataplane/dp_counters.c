@@ -28,6 +28,7 @@ void dp_counters_add(struct dp_counters *sum, const struct dp_counters *c)
 	sum->flows_expired += c->flows_expired;
 	sum->flows_active += c->flows_active;
 	sum->fast_path += c->fast_path;
+	sum->fast_cache_bypass += c->fast_cache_bypass;
 	sum->reass_completed += c->reass_completed;
 	sum->reass_timeouts += c->reass_timeouts;
 	sum->stack_no_stack += c->stack_no_stack;

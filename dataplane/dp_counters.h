@@ -38,6 +38,8 @@ struct dp_counters {
 	uint64_t flows_active;      /* gauge */
 	uint64_t fast_path;         /* received packets the fast path took
 				       to their end (dp_fast.h) */
+	uint64_t fast_cache_bypass; /* times its cache missed so often that
+				       the next bursts skipped it */
 	uint64_t reass_completed;   /* datagrams rebuilt */
 	uint64_t reass_timeouts;    /* datagrams lost to the timeout */
 	uint64_t stack_no_stack;    /* worker: STACK packets with no stack

@@ -431,6 +431,8 @@ static json_t *dp_counters_json(const struct dp_counters *c)
 		"active", (json_int_t)c->flows_active));
 	json_object_set_new(o, "fast_path",
 			    json_integer((json_int_t)c->fast_path));
+	json_object_set_new(o, "fast_cache_bypass",
+			    json_integer((json_int_t)c->fast_cache_bypass));
 	json_object_set_new(o, "reassembly", json_pack("{s:I,s:I}",
 		"completed", (json_int_t)c->reass_completed,
 		"timeouts", (json_int_t)c->reass_timeouts));

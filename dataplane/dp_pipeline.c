@@ -1074,8 +1074,9 @@ static void dp_fast_probe(struct dp_lcore *lc, struct rte_mbuf *m,
 }
 
 /* The flow of a classified packet: from the cache, else from the flow
- * table through pr (started already, or now), filling the cache; NULL
- * if the table does not know it. */
+ * table through pr (started already, or now), filling the cache (set
+ * NULL: the burst skips the cache); NULL if the table does not know
+ * it. */
 static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
 				    const struct dp_fast_pkt *fp,
 				    struct dp_fast_entry *set,
@@ -1091,7 +1092,7 @@ static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
 		dp_fast_probe(lc, m, fp, pr);
 	}
 	f = dp_flow_probe_lookup(lc->flows, pr, dir);
-	if (f)
+	if (f && set)
 		dp_fast_fill(set, fp, f, *dir);
 	return f;
 }
@@ -1164,6 +1165,11 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 	return true;
 }
 
+/* A burst whose packets mostly miss the cache (at least THRASH_MIN of
+ * them) sends the next BYPASS_BURSTS bursts straight to the flow table. */
+#define DP_FAST_THRASH_MIN 8
+#define DP_FAST_BYPASS_BURSTS 63
+
 /* A burst: packets of known flows in the common shape take the fast
  * path, the rest dp_rx_chunk(). Order is kept: a run of general-path
  * packets is finished before the next fast one looks up its flow (so
@@ -1183,7 +1189,11 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 	struct rte_mbuf *run[DP_BURST_MAX];
 	uint8_t kind[DP_BURST_MAX];
 	bool probing[DP_BURST_MAX];
-	uint16_t n_run = 0, n_probing = 0, i;
+	uint16_t n_run = 0, n_fast = 0, n_probing = 0, i;
+	bool use_cache = lc->fast_bypass == 0;
+
+	if (!use_cache)
+		lc->fast_bypass--;
 
 	for (i = 0; i < n && i < DP_RX_PREFETCH; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -1203,9 +1213,11 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 						    port->link, port->mac,
 						    m->port, dp_parse_flags(m),
 						    &fp[i]);
-		if (kind[i] != DP_FAST_NO) {
+		if (kind[i] != DP_FAST_NO && use_cache) {
 			set[i] = dp_fast_set(lc->fast, &fp[i]);
 			rte_prefetch0(set[i]);
+		} else {
+			set[i] = NULL;
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -1213,7 +1225,8 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 
 		if (kind[i] == DP_FAST_NO)
 			continue;
-		e = dp_fast_match(set[i], &fp[i]);
+		n_fast++;
+		e = use_cache ? dp_fast_match(set[i], &fp[i]) : NULL;
 		probing[i] = !e;
 		if (e) {
 			rte_prefetch0(e->f);
@@ -1221,6 +1234,15 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 			dp_fast_probe(lc, pkts[i], &fp[i], &pr[i]);
 			n_probing++;
 		}
+	}
+	if (use_cache && n_probing >= DP_FAST_THRASH_MIN &&
+	    2 * n_probing > n_fast) {
+		/* More flows are busy than the cache holds: its reads and
+		 * fills only cost. The next bursts go to the flow table;
+		 * then one tries the cache again (and fills it, so that it
+		 * warms up once fewer flows are busy). */
+		lc->fast_bypass = DP_FAST_BYPASS_BURSTS;
+		lc->ctr.fast_cache_bypass++;
 	}
 	for (i = 0; i < n && n_probing; i++)
 		if (kind[i] != DP_FAST_NO && probing[i])

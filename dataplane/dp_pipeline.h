@@ -74,6 +74,7 @@ struct dp_lcore {
 
 	struct dp_flow_table *flows;
 	struct dp_fast_cache *fast;   /* NULL: flows.fast_path off */
+	uint8_t fast_bypass;          /* bursts left that skip the cache */
 	struct dp_reass *reass;
 	struct dp_neigh *neigh;
 
