@@ -226,6 +226,14 @@ struct dp_fast_entry {
 	uint64_t key[5];
 	struct dp_flow *f;
 	uint64_t serial;    /* f->serial when filled (even), | direction */
+	/* What the packet's verdict needs, copied from the flow (none of
+	 * it changes while the flow lives): a hit reads no more of the
+	 * flow than the line its counters are on. */
+	uint32_t hash;      /* f->hash */
+	uint8_t verdict;    /* f->decision.verdict */
+	uint8_t local;      /* LOCAL, and the key's port and direction are
+			       the flow's first, which went to our address
+			       (dp_ip's own test) */
 } __attribute__((aligned(64)));
 
 struct dp_fast_cache {
@@ -272,31 +280,47 @@ static inline struct dp_fast_entry *dp_fast_match(struct dp_fast_entry *s,
 	return NULL;
 }
 
-/* The flow of fp in set s, or NULL; *dir is its direction. */
-static inline struct dp_flow *dp_fast_find(struct dp_fast_entry *s,
-					   const struct dp_fast_pkt *fp,
-					   int *dir)
+static inline int dp_fast_dir(const struct dp_fast_entry *e)
 {
-	struct dp_fast_entry *e = dp_fast_match(s, fp);
+	return (int)(e->serial & 1);
+}
+
+/* fp's entry in set s while its flow lives, else NULL. */
+static inline const struct dp_fast_entry *dp_fast_find(struct dp_fast_entry *s,
+						       const struct dp_fast_pkt *fp)
+{
+	const struct dp_fast_entry *e = dp_fast_match(s, fp);
 
 	if (!e || e->f->serial != (e->serial & ~1ull))
 		return NULL;
-	*dir = (int)(e->serial & 1);
-	return e->f;
+	return e;
 }
 
-/* Remember that fp belongs to f in direction dir. */
-static inline void dp_fast_fill(struct dp_fast_entry *s,
-				const struct dp_fast_pkt *fp,
-				struct dp_flow *f, int dir)
+/* e, but for its key: flow f, seen in direction dir on port. */
+static inline void dp_fast_entry_of(struct dp_fast_entry *e,
+				    struct dp_flow *f, int dir, uint16_t port)
+{
+	e->f = f;
+	e->serial = f->serial | (dir ? 1u : 0u);
+	e->hash = f->hash;
+	e->verdict = (uint8_t)f->decision.verdict;
+	e->local = f->decision.verdict == STRATA_LOCAL && dir == 0 &&
+		   port == f->info.in_port && f->info.to_local;
+}
+
+/* Remember that fp (received on port) belongs to f in direction dir;
+ * returns the entry. */
+static inline const struct dp_fast_entry *
+dp_fast_fill(struct dp_fast_entry *s, const struct dp_fast_pkt *fp,
+	     struct dp_flow *f, int dir, uint16_t port)
 {
 	/* the key in the first way already (a stale entry, or an earlier
 	 * packet of the burst filled it): no second copy of it */
 	if (!s[0].f || !dp_fast_key_eq(s[0].key, fp->key))
 		s[1] = s[0];
 	memcpy(s[0].key, fp->key, sizeof(s[0].key));
-	s[0].f = f;
-	s[0].serial = f->serial | (dir ? 1u : 0u);
+	dp_fast_entry_of(&s[0], f, dir, port);
+	return &s[0];
 }
 
 #endif

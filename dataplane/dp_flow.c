@@ -60,6 +60,9 @@ struct dp_flow_entry {
 
 _Static_assert(sizeof(struct dp_flow_entry) == 192,
 	       "a flow entry is three cache lines");
+_Static_assert(offsetof(struct dp_flow_entry, f.serial) / 64 ==
+	       (offsetof(struct dp_flow_entry, f.requeue_ns) + 7) / 64,
+	       "a flow's per-packet fields share one cache line");
 
 #define DP_FLOW_ENTRY(fp) \
 	((struct dp_flow_entry *)((uint8_t *)(fp) - \

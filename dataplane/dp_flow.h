@@ -24,16 +24,19 @@ struct dp_flow {
 	struct dp_flow_key key;
 	uint32_t hash;              /* dp_rss_hash_view of the first packet */
 	uint32_t idle_timeout_s;
-	struct strata_flow_info info; /* direction of the first packet */
-	struct strata_ip_flow_decision decision;
+	uint8_t *app_ctx;           /* per-app contexts, zeroed */
+	/* What every packet reads or writes, together in one cache line of
+	 * the table's entry (dp_flow.c checks): a fast-path packet whose
+	 * verdict its cache entry holds touches nothing else. */
+	/* Even, never reused by the table while it lives; 0 once freed:
+	 * caches that point at a flow (dp_fast.h) check it. */
+	uint64_t serial;
 	uint64_t pkts[2], bytes[2]; /* [0] = first packet's direction */
 	uint64_t last_ns;
 	uint64_t requeue_ns;        /* a touch from then on moves the flow
 				       to its expiry list's tail (dp_flow.c) */
-	/* Even, never reused by the table while it lives; 0 once freed:
-	 * caches that point at a flow (dp_fast.h) check it. */
-	uint64_t serial;
-	uint8_t *app_ctx;           /* per-app contexts, zeroed */
+	struct strata_flow_info info; /* direction of the first packet */
+	struct strata_ip_flow_decision decision;
 	/* the table's own links live beside it, in dp_flow.c */
 };
 

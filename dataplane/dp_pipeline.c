@@ -1073,28 +1073,35 @@ static void dp_fast_probe(struct dp_lcore *lc, struct rte_mbuf *m,
 				  fp->proto, pr);
 }
 
-/* The flow of a classified packet: from the cache, else from the flow
- * table through pr (started already, or now), filling the cache (set
- * NULL: the burst skips the cache); NULL if the table does not know
- * it. */
-static struct dp_flow *dp_fast_flow(struct dp_lcore *lc, struct rte_mbuf *m,
-				    const struct dp_fast_pkt *fp,
-				    struct dp_fast_entry *set,
-				    struct dp_flow_probe *pr, bool probing,
-				    int *dir)
+/* The cache entry of a classified packet (a live flow's): from the
+ * cache, else from the flow table through pr (started already, or now),
+ * filling the cache, or into *own when the burst skips the cache (set
+ * NULL). NULL if the table does not know the flow. */
+static const struct dp_fast_entry *dp_fast_flow(struct dp_lcore *lc,
+						struct rte_mbuf *m,
+						const struct dp_fast_pkt *fp,
+						struct dp_fast_entry *set,
+						struct dp_flow_probe *pr,
+						bool probing,
+						struct dp_fast_entry *own)
 {
+	const struct dp_fast_entry *e;
 	struct dp_flow *f;
+	int dir;
 
 	if (!probing) {
-		f = dp_fast_find(set, fp, dir);
-		if (likely(f))
-			return f;
+		e = dp_fast_find(set, fp);
+		if (likely(e))
+			return e;
 		dp_fast_probe(lc, m, fp, pr);
 	}
-	f = dp_flow_probe_lookup(lc->flows, pr, dir);
-	if (f && set)
-		dp_fast_fill(set, fp, f, *dir);
-	return f;
+	f = dp_flow_probe_lookup(lc->flows, pr, &dir);
+	if (!f)
+		return NULL;
+	if (set)
+		return dp_fast_fill(set, fp, f, dir, m->port);
+	dp_fast_entry_of(own, f, dir, m->port);
+	return own;
 }
 
 /* A packet dp_fast_classify() accepted: if the flow table knows its
@@ -1109,19 +1116,19 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 	const struct dp_shared *sh = lc->sh;
 	uint32_t data_len = rte_pktmbuf_data_len(m);
 	uint32_t pkt_len = rte_pktmbuf_pkt_len(m), hash;
-	struct dp_flow *f;
-	int dir, len;
+	const struct dp_fast_entry *e;
+	struct dp_fast_entry own;
+	int len;
 
-	f = dp_fast_flow(lc, m, fp, set, pr, probing, &dir);
-	if (!f)
+	e = dp_fast_flow(lc, m, fp, set, pr, probing, &own);
+	if (!e)
 		return false;
-	switch (f->decision.verdict) {
+	switch (e->verdict) {
 	case STRATA_LOCAL:
 		/* echo requests to our own unicast address (echo6 refuses
 		 * multicast) and within the MTU; the rest as dp_local() */
-		if (kind != DP_FAST_ECHO || dir != 0 ||
-		    port->id != f->info.in_port || !f->info.to_local ||
-		    !sh->conf->icmp.echo || fp->l3_len > port->mtu)
+		if (kind != DP_FAST_ECHO || !e->local || !sh->conf->icmp.echo ||
+		    fp->l3_len > port->mtu)
 			return false;
 		len = dp_l3_echo_reply_fast(rte_pktmbuf_mtod(m, uint8_t *),
 					    port->link, fp->l3_off,
@@ -1138,7 +1145,7 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 		if (!sh->n_workers)
 			return false;
 		hash = port->hw_rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) ?
-		       m->hash.rss : f->hash;
+		       m->hash.rss : e->hash;
 		/* raw IP for the stack, as dp_to_worker() */
 		rte_pktmbuf_adj(m, fp->l3_off);
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - fp->l3_len);
@@ -1158,7 +1165,7 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 	default:
 		return false;
 	}
-	dp_flow_touch(f, dir, data_len, lc->now_ns);
+	dp_flow_touch(e->f, dp_fast_dir(e), data_len, lc->now_ns);
 	lc->ctr.rx_pkts++;
 	lc->ctr.rx_bytes += pkt_len;
 	lc->ctr.fast_path++;
@@ -1229,7 +1236,7 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 		e = use_cache ? dp_fast_match(set[i], &fp[i]) : NULL;
 		probing[i] = !e;
 		if (e) {
-			rte_prefetch0(e->f);
+			rte_prefetch0(&e->f->serial); /* its per-packet line */
 		} else {
 			dp_fast_probe(lc, pkts[i], &fp[i], &pr[i]);
 			n_probing++;

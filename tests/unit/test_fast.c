@@ -542,6 +542,18 @@ static void test_echo_same_bytes(void **state)
 
 /* ---- the cache and the flow table's tuple probes ---- */
 
+/* The flow of fp in the cache, or NULL; *dir its direction. */
+static struct dp_flow *found(struct dp_fast_cache *c,
+			     const struct dp_fast_pkt *fp, int *dir)
+{
+	const struct dp_fast_entry *e = dp_fast_find(dp_fast_set(c, fp), fp);
+
+	if (!e)
+		return NULL;
+	*dir = dp_fast_dir(e);
+	return e->f;
+}
+
 static struct dp_flow_table *mk_table(uint32_t max)
 {
 	struct dp_flow_table_params p = {
@@ -610,10 +622,9 @@ static void test_cache_finds_flows(void **state)
 			assert_int_equal(dir, 1);
 
 			/* cache: empty, filled, found with its direction */
-			assert_null(dp_fast_find(dp_fast_set(c, &fp), &fp, &dir));
-			dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 0);
-			assert_ptr_equal(dp_fast_find(dp_fast_set(c, &fp), &fp,
-						      &dir), f);
+			assert_null(found(c, &fp, &dir));
+			dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 0, 0);
+			assert_ptr_equal(found(c, &fp, &dir), f);
 			assert_int_equal(dir, 0);
 		}
 	}
@@ -621,12 +632,12 @@ static void test_cache_finds_flows(void **state)
 	memcpy(rev, pkt, len);
 	assert_int_not_equal(dp_fast_classify(rev, len, DP_LINK_ETH, mac_us,
 					      1, 0, &fr), DP_FAST_NO);
-	assert_null(dp_fast_find(dp_fast_set(c, &fr), &fr, &dir));
+	assert_null(found(c, &fr, &dir));
 
 	/* every flow expires: nothing is found through the cache */
 	assert_int_equal(dp_flow_expire(t, 1000ull * 1000000000ull, 100, NULL,
 					NULL), 6);
-	assert_null(dp_fast_find(dp_fast_set(c, &fp), &fp, &dir));
+	assert_null(found(c, &fp, &dir));
 	dp_fast_cache_destroy(c);
 	dp_flow_table_destroy(t, NULL, NULL);
 }
@@ -653,16 +664,62 @@ static void test_cache_slot_reused(void **state)
 					  &fa), DP_FAST_TCP);
 	assert_int_equal(dp_fast_classify(b, lb, DP_LINK_ETH, mac_us, 0, 0,
 					  &fb), DP_FAST_TCP);
-	dp_fast_fill(dp_fast_set(c, &fa), &fa, f, 0);
+	dp_fast_fill(dp_fast_set(c, &fa), &fa, f, 0, 0);
 	assert_int_equal(dp_flow_expire(t, 1000ull * 1000000000ull, 10, NULL,
 					NULL), 1);
 	g = create(t, b, lb, DP_LINK_ETH, 2000ull * 1000000000ull);
 	assert_ptr_equal(g, f);         /* the one slot, taken again */
-	assert_null(dp_fast_find(dp_fast_set(c, &fa), &fa, &dir));
-	assert_null(dp_fast_find(dp_fast_set(c, &fb), &fb, &dir));
-	dp_fast_fill(dp_fast_set(c, &fb), &fb, g, 1);
-	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &fb), &fb, &dir), g);
+	assert_null(found(c, &fa, &dir));
+	assert_null(found(c, &fb, &dir));
+	dp_fast_fill(dp_fast_set(c, &fb), &fb, g, 1, 0);
+	assert_ptr_equal(found(c, &fb, &dir), g);
 	assert_int_equal(dir, 1);
+	dp_fast_cache_destroy(c);
+	dp_flow_table_destroy(t, NULL, NULL);
+}
+
+/* An entry carries what the verdict needs: the flow's verdict and
+ * hash, and whether dp_ip would answer it locally (LOCAL, the flow's
+ * first port and direction, to our address). */
+static void test_cache_entry_verdict(void **state)
+{
+	struct dp_flow_table *t = mk_table(8);
+	struct dp_fast_cache *c = dp_fast_cache_create(8);
+	struct spec s = { .eth = 1, .sh = SH_ECHO, .paylen = 4 };
+	struct dp_fast_pkt fp = { 0 };
+	const struct dp_fast_entry *e;
+	uint8_t pkt[2048];
+	struct dp_flow *f;
+	uint32_t len;
+
+	(void)state;
+	assert_non_null(c);
+	len = build(pkt, &s);
+	f = create(t, pkt, len, DP_LINK_ETH, 1);
+	f->decision.verdict = STRATA_LOCAL;
+	f->info.to_local = 1;
+	f->hash = 0x1234;
+	assert_int_equal(dp_fast_classify(pkt, len, DP_LINK_ETH, mac_us, 0, 0,
+					  &fp), DP_FAST_ECHO);
+	e = dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 0, 0);
+	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &fp), &fp), e);
+	assert_int_equal(e->verdict, STRATA_LOCAL);
+	assert_int_equal(e->hash, 0x1234);
+	assert_true(e->local);
+	assert_int_equal(dp_fast_dir(e), 0);
+	/* the other direction, another port, or not to us: not local */
+	e = dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 1, 0);
+	assert_false(e->local);
+	e = dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 0, 1);
+	assert_false(e->local);
+	f->info.to_local = 0;
+	e = dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 0, 0);
+	assert_false(e->local);
+	f->decision.verdict = STRATA_STACK;
+	f->info.to_local = 1;
+	e = dp_fast_fill(dp_fast_set(c, &fp), &fp, f, 0, 0);
+	assert_int_equal(e->verdict, STRATA_STACK);
+	assert_false(e->local);
 	dp_fast_cache_destroy(c);
 	dp_flow_table_destroy(t, NULL, NULL);
 }
@@ -687,15 +744,15 @@ static void test_cache_two_ways(void **state)
 		f[i] = create(t, pkt, len, DP_LINK_ETH, 1);
 		assert_int_equal(dp_fast_classify(pkt, len, DP_LINK_ETH, mac_us,
 						  0, 0, &k[i]), DP_FAST_UDP);
-		dp_fast_fill(dp_fast_set(c, &k[i]), &k[i], f[i], 0);
+		dp_fast_fill(dp_fast_set(c, &k[i]), &k[i], f[i], 0, 0);
 	}
-	assert_null(dp_fast_find(dp_fast_set(c, &k[0]), &k[0], &dir));
-	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[1]), &k[1], &dir), f[1]);
-	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[2]), &k[2], &dir), f[2]);
+	assert_null(found(c, &k[0], &dir));
+	assert_ptr_equal(found(c, &k[1], &dir), f[1]);
+	assert_ptr_equal(found(c, &k[2], &dir), f[2]);
 	/* filling a key the first way holds already keeps the other */
-	dp_fast_fill(dp_fast_set(c, &k[2]), &k[2], f[2], 1);
-	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[1]), &k[1], &dir), f[1]);
-	assert_ptr_equal(dp_fast_find(dp_fast_set(c, &k[2]), &k[2], &dir), f[2]);
+	dp_fast_fill(dp_fast_set(c, &k[2]), &k[2], f[2], 1, 0);
+	assert_ptr_equal(found(c, &k[1], &dir), f[1]);
+	assert_ptr_equal(found(c, &k[2], &dir), f[2]);
 	assert_int_equal(dir, 1);
 	dp_fast_cache_destroy(c);
 	dp_flow_table_destroy(t, NULL, NULL);
@@ -711,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_echo_same_bytes),
 		cmocka_unit_test(test_cache_finds_flows),
 		cmocka_unit_test(test_cache_slot_reused),
+		cmocka_unit_test(test_cache_entry_verdict),
 		cmocka_unit_test(test_cache_two_ways),
 	};
 

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 				     &fp[i]) != DP_FAST_ECHO)
 			return 1;
 		f = dp_flow_lookup_or_create(t, &v, 0, 0, 1, &created, &dir);
-		dp_fast_fill(dp_fast_set(c, &fp[i]), &fp[i], f, dir);
+		dp_fast_fill(dp_fast_set(c, &fp[i]), &fp[i], f, dir, 0);
 	}
 	for (long r = 0; r < rounds; r++) {
 		for (int step = 0; step < 3; step++) {
@@ -117,14 +117,11 @@ int main(int argc, char **argv)
 			memcpy(pkt, fresh, sizeof(pkt));
 			t0 = __rdtsc();
 			for (int i = 0; i < N; i++) {
-				int dir = 0;
-
 				sink += dp_fast_classify(pkt[i], 60, DP_LINK_ETH,
 							 mac, 0, 0, &fp[i]);
 				if (step >= 1)
 					sink += (uintptr_t)dp_fast_find(
-						dp_fast_set(c, &fp[i]), &fp[i],
-						&dir);
+						dp_fast_set(c, &fp[i]), &fp[i]);
 				if (step == 2)
 					sink += dp_l3_echo_reply_fast(pkt[i],
 						DP_LINK_ETH, 14, 4, 26, mac);
