@@ -1263,6 +1263,15 @@ static void dp_rx_fast(struct dp_lcore *lc, struct rte_mbuf **pkts,
 			if (dp_fast_one(lc, pkts[i], &fp[i], set[i], &pr[i],
 					probing[i], kind[i]))
 				continue;
+			/* Its checksums are verified (classify made every
+			 * check dp_parse makes): the general path trusts them
+			 * as it would a NIC's, rather than summing a new
+			 * flow's first packet twice. */
+			pkts[i]->ol_flags = (pkts[i]->ol_flags &
+					     ~(RTE_MBUF_F_RX_IP_CKSUM_MASK |
+					       RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
+					    RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+					    RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 		}
 		run[n_run++] = pkts[i];
 	}
