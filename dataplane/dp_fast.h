@@ -234,6 +234,8 @@ struct dp_fast_entry {
 	uint8_t local;      /* LOCAL, and the key's port and direction are
 			       the flow's first, which went to our address
 			       (dp_ip's own test) */
+	uint16_t out_port;  /* FORWARD: the port this direction leaves by
+			       (the other goes back the way the flow came) */
 } __attribute__((aligned(64)));
 
 struct dp_fast_cache {
@@ -306,6 +308,7 @@ static inline void dp_fast_entry_of(struct dp_fast_entry *e,
 	e->verdict = (uint8_t)f->decision.verdict;
 	e->local = f->decision.verdict == STRATA_LOCAL && dir == 0 &&
 		   port == f->info.in_port && f->info.to_local;
+	e->out_port = dir == 0 ? f->decision.out_port : f->info.in_port;
 }
 
 /* Remember that fp (received on port) belongs to f in direction dir;

@@ -607,43 +607,24 @@ static void dp_local(struct dp_lcore *lc, struct dp_pkt *p)
 
 /* ---- forwarding ---- */
 
-static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
+/* Send p's IP datagram (version ip_version, at l3_off, l3_len bytes,
+ * to dst) out of out_id: TTL or hop limit less one, the out port's L2
+ * header, the next hop's MAC, or held while ARP/NDP resolves it. The
+ * caller checked the TTL (> 1), out_id, and the MTU (the datagram fits,
+ * or may be fragmented); p's view is not read (the fast path has
+ * none). */
+static void dp_forward_send(struct dp_lcore *lc, struct dp_pkt *p,
+			    uint16_t out_id, uint8_t ip_version,
+			    uint16_t l3_off, uint16_t ip_len,
+			    const union dp_addr *dst)
 {
-	struct dp_pkt_view *v = &p->v;
-	struct dp_port *out;
-	uint8_t *ip;
-	uint32_t ip_len;
+	struct dp_port *out = lc->sh->ports[out_id];
+	uint8_t *ip = p->buf + l3_off;
 	int rc;
-
-	if (out_id >= lc->sh->n_ports) {
-		dp_drop(lc, p, DP_DROP_NO_ROUTE);
-		return;
-	}
-	out = lc->sh->ports[out_id];
-	if (v->ttl <= 1) {
-		if (v->ip_version == 4)
-			dp_send_icmp_error(lc, p, 11, 0, 0, DP_DROP_IP4_TTL_EXPIRED);
-		else
-			dp_send_icmp_error(lc, p, 3, 0, 0, DP_DROP_IP6_HOP_LIMIT_EXPIRED);
-		return;
-	}
-	ip = p->buf + v->l3_off;
-	ip_len = v->l3_len;
-	if (ip_len > out->mtu) {
-		bool df = v->ip_version == 6 || (ip[6] & 0x40);
-
-		if (df) {
-			if (v->ip_version == 4)
-				dp_send_icmp_error(lc, p, 3, 4, out->mtu, DP_DROP_TOO_BIG);
-			else
-				dp_send_icmp_error(lc, p, 2, 0, out->mtu, DP_DROP_TOO_BIG);
-			return;
-		}
-	}
 
 	/* TTL / hop limit, with an incremental v4 header checksum update
 	 * (RFC 1624: the TTL is the high byte of a 16-bit word). */
-	if (v->ip_version == 4) {
+	if (ip_version == 4) {
 		uint32_t sum = (uint32_t)((ip[10] << 8) | ip[11]) + 0x0100;
 
 		ip[8]--;
@@ -664,22 +645,22 @@ static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
 
 		memcpy(eh->src_addr.addr_bytes, out->mac, 6);
 		memset(eh->dst_addr.addr_bytes, 0, 6);
-		eh->ether_type = rte_cpu_to_be_16(v->ip_version == 4 ?
+		eh->ether_type = rte_cpu_to_be_16(ip_version == 4 ?
 			RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
 		l2_len = sizeof(l2);
 	}
 
 	uint8_t *nb;
-	if (p->m && v->l3_off >= l2_len) {
+	if (p->m && l3_off >= l2_len) {
 		/* reuse the mbuf: move the start to just before the IP header */
-		rte_pktmbuf_adj(p->m, v->l3_off - l2_len);
+		rte_pktmbuf_adj(p->m, l3_off - l2_len);
 		rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) - l2_len - ip_len);
 		nb = rte_pktmbuf_mtod(p->m, uint8_t *);
-	} else if (p->m && rte_pktmbuf_headroom(p->m) + v->l3_off >= l2_len) {
-		rte_pktmbuf_prepend(p->m, l2_len - v->l3_off);
+	} else if (p->m && rte_pktmbuf_headroom(p->m) + l3_off >= l2_len) {
+		rte_pktmbuf_prepend(p->m, l2_len - l3_off);
 		rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) - l2_len - ip_len);
 		nb = rte_pktmbuf_mtod(p->m, uint8_t *);
-	} else if (!p->m && v->l3_off >= l2_len) {
+	} else if (!p->m && l3_off >= l2_len) {
 		nb = ip - l2_len;
 	} else {
 		dp_drop(lc, p, DP_DROP_PKT_TOO_BIG);
@@ -692,16 +673,16 @@ static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
 	if (out->link == DP_LINK_ETH) {
 		uint8_t mac[6];
 
-		if (dp_neigh_lookup(lc->neigh, out_id, &v->dst, lc->now_ns, mac) == 0) {
+		if (dp_neigh_lookup(lc->neigh, out_id, dst, lc->now_ns, mac) == 0) {
 			memcpy(nb, mac, 6);
 		} else {
 			uint8_t req[128];
-			const union dp_addr *src = dp_port_src_addr(out, &v->dst);
+			const union dp_addr *src = dp_port_src_addr(out, dst);
 
 			if (!p->m) {
 				/* a reassembled datagram lives in scratch and
 				 * cannot wait for resolution */
-				dp_neigh_resolicit(out_id, &v->dst, lc);
+				dp_neigh_resolicit(out_id, dst, lc);
 				dp_drop(lc, p, DP_DROP_NEIGH_UNRESOLVED);
 				return;
 			}
@@ -710,7 +691,7 @@ static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
 				return;
 			}
 			p->m->port = out_id;
-			rc = dp_neigh_hold(lc->neigh, out_id, &v->dst, p->m, lc->now_ns);
+			rc = dp_neigh_hold(lc->neigh, out_id, dst, p->m, lc->now_ns);
 			if (rc < 0) {
 				dp_drop(lc, p, -rc);
 				return;
@@ -718,9 +699,9 @@ static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
 			p->m = NULL;
 			lc->ctr.disp[DP_DISP_FORWARDED]++;
 			if (rc == 1) {
-				int len = dp_addr_is_v4(&v->dst) ?
-					dp_l3_build_arp_request(req, sizeof(req), out->mac, src, &v->dst) :
-					dp_l3_build_ndp_ns(req, sizeof(req), out->mac, src, &v->dst);
+				int len = dp_addr_is_v4(dst) ?
+					dp_l3_build_arp_request(req, sizeof(req), out->mac, src, dst) :
+					dp_l3_build_ndp_ns(req, sizeof(req), out->mac, src, dst);
 				if (len > 0 && dp_tx_copy(lc, out_id, req, (uint32_t)len) == 0)
 					lc->ctr.tx_generated++;
 			}
@@ -734,6 +715,40 @@ static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
 		return;
 	}
 	lc->ctr.disp[DP_DISP_FORWARDED]++;
+}
+
+static void dp_forward(struct dp_lcore *lc, struct dp_pkt *p, uint16_t out_id)
+{
+	struct dp_pkt_view *v = &p->v;
+	struct dp_port *out;
+	uint8_t *ip;
+
+	if (out_id >= lc->sh->n_ports) {
+		dp_drop(lc, p, DP_DROP_NO_ROUTE);
+		return;
+	}
+	out = lc->sh->ports[out_id];
+	if (v->ttl <= 1) {
+		if (v->ip_version == 4)
+			dp_send_icmp_error(lc, p, 11, 0, 0, DP_DROP_IP4_TTL_EXPIRED);
+		else
+			dp_send_icmp_error(lc, p, 3, 0, 0, DP_DROP_IP6_HOP_LIMIT_EXPIRED);
+		return;
+	}
+	ip = p->buf + v->l3_off;
+	if (v->l3_len > out->mtu) {
+		bool df = v->ip_version == 6 || (ip[6] & 0x40);
+
+		if (df) {
+			if (v->ip_version == 4)
+				dp_send_icmp_error(lc, p, 3, 4, out->mtu, DP_DROP_TOO_BIG);
+			else
+				dp_send_icmp_error(lc, p, 2, 0, out->mtu, DP_DROP_TOO_BIG);
+			return;
+		}
+	}
+	dp_forward_send(lc, p, out_id, v->ip_version, v->l3_off, v->l3_len,
+			&v->dst);
 }
 
 /* ---- the per-packet path ---- */
@@ -1104,6 +1119,33 @@ static const struct dp_fast_entry *dp_fast_flow(struct dp_lcore *lc,
 	return own;
 }
 
+/* FORWARD a classified packet out of out_id as dp_forward() would, and
+ * return true; false (nothing changed) where dp_forward() would answer
+ * with an ICMP error or refuse: TTL 1 or less, no such port, too big
+ * for its MTU (which needs the view). */
+static bool dp_fast_forward(struct dp_lcore *lc, struct rte_mbuf *m,
+			    const struct dp_fast_pkt *fp, uint16_t out_id)
+{
+	uint8_t *buf = rte_pktmbuf_mtod(m, uint8_t *);
+	const uint8_t *ip = buf + fp->l3_off;
+	union dp_addr src, dst;
+	uint16_t sport, dport;
+	struct dp_pkt p;
+
+	if (out_id >= lc->sh->n_ports ||
+	    fp->l3_len > lc->sh->ports[out_id]->mtu ||
+	    ip[fp->ip_version == 4 ? 8 : 7] <= 1)
+		return false;
+	dp_fast_tuple(buf, fp, &src, &dst, &sport, &dport);
+	p.m = m;
+	p.buf = buf;
+	p.len = rte_pktmbuf_data_len(m);
+	p.port = lc->sh->ports[m->port];
+	dp_forward_send(lc, &p, out_id, fp->ip_version, fp->l3_off,
+			fp->l3_len, &dst);
+	return true;
+}
+
 /* A packet dp_fast_classify() accepted: if the flow table knows its
  * flow, take it to its end as dp_ip() would and return true; false
  * (nothing changed) when it needs the general path. */
@@ -1161,6 +1203,10 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 	case STRATA_DROP:
 		rte_pktmbuf_free(m);
 		dp_count_drop(lc, DP_DROP_POLICY_DROP);
+		break;
+	case STRATA_FORWARD:
+		if (!dp_fast_forward(lc, m, fp, e->out_port))
+			return false;
 		break;
 	default:
 		return false;

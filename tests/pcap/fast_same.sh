@@ -44,7 +44,10 @@ ports:
     pcap: {input: "$cap", output: "$WORK/$name.$mode.pcap"}
 policy:
   default_action: local
-  rules: [{action: drop, dst: 10.99.0.200/32}]
+  rules:
+    - {action: drop, dst: 10.99.0.200/32}
+    - {action: forward, src: 10.99.1.0/24, out_port: p0}
+    - {action: forward, src: "fd99:1::/64", out_port: p0}
 flows: {fast_path: $([ "$mode" = on ] && echo true || echo false)}
 CFG
 	timeout 60 "$STRATA" pcap -c "$cfg" "$cap" "$WORK/$name.$mode.pcap" \

@@ -3,8 +3,11 @@
 kind of packet that must leave it for the general path, several packets
 per flow and interleaved, for fast_same.sh.
 
-Addressed to strata as run_replay.sh configures it (MAC 02:00:00:00:00:02,
-10.99.0.2/24, fd99::2/64). Deterministic (seeded), Ethernet link type.
+Addressed to strata as fast_same.sh configures it (MAC 02:00:00:00:00:02,
+10.99.0.2/24, fd99::2/64; 10.99.0.200 dropped; from 10.99.1.0/24 and
+fd99:1::/64 forwarded back out of the port). ARP requests from the
+peers come first, so that forwarded packets find their next hops.
+Deterministic (seeded), Ethernet link type.
 
 usage: gen_mixed.py OUT.pcap
 """
@@ -22,6 +25,11 @@ US_MAC, PEER_MAC = "02:00:00:00:00:02", "02:00:00:00:00:09"
 US4, US6 = "10.99.0.2", "fd99::2"
 
 
+def k_ttl(rnd):
+    """Now and then a TTL that runs out here (time exceeded)."""
+    return rnd.randrange(12) == 0
+
+
 def main():
     rnd = random.Random(7)
     eth = Ether(src=PEER_MAC, dst=US_MAC)
@@ -30,6 +38,10 @@ def main():
     def pay(n):
         return Raw(bytes(rnd.randrange(256) for _ in range(n)))
 
+    for i in range(40):
+        pkts.append(Ether(src=PEER_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                    ARP(psrc="10.99.0.%d" % (10 + i), pdst=US4,
+                        hwsrc=PEER_MAC))
     for rounds in range(6):
         for i in range(40):
             src4, src6 = "10.99.0.%d" % (10 + i), "fd99::%x" % (0x10 + i)
@@ -49,6 +61,13 @@ def main():
             pkts.append(eth / IP(src="10.99.0.%d" % (100 + i),
                                  dst="10.99.0.200") /
                         UDP(sport=42000 + i, dport=9) / pay(8))
+            # forwarded, v4 to a known next hop and v6 to an unknown
+            # one (held while strata solicits it)
+            pkts.append(eth / IP(src="10.99.1.%d" % (10 + i), dst=src4,
+                                 ttl=1 if k_ttl(rnd) else 64) /
+                        UDP(sport=43000 + i, dport=7) / pay(30))
+            pkts.append(eth / IPv6(src="fd99:1::%x" % (0x10 + i), dst=src6) /
+                        UDP(sport=44000 + i, dport=7) / pay(30))
             # and what must take the general path, on the same flows
             k = rnd.randrange(10)
             if k == 0:
@@ -83,6 +102,10 @@ def main():
             elif k == 8:
                 pkts.append(eth / IPv6(src=src6, dst=US6) /
                             ICMPv6EchoReply(id=200 + i, seq=seq))
+                # too big to forward, DF set
+                pkts.append(eth / IP(src="10.99.1.%d" % (10 + i), dst=src4,
+                                     flags="DF") /
+                            UDP(sport=43000 + i, dport=7) / pay(1600))
             else:
                 pkts.append(Ether(src=PEER_MAC, dst="33:33:00:00:00:01") /
                             IPv6(src=src6, dst="ff02::1") /
