@@ -17,9 +17,12 @@
  *   direction, so a known flow costs one hash of raw words and one
  *   compare instead of normalising its key and walking the flow table.
  *   An entry holds the flow's serial (dp_flow.serial, 0 once the flow
- *   is freed), so an expired flow is never found through a stale entry.
- *   A miss falls back to the flow table (dp_flow_probe_start_tuple) and
- *   fills the entry; the cache never creates flows.
+ *   is freed), so an expired flow is never found through a stale entry,
+ *   and what the verdict needs (verdict, hash, dp_ip's local test, out
+ *   port), so a hit reads only the flow's line of counters. A miss
+ *   falls back to the flow table (dp_flow_probe_start_tuple) and fills
+ *   the entry; the cache never creates flows. (When most lookups miss,
+ *   the pipeline skips the cache for a while: dp_pipeline.c.)
  *
  * Pure functions of their input but for the cache's own memory. */
 #ifndef STRATA_DP_FAST_H
