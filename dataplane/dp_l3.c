@@ -229,6 +229,47 @@ int dp_l3_build_arp_request(uint8_t *out, uint32_t cap,
 
 /* ---- echo ---- */
 
+/* l3_echo4 for a 20-byte header (no options to drop) and a verified
+ * message, from a few wide loads and stores. */
+static int l3_echo4_fast(uint8_t *ip, uint16_t l4_len)
+{
+	static const uint8_t frag_ttl_proto[4] = { 0, 0, L3_TTL, 1 };
+	uint64_t head, addrs, s;
+	uint32_t w;
+
+	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
+		return -DP_DROP_ICMP_UNHANDLED_TYPE;
+	/* Native-order sum of the fresh header: version to id kept (the
+	 * length too: no options to drop), fragment word 0, TTL 64,
+	 * protocol, the addresses (their swap leaves the sum alone). */
+	memcpy(&head, ip, 8);
+	memcpy(&addrs, ip + 12, 8);
+	memcpy(&w, frag_ttl_proto, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	head &= 0x0000ffffffffffffull;
+#else
+	head &= 0xffffffffffff0000ull;
+#endif
+	s = (head & 0xffffffffu) + (head >> 32) + (addrs & 0xffffffffu) +
+	    (addrs >> 32) + w;
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	memcpy(ip + 6, frag_ttl_proto, 4);
+	l3_put_csum(ip + 10, (uint32_t)s);
+	addrs = addrs >> 32 | addrs << 32;
+	memcpy(ip + 12, &addrs, 8);
+
+	l3_csum_replace16(ip + IP4_HLEN + 2,
+			  (uint16_t)(8u << 8 | ip[IP4_HLEN + 1]),
+			  (uint16_t)(0u << 8 | ip[IP4_HLEN + 1]));
+	ip[IP4_HLEN] = 0;
+	return (int)(IP4_HLEN + l4_len);
+}
+
 /* The echo request whose IPv4 header is at l3_off and ICMP message at
  * l4_off (l4_len bytes) becomes its reply; csum_ok: the ICMP checksum
  * was verified already. */
@@ -246,8 +287,13 @@ static int l3_echo4(uint8_t *buf, uint16_t l3_off, uint16_t l4_off,
 	if (!csum_ok &&
 	    dp_csum_fold(dp_csum_partial(buf + l4_off, l4_len, 0)) != 0)
 		return -DP_DROP_ICMP_BAD_CHECKSUM;
+	if (l4_off == l3_off + IP4_HLEN) {
+		int rc = l3_echo4_fast(ip, l4_len);
 
-	/* The fresh header's sum, from the words it keeps (id, and the
+		return rc < 0 ? rc : l3_off + rc;
+	}
+
+	/* With options: the fresh header's sum, from the words it keeps (id, and the
 	 * addresses, whose swap leaves their sum alone) and the ones it
 	 * gets, taken before anything is stored: summing the header after
 	 * the byte stores below would stall on store forwarding. */
@@ -360,47 +406,6 @@ int dp_l3_echo_reply_inplace(uint8_t *buf, uint32_t len,
 		return rc;
 	l3_echo_l2(buf, v->link, our_mac);
 	return rc;
-}
-
-/* l3_echo4 for a 20-byte header and a verified message: the same
- * bytes, from fewer and wider loads and stores. */
-static int l3_echo4_fast(uint8_t *ip, uint16_t l4_len)
-{
-	static const uint8_t frag_ttl_proto[4] = { 0, 0, L3_TTL, 1 };
-	uint64_t head, addrs, s;
-	uint32_t w;
-
-	if (ip4_bad_peer(ip + 16) || ip4_bad_peer(ip + 12))
-		return -DP_DROP_ICMP_UNHANDLED_TYPE;
-	/* Native-order sum of the fresh header: version to id kept (the
-	 * length too: no options to drop), fragment word 0, TTL 64,
-	 * protocol, the addresses (their swap leaves the sum alone). */
-	memcpy(&head, ip, 8);
-	memcpy(&addrs, ip + 12, 8);
-	memcpy(&w, frag_ttl_proto, 4);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	head &= 0x0000ffffffffffffull;
-#else
-	head &= 0xffffffffffff0000ull;
-#endif
-	s = (head & 0xffffffffu) + (head >> 32) + (addrs & 0xffffffffu) +
-	    (addrs >> 32) + w;
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s = __builtin_bswap16((uint16_t)s);
-#endif
-	memcpy(ip + 6, frag_ttl_proto, 4);
-	l3_put_csum(ip + 10, (uint32_t)s);
-	addrs = addrs >> 32 | addrs << 32;
-	memcpy(ip + 12, &addrs, 8);
-
-	l3_csum_replace16(ip + IP4_HLEN + 2,
-			  (uint16_t)(8u << 8 | ip[IP4_HLEN + 1]),
-			  (uint16_t)(0u << 8 | ip[IP4_HLEN + 1]));
-	ip[IP4_HLEN] = 0;
-	return (int)(IP4_HLEN + l4_len);
 }
 
 int dp_l3_echo_reply_fast(uint8_t *buf, enum dp_link link, uint16_t l3_off,
