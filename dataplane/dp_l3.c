@@ -293,10 +293,11 @@ static int l3_echo4(uint8_t *buf, uint16_t l3_off, uint16_t l4_off,
 		return rc < 0 ? rc : l3_off + rc;
 	}
 
-	/* With options: the fresh header's sum, from the words it keeps (id, and the
-	 * addresses, whose swap leaves their sum alone) and the ones it
-	 * gets, taken before anything is stored: summing the header after
-	 * the byte stores below would stall on store forwarding. */
+	/* With options: the fresh header's sum, from the words it keeps
+	 * (id, and the addresses, whose swap leaves their sum alone) and
+	 * the ones it gets, taken before anything is stored: summing the
+	 * header after the byte stores below would stall on store
+	 * forwarding. */
 	sum = dp_csum_partial(ip + 12, 8, 0x4500u | ip[1]);
 	sum = dp_csum_partial(ip + 4, 2, sum);
 	sum += IP4_HLEN + l4_len;
