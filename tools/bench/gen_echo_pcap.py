@@ -5,8 +5,14 @@ Standard library only, so benches need no scapy. Each request comes from a
 different source address (10.<net>.x.y or fdXX::x:y), so a flow table sees
 COUNT distinct flows when the file is replayed in a loop.
 
+With --arp-from A, the file starts with an ARP request from A (at
+--src-mac) for the first address of --dst4's /16 plus 2 (strata's in the
+benches), so that strata learns A as a neighbour: the forwarding bench
+sends the requests to A through strata.
+
 usage: gen_echo_pcap.py OUT.pcap [--count N] [--dst-mac MAC] [--dst4 A]
                         [--dst6 A] [--family 4|6|46] [--payload BYTES]
+                        [--arp-from A]
 """
 import argparse
 import ipaddress
@@ -58,6 +64,7 @@ def main():
     ap.add_argument("--payload", type=int, default=18,
                     help="ICMP payload bytes (18 gives 64-byte v4 frames "
                          "with FCS, 60 without)")
+    ap.add_argument("--arp-from", default=None)
     a = ap.parse_args()
 
     dst4 = ipaddress.IPv4Address(a.dst4)
@@ -70,6 +77,16 @@ def main():
     with open(a.out, "wb") as f:
         # Classic pcap, microsecond timestamps, Ethernet.
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        if a.arp_from:
+            spa = ipaddress.IPv4Address(a.arp_from).packed
+            tpa = ipaddress.IPv4Address(net4 | 2).packed
+            arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1,
+                              mac(a.src_mac), spa, b"\0" * 6, tpa)
+            frame = (b"\xff" * 6 + mac(a.src_mac) +
+                     struct.pack("!H", 0x0806) + arp)
+            frame += b"\0" * (60 - len(frame))
+            f.write(struct.pack("<IIII", 0, 0, len(frame), len(frame)))
+            f.write(frame)
         for i in range(a.count):
             fam = a.family if a.family != "46" else ("4" if i % 2 else "6")
             host = 0x100 + i  # never .0/.1/.2 of the /16

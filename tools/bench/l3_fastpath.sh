@@ -16,6 +16,10 @@
 # env:   SECONDS_PER_RUN=10 ROUNDS=2 FLOWS=1000 FAMILY=4|6|46 CPU=0 MAIN_CPU=1
 #        FAST_PATH=true|false (strata's flows.fast_path; unset: its
 #        default, and a binary from before the key works)
+#        MODE=echo|forward: forward sends the requests to a neighbour,
+#        10.99.0.5 (learnt from an ARP request at the file's start),
+#        under a forward rule back out of the port: TTL, checksum and
+#        MAC rewrite instead of the echo reply (IPv4 only)
 # net_pcap holds the whole file in mbufs, so both pools get FLOWS more.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +35,7 @@ CPU=${CPU:-0}
 MAIN_CPU=${MAIN_CPU:-1}
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 FAST_PATH=${FAST_PATH:-}
+MODE=${MODE:-echo}
 POOL=$((FLOWS + 16383))
 
 it_require_root
@@ -40,9 +45,17 @@ STRATA=$(readlink -f "$STRATA")
 it_init
 
 PCAP=$IT_WORK/echo.pcap
+case $MODE in
+echo) GEN=(--dst4 10.99.0.2 --dst6 fd99::2) RULES="[]" ;;
+forward)
+	[ "$FAMILY" = 4 ] || fail "MODE=forward is IPv4 only"
+	GEN=(--dst4 10.99.0.5 --arp-from 10.99.0.5)
+	RULES="[{action: forward, dst: 10.99.0.5/32, out_port: p0}]" ;;
+*) fail "MODE is echo or forward" ;;
+esac
 python3 "$HERE/gen_echo_pcap.py" "$PCAP" --count "$FLOWS" \
-	--family "$FAMILY" --dst-mac 02:00:00:00:00:02 \
-	--dst4 10.99.0.2 --dst6 fd99::2 || fail "cannot write $PCAP"
+	--family "$FAMILY" --dst-mac 02:00:00:00:00:02 "${GEN[@]}" ||
+	fail "cannot write $PCAP"
 VDEV="net_pcap0,rx_pcap=$PCAP,infinite_rx=1"
 
 now() { date +%s.%N; }
@@ -77,6 +90,7 @@ ports:
 lcores: {rxtx: 1, workers: 0, cpus: "$CPU,$MAIN_CPU"}
 eal: {no_huge: true, memory_mb: 256}
 mbuf: {pool_size: $POOL}
+policy: {rules: $RULES}
 ${FAST_PATH:+flows: {fast_path: $FAST_PATH\}}
 YAML
 	it_strata_start "" "$STRATA" "$cfg"
@@ -102,7 +116,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	it_log "round $r: testpmd io ${TP[-1]} pkt/s"
 	run_strata "$r"
 	SP+=("$(cat "$IT_WORK/strata.$r.rate")")
-	it_log "round $r: strata echo ${SP[-1]} pkt/s"
+	it_log "round $r: strata $MODE ${SP[-1]} pkt/s"
 	jq -c '{rx_pkts,tx_pkts,fast_path,drops,flows,disposition}' \
 		"$IT_WORK/strata.$r.json" >&2
 done
@@ -112,7 +126,7 @@ bt=$(best "${TP[@]}")
 bs=$(best "${SP[@]}")
 ratio=$(awk -v s="$bs" -v t="$bt" 'BEGIN { printf "%.3f", s / t }')
 echo "l3_fastpath: $(date -u +%F) cpu=$CPU flows=$FLOWS family=v$FAMILY" \
-	"run=${DUR}s rounds=$ROUNDS${FAST_PATH:+ fast_path=$FAST_PATH}"
+	"run=${DUR}s rounds=$ROUNDS mode=$MODE${FAST_PATH:+ fast_path=$FAST_PATH}"
 echo "  testpmd io:  ${TP[*]} pkt/s (best $bt)"
-echo "  strata echo: ${SP[*]} pkt/s (best $bs)"
+echo "  strata $MODE: ${SP[*]} pkt/s (best $bs)"
 echo "  ratio strata/testpmd: $ratio"
