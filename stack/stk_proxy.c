@@ -619,14 +619,19 @@ static void stk_send_port_unreach_hdr(struct stk_proxy *p, uint16_t port,
 
 /* ---- TCP -------------------------------------------------------------- */
 
-static void stk_tcp_end(struct stk_tunnel *t, enum stk_close_reason why,
-			void *arg)
+/* The end of a TCP connection that was accepted: counted by reason,
+ * the conn_end hook, the audit line. */
+static void stk_tcp_close(struct stk_conn *c, enum stk_close_reason why)
 {
-	struct stk_conn *c = arg;
-
 	c->p->ctr.closed[why]++;
 	stk_conn_end(c, stk_close_reason_name(why));
 	stk_conn_unlink(c);
+}
+
+static void stk_tcp_end(struct stk_tunnel *t, enum stk_close_reason why,
+			void *arg)
+{
+	stk_tcp_close(arg, why);
 }
 
 static void stk_tcp_data(struct stk_tunnel *t, int dir, const uint8_t *data,
@@ -973,17 +978,17 @@ void stk_proxy_pass(struct stk_conn *c, struct stk_stream *client,
 	if (!us) {
 		stk_abort(cs ? cs : client);
 		stk_abort(up);
-		p->ctr.closed[STK_CLOSE_NO_MEMORY]++;
-		stk_conn_end(c, stk_close_reason_name(STK_CLOSE_NO_MEMORY));
-		stk_conn_unlink(c);
+		stk_tcp_close(c, STK_CLOSE_NO_MEMORY);
 		return;
 	}
 	stk_tcp_tunnel(c, cs, us);
 }
 
+/* The tunnel never started, so its byte counts are 0: the HTTP layer
+ * keeps none per connection. */
 void stk_proxy_release(struct stk_conn *c)
 {
-	stk_conn_unlink(c);
+	stk_tcp_close(c, STK_CLOSE_HTTP_SERVICE);
 }
 
 /* A segment reached lwIP while c waited for the client's ACK and did not

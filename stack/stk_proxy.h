@@ -126,7 +126,10 @@ void stk_proxy_pass(struct stk_conn *conn, struct stk_stream *client,
 		    struct stk_stream *up, const void *from_up,
 		    size_t from_up_len);
 /* The service is done with conn however it ended (it served it, or
- * dropped it); no audit line is written for it. */
+ * dropped it; the streams stay the service's). conn ends as a proxied
+ * connection does, with reason "http_service": closed counter, conn_end
+ * hook and audit line, but bytes 0 both ways, since the service does
+ * not count a connection's bytes. */
 void stk_proxy_release(struct stk_conn *conn);
 
 /* Outbound TCP by name for services, sharing the worker's DNS cache and

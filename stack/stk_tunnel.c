@@ -14,6 +14,7 @@ static const char *const stk_close_names[STK_CLOSE__COUNT] = {
 	[STK_CLOSE_NO_MEMORY] = "no_memory",
 	[STK_CLOSE_APP] = "app",
 	[STK_CLOSE_SHUTDOWN] = "shutdown",
+	[STK_CLOSE_HTTP_SERVICE] = "http_service",
 };
 
 const char *stk_close_reason_name(enum stk_close_reason r)

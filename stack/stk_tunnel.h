@@ -22,6 +22,8 @@ enum stk_close_reason {
 	STK_CLOSE_NO_MEMORY,
 	STK_CLOSE_APP,             /* a hook closed it */
 	STK_CLOSE_SHUTDOWN,        /* strata is stopping */
+	STK_CLOSE_HTTP_SERVICE,    /* not a tunnel's: an intercepted connection
+				    * the HTTP service served and released */
 	STK_CLOSE__COUNT
 };
 

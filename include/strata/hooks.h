@@ -98,7 +98,9 @@ struct strata_tunnel_control {
 struct strata_conn_end {
 	uint64_t bytes_up, bytes_down;   /* client->upstream, back */
 	uint64_t pkts_up, pkts_down;     /* UDP datagrams (0 for TCP) */
-	const char *reason;              /* "done", "client_reset", ... */
+	const char *reason;              /* "done", "client_reset", ...,
+					  * "http_service": the audit log's
+					  * close reasons, docs/ARCHITECTURE.md */
 };
 
 /* ---- HTTP ----------------------------------------------------------

@@ -26,8 +26,9 @@
 # after header_timeout_ms; in laptop mode, TCP to port 80 of a routed prefix
 # intercepted into the HTTP pipeline (its hooks run), other protocols on
 # that port given back to the L4 proxy (each ends with an audit line
-# whose byte counts are what crossed, and the L4 counters count it), and
-# other ports proxied at L4.
+# whose byte counts are what crossed, and the L4 counters count it; the
+# ones it serves end with an audit line too, "http_service"), and other
+# ports proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
 set -uo pipefail
@@ -702,6 +703,22 @@ hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5:8080/small) ||
 echo "$hdrs" | grep -qi '^x-served-by' &&
 	fail "port 8080 went through HTTP: $hdrs"
 it_log "laptop mode: port 80 intercepted into the HTTP pipeline, 8080 proxied at L4"
+# Each intercepted connection the HTTP layer served (the two GETs above)
+# still ends with one audit line, closed by the HTTP service; it counts
+# no bytes per connection, so the line says 0.
+served() {
+	jq -c 'select(.orig_dst == "10.97.5.5" and .orig_dport == 80)
+		| [.bytes_up, .bytes_down, .close]' "$IT_WORK/audit.log"
+}
+all_served() {
+	[ "$(served)" = '[0,0,"http_service"]
+[0,0,"http_service"]' ]
+}
+it_wait_for 10 "audit lines of the served intercepted flows" all_served
+closed=$(it_strata_stats | jq '[.lcores[] | select(.role=="worker") |
+	.stack.closed.http_service] | add')
+[ "$closed" -ge 2 ] || fail "closed.http_service: $closed"
+it_log "served intercepted flows: $(served | tr '\n' ' ')"
 # Other protocols on the intercepted port go on at L4, untouched: bytes
 # that are not HTTP (a line, a TLS record the endpoint may not inspect),
 # and a server that speaks first (at once, or after the endpoint stopped

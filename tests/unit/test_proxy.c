@@ -511,19 +511,41 @@ static void test_intercept_passed_after_fin(void **state)
 	json_decref(j);
 }
 
-/* A connection the service served itself is released: no tunnel, no
- * hook, no audit line, and nothing left in the proxy. */
+/* A connection the service served itself is released: no tunnel, but
+ * the end of any proxied connection (one conn_end call, one audit line,
+ * reason http_service, bytes 0), and nothing left in the proxy. */
 static void test_intercept_released(void **state)
 {
 	const struct stk_counters *ctr = stk_proxy_counters(prx);
-	uint64_t active = ctr->active, lines = ctr->audit_lines;
+	uint64_t active = ctr->active, lines = ctr->audit_lines,
+		 closed = ctr->closed[STK_CLOSE_HTTP_SERVICE];
 	uint32_t sisn;
 	char byte;
+	json_t *j;
 	int up;
 
 	(void)state;
 	up = prx_intercept_open(PRX_CLIENT_PORT + 3, 11000, &sisn);
+	free(prx_audit_line);
+	prx_audit_line = NULL;
 	stk_proxy_release(prx_lent.conn);
+	assert_int_equal(prx_hooks.ends, 1);
+	assert_string_equal(prx_hooks.reason, "http_service");
+	assert_int_equal(prx_hooks.end.bytes_up, 0);
+	assert_int_equal(prx_hooks.end.bytes_down, 0);
+	assert_int_equal(ctr->audit_lines, lines + 1);
+	assert_int_equal(ctr->closed[STK_CLOSE_HTTP_SERVICE], closed + 1);
+	assert_non_null(prx_audit_line);
+	j = json_loads(prx_audit_line, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "close")),
+			    "http_service");
+	assert_int_equal(json_integer_value(json_object_get(j, "client_port")),
+			 PRX_CLIENT_PORT + 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_up")), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_down")),
+			 0);
+	json_decref(j);
 	stk_close(prx_lent.client);
 	stk_close(prx_lent.up);
 	for (int i = 0; i < 100; i++) {
@@ -536,8 +558,8 @@ static void test_intercept_released(void **state)
 	}
 	close(up);
 	assert_int_equal(ctr->active, active);
-	assert_int_equal(ctr->audit_lines, lines);
-	assert_int_equal(prx_hooks.ends, 0);
+	assert_int_equal(ctr->audit_lines, lines + 1);
+	assert_int_equal(prx_hooks.ends, 1);
 }
 
 int main(void)
