@@ -15,6 +15,7 @@
 #ifndef STRATA_STK_STREAM_H
 #define STRATA_STK_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -101,5 +102,20 @@ int stk_stream_pair(size_t cap, struct stk_stream **a, struct stk_stream **b);
  * STK_EV_READABLE once its reader is set up, as nothing else will. */
 struct stk_stream *stk_stream_prefixed(struct stk_stream *inner,
 				       const void *data, size_t len);
+
+/* A stream that counts the bytes read from inner and written to it
+ * (taken by inner: wire bytes if inner is the transport). It owns inner
+ * (close/abort pass through), and the counts stay readable after
+ * close/abort until stk_stream_count_put(): s is freed once both
+ * happened. NULL when out of memory (inner untouched). */
+struct stk_stream *stk_stream_counted(struct stk_stream *inner);
+bool stk_stream_is_counted(const struct stk_stream *s);
+void stk_stream_count_get(const struct stk_stream *s, uint64_t *bytes_read,
+			  uint64_t *bytes_written);
+/* The counts' holder is done with them. */
+void stk_stream_count_put(struct stk_stream *s);
+/* Takes inner back out of an open s, callback cleared, counts no
+ * longer kept (s stays for stk_stream_count_put). */
+struct stk_stream *stk_stream_uncounted(struct stk_stream *s);
 
 #endif
