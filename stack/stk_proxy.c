@@ -73,6 +73,7 @@ struct stk_conn {
 	uint16_t syn_len, syn_l3_len;
 	uint16_t peer_mss;               /* the client SYN's MSS option */
 	struct stk_stream *up;           /* upstream until the tunnel has it */
+	struct stk_stream *lent;         /* counting client stream, while lent */
 	struct stk_tunnel tun;
 	bool tunnel_up;
 
@@ -946,6 +947,11 @@ static err_t stk_tcp_accept(void *arg, struct tcp_pcb *pcb)
 		struct stk_stream *up = c->up;
 
 		c->up = NULL;
+		/* Counted on the client's stream, whatever the service
+		 * layers over it, for the audit line at release. Without
+		 * memory for it the service still serves, uncounted. */
+		if (up && (c->lent = stk_stream_counted(cs)))
+			cs = c->lent;
 		stk_sockaddr(&used, &c->used_dst, c->used_dport);
 		stk_conn_detach(c);
 		free(c->syn);
@@ -968,11 +974,19 @@ void stk_proxy_pass(struct stk_conn *c, struct stk_stream *client,
 		    size_t from_up_len)
 {
 	struct stk_proxy *p = c->p;
-	struct stk_stream *cs = stk_stream_prefixed(client, from_client,
-						    from_client_len);
-	struct stk_stream *us = cs ? stk_stream_prefixed(up, from_up,
-							 from_up_len) : NULL;
+	struct stk_stream *cs, *us;
 
+	/* The tunnel counts the replayed bytes and the rest itself, so the
+	 * service's counts go, and with them the extra layer if the
+	 * service gives back the stream it was lent. */
+	if (c->lent) {
+		if (client == c->lent)
+			client = stk_stream_uncounted(client);
+		stk_stream_count_put(c->lent);
+		c->lent = NULL;
+	}
+	cs = stk_stream_prefixed(client, from_client, from_client_len);
+	us = cs ? stk_stream_prefixed(up, from_up, from_up_len) : NULL;
 	p->ctr.passed_back++;
 	stk_conn_link(c);
 	if (!us) {
@@ -984,10 +998,17 @@ void stk_proxy_pass(struct stk_conn *c, struct stk_stream *client,
 	stk_tcp_tunnel(c, cs, us);
 }
 
-/* The tunnel never started, so its byte counts are 0: the HTTP layer
- * keeps none per connection. */
+/* The tunnel never started: the audit line takes the counts of the
+ * lent client stream instead, read from the client as a tunnel's up
+ * direction, written to it as its down. */
 void stk_proxy_release(struct stk_conn *c)
 {
+	if (c->lent) {
+		stk_stream_count_get(c->lent, &c->tun.bytes[STK_DIR_UP],
+				     &c->tun.bytes[STK_DIR_DOWN]);
+		stk_stream_count_put(c->lent);
+		c->lent = NULL;
+	}
 	stk_tcp_close(c, STK_CLOSE_HTTP_SERVICE);
 }
 

@@ -126,10 +126,12 @@ void stk_proxy_pass(struct stk_conn *conn, struct stk_stream *client,
 		    struct stk_stream *up, const void *from_up,
 		    size_t from_up_len);
 /* The service is done with conn however it ended (it served it, or
- * dropped it; the streams stay the service's). conn ends as a proxied
- * connection does, with reason "http_service": closed counter, conn_end
- * hook and audit line, but bytes 0 both ways, since the service does
- * not count a connection's bytes. */
+ * dropped it; the streams stay the service's, and may be closed before
+ * or after). conn ends as a proxied connection does, with reason
+ * "http_service": closed counter, conn_end hook and audit line. Its
+ * bytes are those read from and written to the client stream the
+ * service was lent, which counts them (below TLS: wire bytes, as a
+ * tunnel's), up and down as a tunnel's. */
 void stk_proxy_release(struct stk_conn *conn);
 
 /* Outbound TCP by name for services, sharing the worker's DNS cache and

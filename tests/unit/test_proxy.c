@@ -513,14 +513,18 @@ static void test_intercept_passed_after_fin(void **state)
 
 /* A connection the service served itself is released: no tunnel, but
  * the end of any proxied connection (one conn_end call, one audit line,
- * reason http_service, bytes 0), and nothing left in the proxy. */
+ * reason http_service, the bytes read from and written to the client
+ * stream it was lent), and nothing left in the proxy. */
 static void test_intercept_released(void **state)
 {
 	const struct stk_counters *ctr = stk_proxy_counters(prx);
 	uint64_t active = ctr->active, lines = ctr->audit_lines,
 		 closed = ctr->closed[STK_CLOSE_HTTP_SERVICE];
+	static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 204 No Content\r\n\r\n";
+	char got[64], byte;
+	bool fin = false;
 	uint32_t sisn;
-	char byte;
 	json_t *j;
 	int up;
 
@@ -528,11 +532,29 @@ static void test_intercept_released(void **state)
 	up = prx_intercept_open(PRX_CLIENT_PORT + 3, 11000, &sisn);
 	free(prx_audit_line);
 	prx_audit_line = NULL;
+
+	/* the service reads the request in two parts, answers, and is
+	 * done; what it reads and writes is what the line counts */
+	prx_feed_data(11001, sisn + 1, 0x18, req);
+	assert_int_equal(stk_read(prx_lent.client, got, 5), 5);
+	assert_int_equal(stk_read(prx_lent.client, got + 5, sizeof(got) - 5),
+			 strlen(req) - 5);
+	assert_memory_equal(got, req, strlen(req));
+	assert_int_equal(stk_read(prx_lent.client, got, sizeof(got)),
+			 -EAGAIN);
+	prx_n_out = 0;
+	assert_int_equal(stk_write(prx_lent.client, resp, strlen(resp)),
+			 strlen(resp));
+	for (int i = 0; i < 100 &&
+	     prx_client_got(got, sizeof(got), &fin) < strlen(resp); i++)
+		prx_loop_pass(10);
+	assert_int_equal(prx_client_got(got, sizeof(got), &fin),
+			 strlen(resp));
 	stk_proxy_release(prx_lent.conn);
 	assert_int_equal(prx_hooks.ends, 1);
 	assert_string_equal(prx_hooks.reason, "http_service");
-	assert_int_equal(prx_hooks.end.bytes_up, 0);
-	assert_int_equal(prx_hooks.end.bytes_down, 0);
+	assert_int_equal(prx_hooks.end.bytes_up, strlen(req));
+	assert_int_equal(prx_hooks.end.bytes_down, strlen(resp));
 	assert_int_equal(ctr->audit_lines, lines + 1);
 	assert_int_equal(ctr->closed[STK_CLOSE_HTTP_SERVICE], closed + 1);
 	assert_non_null(prx_audit_line);
@@ -542,10 +564,12 @@ static void test_intercept_released(void **state)
 			    "http_service");
 	assert_int_equal(json_integer_value(json_object_get(j, "client_port")),
 			 PRX_CLIENT_PORT + 3);
-	assert_int_equal(json_integer_value(json_object_get(j, "bytes_up")), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_up")),
+			 strlen(req));
 	assert_int_equal(json_integer_value(json_object_get(j, "bytes_down")),
-			 0);
+			 strlen(resp));
 	json_decref(j);
+	/* the stream outlives the release: closing it frees it once */
 	stk_close(prx_lent.client);
 	stk_close(prx_lent.up);
 	for (int i = 0; i < 100; i++) {
