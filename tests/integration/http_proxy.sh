@@ -27,7 +27,8 @@
 # intercepted into the HTTP pipeline (its hooks run), other protocols on
 # that port given back to the L4 proxy (each ends with an audit line
 # whose byte counts are what crossed, and the L4 counters count it; the
-# ones it serves end with an audit line too, "http_service"), and other
+# ones it serves end with an audit line too, "http_service", counting
+# the bytes of the client's connection), and other
 # ports proxied at L4.
 #
 # usage: http_proxy.sh STRATA_BINARY    (root; about a minute)
@@ -691,12 +692,18 @@ got=$($C http://10.97.0.2/big | sha256sum | cut -d' ' -f1)
 it_log "endpoint on strata's own address through lwIP: ok"
 # Laptop mode: TCP to 10.97.5.5 is routed into strata and proxied; port
 # 80 is intercepted as HTTP (the hooks run: x-served-by), 8080 is not.
-hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5/small) ||
-	fail "intercepted GET"
+# curl says what it sent and got: request, response head, body bytes.
+cw='%{size_request},%{size_header},%{size_download}'
+sizes_small=$($C -D "$IT_WORK/hdrs" -o "$IT_WORK/body" -w "$cw" \
+	http://10.97.5.5/small) || fail "intercepted GET"
+hdrs=$(cat "$IT_WORK/hdrs")
 [ "$(cat "$IT_WORK/body")" = hello ] || fail "intercepted: $(cat "$IT_WORK/body")"
 echo "$hdrs" | grep -qi '^x-served-by: strata web' ||
 	fail "port 80 was not read as HTTP: $hdrs"
-got=$($C http://10.97.5.5/big | sha256sum | cut -d' ' -f1)
+sizes_big=$($C -o "$IT_WORK/big.got" -w "$cw" http://10.97.5.5/big) ||
+	fail "intercepted GET /big"
+got=$(sha256sum <"$IT_WORK/big.got" | cut -d' ' -f1)
+rm -f "$IT_WORK/big.got"
 [ "$got" = "$WANT" ] || fail "20 MB intercepted: sha256 differs"
 hdrs=$($C -D - -o "$IT_WORK/body" http://10.97.5.5:8080/small) ||
 	fail "proxied GET to :8080"
@@ -704,21 +711,34 @@ echo "$hdrs" | grep -qi '^x-served-by' &&
 	fail "port 8080 went through HTTP: $hdrs"
 it_log "laptop mode: port 80 intercepted into the HTTP pipeline, 8080 proxied at L4"
 # Each intercepted connection the HTTP layer served (the two GETs above)
-# still ends with one audit line, closed by the HTTP service; it counts
-# no bytes per connection, so the line says 0.
+# still ends with one audit line, closed by the HTTP service, with the
+# bytes that crossed the client's connection: up at least curl's
+# request, down at least its response head and body (chunk framing
+# aside, little more). The larger answer is /big's.
 served() {
 	jq -c 'select(.orig_dst == "10.97.5.5" and .orig_dport == 80)
 		| [.bytes_up, .bytes_down, .close]' "$IT_WORK/audit.log"
 }
 all_served() {
-	[ "$(served)" = '[0,0,"http_service"]
-[0,0,"http_service"]' ]
+	[ "$(served | jq -s 'length == 2 and
+		all(.[2] == "http_service")')" = true ]
 }
 it_wait_for 10 "audit lines of the served intercepted flows" all_served
+counts_ok=$(served | jq -s --argjson s "[$sizes_small]" \
+	--argjson b "[$sizes_big]" '
+	def fits($line; $curl):
+		($curl[1] + $curl[2]) as $down |
+		$line[0] >= $curl[0] and $line[0] <= $curl[0] + 4096 and
+		$line[1] >= $down and
+		$line[1] <= $down + ($down / 100 | floor) + 4096;
+	sort_by(.[1]) as [$small, $big] |
+	fits($small; $s) and fits($big; $b)')
+[ "$counts_ok" = true ] || fail "served flows' bytes: $(served | tr '\n' ' ')" \
+	"for curl's (request, head, body) $sizes_small and $sizes_big"
 closed=$(it_strata_stats | jq '[.lcores[] | select(.role=="worker") |
 	.stack.closed.http_service] | add')
 [ "$closed" -ge 2 ] || fail "closed.http_service: $closed"
-it_log "served intercepted flows: $(served | tr '\n' ' ')"
+it_log "served intercepted flows: $(served | tr "\n" " ")(curl: $sizes_small, $sizes_big)"
 # Other protocols on the intercepted port go on at L4, untouched: bytes
 # that are not HTTP (a line, a TLS record the endpoint may not inspect),
 # and a server that speaks first (at once, or after the endpoint stopped
