@@ -820,10 +820,30 @@ void dp_wake(const struct dp_wake *w)
 	}
 }
 
+/* Ring m's IP datagram (at l3_off, l3_len bytes) to the worker of
+ * hash, which takes raw IP: the L2 header and link padding go. Ends m
+ * as STACK, or dropped when the ring is full. */
+static void dp_ring_to_worker(struct dp_lcore *lc, struct rte_mbuf *m,
+			      uint16_t l3_off, uint16_t l3_len, uint32_t hash)
+{
+	const struct dp_shared *sh = lc->sh;
+	unsigned w = hash % sh->n_workers;
+
+	rte_pktmbuf_adj(m, l3_off);
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - l3_len);
+	if (rte_ring_sp_enqueue(sh->to_worker[lc->idx][w], m) != 0) {
+		rte_pktmbuf_free(m);
+		dp_count_drop(lc, DP_DROP_RING_FULL);
+		return;
+	}
+	lc->ctr.disp[DP_DISP_STACK]++;
+	dp_wake(&sh->worker_wake[w]);
+}
+
 static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 {
 	const struct dp_shared *sh = lc->sh;
-	struct rte_ring *r;
+	struct rte_mbuf *m;
 
 	if (!sh->n_workers) {
 		dp_drop(lc, p, DP_DROP_NO_STACK);
@@ -832,28 +852,19 @@ static void dp_to_worker(struct dp_lcore *lc, struct dp_pkt *p, uint32_t hash)
 	if (!p->m) {
 		/* A reassembled datagram lives in scratch: the stack gets a
 		 * copy (a chain past one mbuf; the worker joins it). */
-		p->m = dp_mbuf_copy(dp_port_pool(p->port, p->v.l3_len),
-				    p->buf + p->v.l3_off, p->v.l3_len);
-		if (!p->m) {
+		m = dp_mbuf_copy(dp_port_pool(p->port, p->v.l3_len),
+				 p->buf + p->v.l3_off, p->v.l3_len);
+		if (!m) {
 			dp_drop(lc, p, DP_DROP_NO_MBUF);
 			return;
 		}
-		p->m->port = p->port->id;
-	} else {
-		/* The stack takes raw IP: drop the L2 header and link
-		 * padding. */
-		rte_pktmbuf_adj(p->m, p->v.l3_off);
-		rte_pktmbuf_trim(p->m, rte_pktmbuf_pkt_len(p->m) -
-				 p->v.l3_len);
-	}
-	r = sh->to_worker[lc->idx][hash % sh->n_workers];
-	if (rte_ring_sp_enqueue(r, p->m) != 0) {
-		dp_drop(lc, p, DP_DROP_RING_FULL);
+		m->port = p->port->id;
+		dp_ring_to_worker(lc, m, 0, p->v.l3_len, hash);
 		return;
 	}
+	m = p->m;
 	p->m = NULL;
-	lc->ctr.disp[DP_DISP_STACK]++;
-	dp_wake(&sh->worker_wake[hash % sh->n_workers]);
+	dp_ring_to_worker(lc, m, p->v.l3_off, p->v.l3_len, hash);
 }
 
 /* Addressed to strata on this port: one of its addresses, or (v6) a
@@ -1188,17 +1199,7 @@ static bool dp_fast_one(struct dp_lcore *lc, struct rte_mbuf *m,
 			return false;
 		hash = port->hw_rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) ?
 		       m->hash.rss : e->hash;
-		/* raw IP for the stack, as dp_to_worker() */
-		rte_pktmbuf_adj(m, fp->l3_off);
-		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - fp->l3_len);
-		if (rte_ring_sp_enqueue(sh->to_worker[lc->idx]
-					[hash % sh->n_workers], m) != 0) {
-			rte_pktmbuf_free(m);
-			dp_count_drop(lc, DP_DROP_RING_FULL);
-			break;
-		}
-		lc->ctr.disp[DP_DISP_STACK]++;
-		dp_wake(&sh->worker_wake[hash % sh->n_workers]);
+		dp_ring_to_worker(lc, m, fp->l3_off, fp->l3_len, hash);
 		break;
 	case STRATA_DROP:
 		rte_pktmbuf_free(m);
